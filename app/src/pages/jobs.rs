@@ -1,0 +1,142 @@
+//! The job list: server-rendered first, then kept current by the live event stream.
+
+use ch_domain::{JobStatus, ListQuery};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::get_jobs;
+use crate::components::{ProgressBar, StatusBadge, fmt_time, fmt_usd, newest};
+use crate::live::use_live;
+
+#[component]
+pub fn JobsPage() -> impl IntoView {
+    let params = use_query_map();
+    let status_filter = move || params.with(|p| p.get("status").and_then(|s| s.parse::<JobStatus>().ok()));
+    let page = Resource::new(
+        move || ListQuery {
+            status: status_filter(),
+            ..ListQuery::default()
+        },
+        get_jobs,
+    );
+    let live = use_live();
+
+    let rows = move || {
+        page.get().map(|res| {
+            res.map(|p| {
+                let filter = status_filter();
+                let loaded_ids: std::collections::HashSet<_> = p.jobs.iter().map(|j| j.id).collect();
+                let snapshots = live.jobs.get();
+                // Jobs submitted since the page loaded come first.
+                let mut fresh: Vec<_> = snapshots
+                    .values()
+                    .filter(|j| !loaded_ids.contains(&j.id))
+                    .cloned()
+                    .collect();
+                fresh.sort_by(|a, b| b.submitted_at.cmp(&a.submitted_at));
+                let mut jobs: Vec<_> = fresh
+                    .into_iter()
+                    .chain(p.jobs.into_iter().map(|j| {
+                        let l = snapshots.get(&j.id).cloned();
+                        newest(j, l)
+                    }))
+                    .collect();
+                if let Some(f) = filter {
+                    jobs.retain(|j| j.status == f);
+                }
+                (jobs, p.total)
+            })
+        })
+    };
+
+    view! {
+        <section class="page">
+            <div class="page-head">
+                <h1>"Jobs"</h1>
+                <form class="filters" method="get" action="/">
+                    <label>
+                        "Status "
+                        <select name="status" onchange="this.form.submit()">
+                            <option value="" selected=move || status_filter().is_none()>"all"</option>
+                            {JobStatus::ALL
+                                .into_iter()
+                                .map(|s| {
+                                    view! {
+                                        <option value=s.as_str() selected=move || status_filter() == Some(s)>
+                                            {s.as_str()}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                    </label>
+                </form>
+                <A href="/submit" attr:class="button primary">"New job"</A>
+            </div>
+            <Transition fallback=|| view! { <p class="empty">"Loading jobs…"</p> }>
+                {move || {
+                    rows()
+                        .map(|res| match res {
+                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                            Ok((jobs, _)) if jobs.is_empty() => {
+                                view! {
+                                    <p class="empty">
+                                        "No jobs yet. " <A href="/submit">"Submit the first one"</A> "."
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                            Ok((jobs, total)) => {
+                                view! {
+                                    <table class="jobs" data-testid="job-table">
+                                        <thead>
+                                            <tr>
+                                                <th>"Name"</th>
+                                                <th>"Status"</th>
+                                                <th class="w-progress">"Progress"</th>
+                                                <th>"Agent"</th>
+                                                <th>"System"</th>
+                                                <th>"Priority"</th>
+                                                <th class="num">"Est. cost"</th>
+                                                <th>"Submitted"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {jobs
+                                                .into_iter()
+                                                .map(|j| {
+                                                    let status = j.status;
+                                                    let progress = j.progress;
+                                                    view! {
+                                                        <tr data-job-id=j.id.to_string()>
+                                                            <td>
+                                                                <A href=format!("/jobs/{}", j.id)>{j.name.clone()}</A>
+                                                            </td>
+                                                            <td>
+                                                                <StatusBadge status=status />
+                                                            </td>
+                                                            <td>
+                                                                <ProgressBar progress=progress status=status />
+                                                            </td>
+                                                            <td>{j.agent.clone()}</td>
+                                                            <td>{j.target_system.clone()}</td>
+                                                            <td class=format!("prio prio-{}", j.priority)>{j.priority.to_string()}</td>
+                                                            <td class="num">{fmt_usd(j.estimated_cost_usd)}</td>
+                                                            <td class="muted">{fmt_time(j.submitted_at)}</td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                    <p class="muted small">{format!("{total} job(s) matched when loaded; live updates since.")}</p>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Transition>
+        </section>
+    }
+}

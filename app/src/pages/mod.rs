@@ -1,0 +1,3 @@
+pub mod job;
+pub mod jobs;
+pub mod submit;

@@ -1,0 +1,224 @@
+//! Submit form. The browser runs the same validation as the server (the domain crate is
+//! compiled to wasm), so problems show while typing; the server's answer is shown too.
+
+use ch_domain::{FieldError, Priority, ResourceRequest, SubmitJob, SystemCatalog};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use crate::api::{UiError, get_systems, post_job};
+use crate::components::fmt_usd;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    name: RwSignal<String>,
+    command: RwSignal<String>,
+    agent: RwSignal<String>,
+    project: RwSignal<String>,
+    system: RwSignal<String>,
+    priority: RwSignal<String>,
+    nodes: RwSignal<String>,
+    cpus: RwSignal<String>,
+    memory_gb: RwSignal<String>,
+    gpus: RwSignal<String>,
+    runtime: RwSignal<String>,
+}
+
+fn int(field: &str, raw: &str) -> Result<Option<i64>, FieldError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse()
+        .map(Some)
+        .map_err(|_| FieldError::new(field, format!("'{raw}' is not a whole number")))
+}
+
+impl Fields {
+    fn request(&self) -> Result<SubmitJob, FieldError> {
+        let memory = self.memory_gb.get();
+        let memory_gb = match memory.trim() {
+            "" => None,
+            m => Some(
+                m.parse::<f64>()
+                    .map_err(|_| FieldError::new("resources.memory_gb", format!("'{m}' is not a number")))?,
+            ),
+        };
+        let opt = |s: String| (!s.trim().is_empty()).then_some(s);
+        Ok(SubmitJob {
+            name: self.name.get(),
+            command: self.command.get(),
+            agent: opt(self.agent.get()),
+            project: opt(self.project.get()),
+            target_system: opt(self.system.get()),
+            priority: self.priority.get().parse::<Priority>().ok(),
+            resources: Some(ResourceRequest {
+                nodes: int("resources.nodes", &self.nodes.get())?,
+                cpus: int("resources.cpus", &self.cpus.get())?,
+                memory_gb,
+                gpus: int("resources.gpus", &self.gpus.get())?,
+                max_runtime_minutes: int("resources.max_runtime_minutes", &self.runtime.get())?,
+            }),
+            max_retries: None,
+        })
+    }
+}
+
+#[component]
+pub fn SubmitPage() -> impl IntoView {
+    let catalog = Resource::new(|| (), |_| get_systems());
+    let f = Fields {
+        name: RwSignal::new(String::new()),
+        command: RwSignal::new("sh -c 'echo PROGRESS 50; sleep 1; echo done'".into()),
+        agent: RwSignal::new("ImageReconstruction".into()),
+        project: RwSignal::new("default".into()),
+        system: RwSignal::new("local".into()),
+        priority: RwSignal::new("normal".into()),
+        nodes: RwSignal::new("1".into()),
+        cpus: RwSignal::new("1".into()),
+        memory_gb: RwSignal::new("1".into()),
+        gpus: RwSignal::new("0".into()),
+        runtime: RwSignal::new("60".into()),
+    };
+    let touched = RwSignal::new(false);
+    let check = move || -> Option<Result<(SubmitJob, f64), FieldError>> {
+        let cat: SystemCatalog = catalog.get()?.ok()?;
+        Some(f.request().and_then(|req| {
+            let spec = req.validate(&cat)?;
+            Ok((req, spec.estimated_cost_usd))
+        }))
+    };
+    let submit = Action::new(move |req: &SubmitJob| post_job(req.clone()));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(job)) = submit.value().get() {
+            navigate(&format!("/jobs/{}", job.id), Default::default());
+        }
+    });
+    let field_error = move |name: &'static str| {
+        move || {
+            let local = touched
+                .get()
+                .then(|| check().and_then(Result::err))
+                .flatten()
+                .filter(|e| e.field == name)
+                .map(|e| e.message);
+            let remote = match submit.value().get() {
+                Some(Err(UiError::Invalid { field, message })) if field == name => Some(message),
+                _ => None,
+            };
+            local
+                .or(remote)
+                .map(|m| view! { <span class="field-error" data-field=name>{m}</span> })
+        }
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        touched.set(true);
+        if let Some(Ok((req, _))) = check() {
+            submit.dispatch(req);
+        }
+    };
+    let text = move |label: &'static str, name: &'static str, sig: RwSignal<String>, kind: &'static str| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input
+                    type=kind
+                    name=name
+                    prop:value=move || sig.get()
+                    on:input=move |e| sig.set(event_target_value(&e))
+                    class:invalid=move || touched.get() && check().and_then(Result::err).is_some_and(|e| e.field == name)
+                />
+                {field_error(name)}
+            </label>
+        }
+    };
+
+    view! {
+        <section class="page narrow">
+            <h1>"Submit a job"</h1>
+            <form class="submit" on:submit=on_submit novalidate=true data-testid="submit-form">
+                {text("Name", "name", f.name, "text")}
+                <label class="field">
+                    <span>"Command"</span>
+                    <textarea
+                        name="command"
+                        rows="3"
+                        prop:value=move || f.command.get()
+                        on:input=move |e| f.command.set(event_target_value(&e))
+                    ></textarea>
+                    {field_error("command")}
+                </label>
+                <div class="row">
+                    {text("Agent", "agent", f.agent, "text")} {text("Project", "project", f.project, "text")}
+                </div>
+                <div class="row">
+                    <label class="field">
+                        <span>"Target system"</span>
+                        <select name="target_system" on:change=move |e| f.system.set(event_target_value(&e))>
+                            <Transition fallback=|| ()>
+                                {move || {
+                                    catalog
+                                        .get()
+                                        .and_then(Result::ok)
+                                        .map(|cat| {
+                                            cat.0
+                                                .into_iter()
+                                                .map(|(name, info)| {
+                                                    let runnable = info.executor.is_some();
+                                                    let label = if runnable {
+                                                        format!("{name} — {}", info.description)
+                                                    } else {
+                                                        format!("{name} — {} (estimate only, no executor here)", info.description)
+                                                    };
+                                                    let selected = name == f.system.get_untracked();
+                                                    view! {
+                                                        <option value=name.clone() selected=selected>{label}</option>
+                                                    }
+                                                })
+                                                .collect_view()
+                                        })
+                                }}
+                            </Transition>
+                        </select>
+                        {field_error("target_system")}
+                    </label>
+                    <label class="field">
+                        <span>"Priority"</span>
+                        <select name="priority" on:change=move |e| f.priority.set(event_target_value(&e))>
+                            {Priority::ALL
+                                .into_iter()
+                                .map(|p| view! { <option value=p.as_str() selected=p == Priority::Normal>{p.as_str()}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                </div>
+                <fieldset>
+                    <legend>"Resources (per node)"</legend>
+                    <div class="row">
+                        {text("Nodes", "resources.nodes", f.nodes, "number")}
+                        {text("CPUs", "resources.cpus", f.cpus, "number")}
+                        {text("Memory (GB)", "resources.memory_gb", f.memory_gb, "number")}
+                        {text("GPUs", "resources.gpus", f.gpus, "number")}
+                        {text("Max runtime (min)", "resources.max_runtime_minutes", f.runtime, "number")}
+                    </div>
+                </fieldset>
+                <div class="form-foot">
+                    <span class="muted" data-testid="estimate">
+                        {move || match check() {
+                            Some(Ok((_, cost))) => format!("Estimated cost: {}", fmt_usd(cost)),
+                            _ => String::new(),
+                        }}
+                    </span>
+                    <button type="submit" class="button primary" disabled=move || submit.pending().get()>
+                        {move || if submit.pending().get() { "Submitting…" } else { "Submit job" }}
+                    </button>
+                </div>
+                {move || match submit.value().get() {
+                    Some(Err(UiError::Message(m))) => Some(view! { <p class="error">{m}</p> }),
+                    _ => None,
+                }}
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,206 @@
+//! Job events: what the outbox stores and the buses carry.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::job::Job;
+use crate::status::JobStatus;
+
+/// Version of the event envelope and payload layout below.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum EventType {
+    #[serde(rename = "job.submitted")]
+    JobSubmitted,
+    #[serde(rename = "job.status.changed")]
+    JobStatusChanged,
+    #[serde(rename = "job.progress")]
+    JobProgress,
+    #[serde(rename = "job.completed")]
+    JobCompleted,
+    #[serde(rename = "job.failed")]
+    JobFailed,
+    #[serde(rename = "job.cancelled")]
+    JobCancelled,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 6] = [
+        EventType::JobSubmitted,
+        EventType::JobStatusChanged,
+        EventType::JobProgress,
+        EventType::JobCompleted,
+        EventType::JobFailed,
+        EventType::JobCancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::JobSubmitted => "job.submitted",
+            EventType::JobStatusChanged => "job.status.changed",
+            EventType::JobProgress => "job.progress",
+            EventType::JobCompleted => "job.completed",
+            EventType::JobFailed => "job.failed",
+            EventType::JobCancelled => "job.cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The event that announces a move into `to`.
+    pub fn for_status(to: JobStatus) -> Self {
+        match to {
+            JobStatus::Completed => EventType::JobCompleted,
+            JobStatus::Failed => EventType::JobFailed,
+            JobStatus::Cancelled => EventType::JobCancelled,
+            JobStatus::Submitted => EventType::JobSubmitted,
+            _ => EventType::JobStatusChanged,
+        }
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An event before the outbox gave it an offset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    pub event_id: Uuid,
+    pub event_type: EventType,
+    pub schema_version: u32,
+    pub occurred_at: DateTime<Utc>,
+    pub correlation_id: String,
+    pub causation_id: Option<Uuid>,
+    pub job_id: Uuid,
+    pub actor: String,
+    pub payload: serde_json::Value,
+}
+
+/// A committed event with its position in the global log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobEvent {
+    pub offset: i64,
+    pub event_id: Uuid,
+    pub event_type: EventType,
+    pub schema_version: u32,
+    pub occurred_at: DateTime<Utc>,
+    pub correlation_id: String,
+    pub causation_id: Option<Uuid>,
+    pub job_id: Uuid,
+    pub actor: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub payload: serde_json::Value,
+}
+
+impl JobEvent {
+    /// The job snapshot every job event carries, so subscribers need no extra read.
+    pub fn job(&self) -> Option<Job> {
+        serde_json::from_value(self.payload.get("job")?.clone()).ok()
+    }
+}
+
+impl NewEvent {
+    /// Event for a job that was just created.
+    pub fn submitted(event_id: Uuid, job: &Job, actor: &str) -> Self {
+        Self::with_payload(
+            event_id,
+            EventType::JobSubmitted,
+            job,
+            actor,
+            None,
+            serde_json::json!({ "job": job }),
+        )
+    }
+
+    /// Event for a status change `from -> job.status`.
+    pub fn transition(event_id: Uuid, job: &Job, from: JobStatus, actor: &str, causation_id: Option<Uuid>) -> Self {
+        let payload = serde_json::json!({ "from": from, "to": job.status, "job": job });
+        Self::with_payload(
+            event_id,
+            EventType::for_status(job.status),
+            job,
+            actor,
+            causation_id,
+            payload,
+        )
+    }
+
+    /// Event for a progress report of a running job.
+    pub fn progress(event_id: Uuid, job: &Job, actor: &str) -> Self {
+        let payload = serde_json::json!({ "progress": job.progress, "job": job });
+        Self::with_payload(event_id, EventType::JobProgress, job, actor, None, payload)
+    }
+
+    fn with_payload(
+        event_id: Uuid,
+        event_type: EventType,
+        job: &Job,
+        actor: &str,
+        causation_id: Option<Uuid>,
+        payload: serde_json::Value,
+    ) -> Self {
+        Self {
+            event_id,
+            event_type,
+            schema_version: SCHEMA_VERSION,
+            occurred_at: job.updated_at,
+            correlation_id: job.correlation_id.clone(),
+            causation_id,
+            job_id: job.id,
+            actor: actor.to_owned(),
+            payload,
+        }
+    }
+
+    pub fn committed(self, offset: i64) -> JobEvent {
+        JobEvent {
+            offset,
+            event_id: self.event_id,
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            occurred_at: self.occurred_at,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            job_id: self.job_id,
+            actor: self.actor,
+            payload: self.payload,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::tests::sample_job;
+
+    #[test]
+    fn event_type_names_round_trip_through_serde() {
+        for t in EventType::ALL {
+            let json = serde_json::to_string(&t).expect("ser");
+            assert_eq!(json, format!("\"{}\"", t.as_str()));
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+        }
+    }
+
+    #[test]
+    fn transition_event_carries_snapshot() {
+        let mut job = sample_job();
+        let from = job.transition(JobStatus::Queued, job.submitted_at).expect("queue");
+        let ev = NewEvent::transition(Uuid::nil(), &job, from, "executor", None).committed(7);
+        assert_eq!(ev.event_type, EventType::JobStatusChanged);
+        assert_eq!(ev.payload["from"], "submitted");
+        assert_eq!(ev.payload["to"], "queued");
+        assert_eq!(ev.job(), Some(job));
+    }
+}

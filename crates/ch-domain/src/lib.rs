@@ -1,0 +1,20 @@
+//! Pure job domain of Cosmic Horizons.
+//!
+//! Everything here is deterministic: clocks and id generators are the caller's, so the same
+//! code runs on the server, in the browser (wasm32) and in property tests.
+
+pub mod cost;
+pub mod error;
+pub mod event;
+pub mod job;
+pub mod query;
+pub mod status;
+pub mod submit;
+
+pub use cost::{SystemCatalog, SystemInfo, SystemRates};
+pub use error::{DomainError, FieldError};
+pub use event::{EventType, JobEvent, NewEvent, SCHEMA_VERSION};
+pub use job::{Job, JobLogs, Outcome, Priority, Resources};
+pub use query::{JobPage, ListQuery, SortField, SortOrder};
+pub use status::JobStatus;
+pub use submit::{JobSpec, ResourceRequest, SubmitJob};

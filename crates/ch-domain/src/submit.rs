@@ -1,0 +1,251 @@
+//! The submit request as it arrives (loosely typed, so every problem can be named) and the
+//! validated [`JobSpec`] made from it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::cost::SystemCatalog;
+use crate::error::FieldError;
+use crate::job::{Job, Priority, Resources};
+use crate::status::JobStatus;
+
+pub const MAX_NAME_LEN: usize = 200;
+pub const MAX_COMMAND_LEN: usize = 64 * 1024;
+pub const MAX_RETRIES: i64 = 10;
+pub const MAX_RUNTIME_MINUTES: i64 = 7 * 24 * 60;
+
+/// Resource request as submitted; omitted fields take [`Resources::default`] values.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRequest {
+    pub nodes: Option<i64>,
+    pub cpus: Option<i64>,
+    pub memory_gb: Option<f64>,
+    pub gpus: Option<i64>,
+    pub max_runtime_minutes: Option<i64>,
+}
+
+/// Body of `POST /api/jobs` and of the submit form.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SubmitJob {
+    pub name: String,
+    pub command: String,
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default)]
+    pub target_system: Option<String>,
+    #[serde(default)]
+    pub resources: Option<ResourceRequest>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub max_retries: Option<i64>,
+}
+
+/// A submit request that passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSpec {
+    pub name: String,
+    pub command: String,
+    pub agent: String,
+    pub target_system: String,
+    pub executor: String,
+    pub resources: Resources,
+    pub priority: Priority,
+    pub project: String,
+    pub max_retries: u32,
+    pub estimated_cost_usd: f64,
+}
+
+fn bounded(field: &str, value: Option<i64>, default: u32, min: i64, max: i64) -> Result<u32, FieldError> {
+    let v = value.unwrap_or(i64::from(default));
+    if v < min || v > max {
+        return Err(FieldError::new(
+            field,
+            format!("must be between {min} and {max}, got {v}"),
+        ));
+    }
+    u32::try_from(v).map_err(|_| FieldError::new(field, format!("out of range: {v}")))
+}
+
+fn label(field: &str, value: Option<&str>, default: &str) -> Result<String, FieldError> {
+    let v = value.map(str::trim).unwrap_or(default);
+    if v.is_empty() {
+        return Err(FieldError::new(field, "must not be empty"));
+    }
+    if v.chars().count() > MAX_NAME_LEN {
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {MAX_NAME_LEN} characters"),
+        ));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(v.to_owned())
+}
+
+impl ResourceRequest {
+    pub fn validate(&self) -> Result<Resources, FieldError> {
+        let d = Resources::default();
+        let memory_gb = self.memory_gb.unwrap_or(d.memory_gb);
+        if !memory_gb.is_finite() || memory_gb <= 0.0 || memory_gb > 1_000_000.0 {
+            return Err(FieldError::new(
+                "resources.memory_gb",
+                format!("must be a positive number up to 1000000, got {memory_gb}"),
+            ));
+        }
+        Ok(Resources {
+            nodes: bounded("resources.nodes", self.nodes, d.nodes, 1, 100_000)?,
+            cpus: bounded("resources.cpus", self.cpus, d.cpus, 1, 100_000)?,
+            memory_gb,
+            gpus: bounded("resources.gpus", self.gpus, d.gpus, 0, 1_024)?,
+            max_runtime_minutes: bounded(
+                "resources.max_runtime_minutes",
+                self.max_runtime_minutes,
+                d.max_runtime_minutes,
+                1,
+                MAX_RUNTIME_MINUTES,
+            )?,
+        })
+    }
+}
+
+impl SubmitJob {
+    /// Checks every field against the domain rules and the server's system catalog.
+    pub fn validate(&self, catalog: &SystemCatalog) -> Result<JobSpec, FieldError> {
+        let name = label("name", Some(&self.name), "")?;
+        if self.command.trim().is_empty() {
+            return Err(FieldError::new("command", "must not be empty"));
+        }
+        if self.command.len() > MAX_COMMAND_LEN {
+            return Err(FieldError::new(
+                "command",
+                format!("must be at most {MAX_COMMAND_LEN} bytes"),
+            ));
+        }
+        if self.command.contains('\0') {
+            return Err(FieldError::new("command", "must not contain NUL bytes"));
+        }
+        let agent = label("agent", self.agent.as_deref(), "Custom")?;
+        let project = label("project", self.project.as_deref(), "default")?;
+        let target_system = self.target_system.as_deref().unwrap_or("local").trim().to_owned();
+        let system = catalog.get(&target_system).ok_or_else(|| {
+            FieldError::new(
+                "target_system",
+                format!(
+                    "unknown system '{target_system}' (known: {})",
+                    catalog.names().join(", ")
+                ),
+            )
+        })?;
+        let executor = system.executor.clone().ok_or_else(|| {
+            FieldError::new(
+                "target_system",
+                format!(
+                    "no executor is configured for '{target_system}' on this server (runnable: {})",
+                    catalog.runnable_names().join(", ")
+                ),
+            )
+        })?;
+        let resources = self.resources.clone().unwrap_or_default().validate()?;
+        let max_retries = bounded("max_retries", self.max_retries, 0, 0, MAX_RETRIES)?;
+        Ok(JobSpec {
+            estimated_cost_usd: system.rates.estimate(&resources),
+            name,
+            command: self.command.clone(),
+            agent,
+            target_system,
+            executor,
+            resources,
+            priority: self.priority.unwrap_or_default(),
+            project,
+            max_retries,
+        })
+    }
+}
+
+impl JobSpec {
+    pub fn into_job(self, id: Uuid, owner: String, correlation_id: String, now: DateTime<Utc>) -> Job {
+        Job {
+            id,
+            name: self.name,
+            owner,
+            project: self.project,
+            agent: self.agent,
+            executor: self.executor,
+            target_system: self.target_system,
+            command: self.command,
+            resources: self.resources,
+            priority: self.priority,
+            estimated_cost_usd: self.estimated_cost_usd,
+            status: JobStatus::Submitted,
+            progress: 0,
+            correlation_id,
+            submitted_at: now,
+            queued_at: None,
+            started_at: None,
+            finished_at: None,
+            updated_at: now,
+            exit_code: None,
+            error_code: None,
+            error_message: None,
+            retry_count: 0,
+            max_retries: self.max_retries,
+            result_location: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submit(json: &str) -> Result<JobSpec, String> {
+        let req: SubmitJob = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        req.validate(&SystemCatalog::default()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_fill_omitted_fields() {
+        let spec = submit(r#"{"name":"a","command":"true"}"#).expect("valid");
+        assert_eq!(spec.target_system, "local");
+        assert_eq!(spec.resources, Resources::default());
+        assert_eq!(spec.priority, Priority::Normal);
+        assert_eq!(spec.project, "default");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (
+                r#"{"name":"a","command":"true","resources":{"cpus":-1}}"#,
+                "resources.cpus",
+            ),
+            (
+                r#"{"name":"a","command":"true","resources":{"memory_gb":0}}"#,
+                "resources.memory_gb",
+            ),
+            (r#"{"name":"","command":"true"}"#, "name"),
+            (r#"{"name":"a","command":"  "}"#, "command"),
+            (r#"{"name":"a","command":"x","target_system":"mars"}"#, "target_system"),
+            (r#"{"name":"a","command":"x","bogus":1}"#, "bogus"),
+        ];
+        for (json, field) in cases {
+            let err = submit(json).expect_err(json);
+            assert!(err.contains(field), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn known_system_without_executor_is_refused() {
+        let err = submit(r#"{"name":"a","command":"x","target_system":"frontera"}"#).expect_err("no executor");
+        assert!(err.contains("no executor"), "{err}");
+    }
+}

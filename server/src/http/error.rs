@@ -1,0 +1,163 @@
+//! HTTP errors: a status and a JSON body naming the problem.
+
+use app::backend::ServiceError;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest {
+        status: StatusCode,
+        field: Option<String>,
+        message: String,
+    },
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable kind: `invalid`, `not_found`, `conflict`, `payload_too_large`, …
+    pub code: &'static str,
+    pub message: String,
+    /// The offending field's JSON path, when one field is to blame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn bad_request(field: Option<&str>, message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+fn code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "not_found",
+        409 => "conflict",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 | 400 => "invalid",
+        _ if status.is_server_error() => "internal",
+        _ => "bad_request",
+    }
+}
+
+/// Finds the field a serde message blames: ``unknown field `x` ``, ``missing field `x` `` or
+/// a `path.to.field: …` prefix (axum reports paths through serde_path_to_error).
+fn field_from_serde(message: &str) -> Option<String> {
+    for marker in ["unknown field `", "missing field `"] {
+        if let Some(rest) = message.split(marker).nth(1) {
+            let name = rest.split('`').next()?;
+            let prefix = path_prefix(message).filter(|p| p != name);
+            return Some(match prefix {
+                Some(p) => format!("{p}.{name}"),
+                None => name.to_owned(),
+            });
+        }
+    }
+    path_prefix(message)
+}
+
+fn path_prefix(message: &str) -> Option<String> {
+    let tail = message.rsplit("target type: ").next()?;
+    let (path, _) = tail.split_once(": ")?;
+    let ok = !path.is_empty()
+        && path != "."
+        && path
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+    ok.then(|| path.to_owned())
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, field, message) = match self {
+            ApiError::BadRequest { status, field, message } => (status, field, message),
+            ApiError::Service(e) => {
+                let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let field = match &e {
+                    ServiceError::Invalid(f) => Some(f.field.clone()),
+                    _ => None,
+                };
+                (status, field, e.to_string())
+            }
+        };
+        let body = ErrorBody {
+            code: code_for(status),
+            message,
+            field,
+        };
+        (status, Json(serde_json::json!({ "error": body }))).into_response()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let message = r.body_text();
+        ApiError::BadRequest {
+            status: r.status(),
+            field: field_from_serde(&message),
+            message,
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        let message = r.body_text();
+        ApiError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            field: field_from_serde(&message),
+            message,
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::bad_request(None, r.body_text())
+    }
+}
+
+/// `Json` whose rejections answer with [`ApiError`].
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// `Query` whose rejections answer with [`ApiError`].
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Parses a job id from the path.
+pub fn job_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_request(Some("id"), format!("'{raw}' is not a valid job id (expected a UUID)")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_from_serde;
+
+    #[test]
+    fn finds_unknown_field_name() {
+        let m =
+            "Failed to deserialize the JSON body into the target type: unknown field `bogus`, expected one of `name`";
+        assert_eq!(field_from_serde(m).as_deref(), Some("bogus"));
+        assert_eq!(field_from_serde("missing field `name`").as_deref(), Some("name"));
+        let m = "Failed to deserialize the JSON body into the target type: resources.cpus: invalid type: string \"x\", expected i64 at line 1 column 9";
+        assert_eq!(field_from_serde(m).as_deref(), Some("resources.cpus"));
+        let m = "Failed to deserialize the JSON body into the target type: resources: unknown field `cpu`, expected one of `nodes`";
+        assert_eq!(field_from_serde(m).as_deref(), Some("resources.cpu"));
+        assert_eq!(field_from_serde("EOF while parsing a value at line 1 column 0"), None);
+    }
+}

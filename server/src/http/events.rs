@@ -1,0 +1,132 @@
+//! The global event log: paged reads and a live WebSocket that resumes from an offset.
+
+use axum::Json;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use ch_domain::JobEvent;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, instrument};
+
+use super::error::{ApiError, ApiQuery, ErrorBody};
+use crate::jobs::Jobs;
+use crate::outbox::EventBus;
+
+const PAGE_MAX: u32 = 1000;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Return events with offset greater than this (0 = from the start).
+    pub after: Option<i64>,
+    /// At most this many (default and maximum 1000).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EventPage {
+    pub events: Vec<JobEvent>,
+    /// Pass as `after` to read on.
+    pub next_after: i64,
+}
+
+/// Events in offset order after `after`.
+#[utoipa::path(get, path = "/api/events", params(EventsQuery), tag = "events",
+    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody)))]
+pub async fn list(State(jobs): State<Jobs>, ApiQuery(q): ApiQuery<EventsQuery>) -> Result<Json<EventPage>, ApiError> {
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::bad_request(Some("after"), "after must be ≥ 0"));
+    }
+    let limit = q.limit.unwrap_or(PAGE_MAX).clamp(1, PAGE_MAX);
+    let events = jobs.events_after(after, limit).await?;
+    let next_after = events.last().map_or(after, |e| e.offset);
+    Ok(Json(EventPage { events, next_after }))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamQuery {
+    /// Replay from the log after this offset, then go live; omitted = live only.
+    pub after: Option<i64>,
+}
+
+/// Live events as JSON text frames, one event per frame, in offset order without gaps.
+pub async fn stream(
+    ws: WebSocketUpgrade,
+    State(jobs): State<Jobs>,
+    State(bus): State<EventBus>,
+    State(shutdown): State<CancellationToken>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
+) -> Response {
+    ws.on_upgrade(move |socket| serve(socket, jobs, bus, shutdown, q.after))
+}
+
+#[instrument(skip_all)]
+async fn serve(mut socket: WebSocket, jobs: Jobs, bus: EventBus, shutdown: CancellationToken, after: Option<i64>) {
+    // Subscribe before reading the backlog so nothing falls between the two.
+    let mut rx = bus.subscribe();
+    let mut cursor = match after {
+        Some(a) => a,
+        None => match jobs.latest_offset().await {
+            Ok(o) => o,
+            Err(_) => return,
+        },
+    };
+    if after.is_some() && !catch_up(&mut socket, &jobs, &mut cursor).await {
+        return;
+    }
+    loop {
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(ev) if ev.offset > cursor => {
+                    if ev.offset > cursor + 1 && !catch_up(&mut socket, &jobs, &mut cursor).await {
+                        return;
+                    }
+                    if ev.offset > cursor {
+                        if !send(&mut socket, &ev).await { return; }
+                        cursor = ev.offset;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(n)) => {
+                    debug!(n, "subscriber lagged; reading the log");
+                    if !catch_up(&mut socket, &jobs, &mut cursor).await { return; }
+                }
+                Err(RecvError::Closed) => break,
+            },
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            () = shutdown.cancelled() => break,
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+async fn catch_up(socket: &mut WebSocket, jobs: &Jobs, cursor: &mut i64) -> bool {
+    loop {
+        let Ok(page) = jobs.events_after(*cursor, PAGE_MAX).await else {
+            return false;
+        };
+        if page.is_empty() {
+            return true;
+        }
+        for ev in &page {
+            if !send(socket, ev).await {
+                return false;
+            }
+            *cursor = ev.offset;
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, ev: &JobEvent) -> bool {
+    match serde_json::to_string(ev) {
+        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}

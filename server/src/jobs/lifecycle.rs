@@ -1,0 +1,113 @@
+//! Applies domain changes to stored jobs: load, change, save with its event in one
+//! transaction (optimistic, retried on conflict), then wake the outbox relays.
+
+use app::backend::{ServiceError, ServiceResult};
+use ch_domain::{DomainError, Job, JobEvent, JobStatus, NewEvent, Outcome};
+use chrono::{DateTime, SubsecRound, Utc};
+use tracing::{error, instrument};
+use uuid::Uuid;
+
+use crate::outbox::OutboxSignal;
+use crate::store::{Store, StoreError};
+
+const MAX_ATTEMPTS: usize = 5;
+
+/// A change to a job, validated by the domain before anything is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Transition(JobStatus),
+    Finish(Outcome),
+    Progress(u8),
+}
+
+/// Database timestamps hold milliseconds; stamp everything at that precision so a job reads
+/// back exactly as it was written.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::JobNotFound(id) => ServiceError::NotFound(format!("job {id}")),
+            StoreError::Conflict(id) => {
+                ServiceError::Conflict(format!("job {id} is being changed concurrently; retry"))
+            }
+            other => {
+                error!(error = %other, "store failure");
+                ServiceError::Internal
+            }
+        }
+    }
+}
+
+fn domain_error(e: DomainError) -> ServiceError {
+    match e {
+        DomainError::Invalid(f) => ServiceError::Invalid(f),
+        other => ServiceError::Conflict(other.to_string()),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    store: Store,
+    signal: OutboxSignal,
+}
+
+impl Lifecycle {
+    pub fn new(store: Store, signal: OutboxSignal) -> Self {
+        Self { store, signal }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    #[instrument(skip_all, fields(job_id = %job.id), err)]
+    pub async fn create(&self, job: &Job, actor: &str) -> ServiceResult<JobEvent> {
+        let ev = self
+            .store
+            .create_job(job, NewEvent::submitted(Uuid::now_v7(), job, actor))
+            .await?;
+        self.signal.committed();
+        Ok(ev)
+    }
+
+    /// Applies `change` to job `id`. Returns the saved job and its events (none when a progress
+    /// report did not change anything).
+    #[instrument(skip(self), err(level = "debug"))]
+    pub async fn apply(&self, id: Uuid, change: Change, actor: &str) -> ServiceResult<(Job, Vec<JobEvent>)> {
+        for _ in 0..MAX_ATTEMPTS {
+            let stored = self.store.get_job(id).await?;
+            let mut job = stored.job.clone();
+            let now = now();
+            let event = match &change {
+                Change::Transition(to) => {
+                    let from = job.transition(*to, now).map_err(domain_error)?;
+                    Some(NewEvent::transition(Uuid::now_v7(), &job, from, actor, None))
+                }
+                Change::Finish(outcome) => {
+                    let from = job.finish(outcome.clone(), now).map_err(domain_error)?;
+                    Some(NewEvent::transition(Uuid::now_v7(), &job, from, actor, None))
+                }
+                Change::Progress(p) => {
+                    let before = job.progress;
+                    job.set_progress(*p, now).map_err(domain_error)?;
+                    (job.progress != before).then(|| NewEvent::progress(Uuid::now_v7(), &job, actor))
+                }
+            };
+            let Some(event) = event else {
+                return Ok((stored.job, Vec::new()));
+            };
+            match self.store.save_job(&job, stored.version, vec![event]).await {
+                Ok(events) => {
+                    self.signal.committed();
+                    return Ok((job, events));
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict(id).into())
+    }
+}

@@ -1,0 +1,63 @@
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use server::settings::Settings;
+use tracing_subscriber::EnvFilter;
+
+/// Cosmic Horizons: real-time job tracking and FITS tools for radio astronomy.
+#[derive(Parser)]
+#[command(name = "cosmic-horizons", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Print the effective settings (secrets redacted) and exit.
+    Config,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("CH_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let cli = Cli::parse();
+    let settings = Settings::load().context("loading settings")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Config => {
+            println!("{settings:#?}");
+            Ok(())
+        }
+        Command::Serve => {
+            let addr = match settings.listen {
+                Some(a) => a,
+                None => server::startup::leptos_options(&settings)?.site_addr,
+            };
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            server::startup::run(listener, settings, shutdown_signal()).await
+        }
+    }
+}

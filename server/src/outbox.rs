@@ -1,0 +1,106 @@
+//! Delivery of committed events: a relay per sink reads the outbox (the `job_event` log) after
+//! its cursor and hands events over in offset order. The in-process bus is one sink; broker
+//! relays (Kafka, RabbitMQ) plug in as further sinks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ch_domain::JobEvent;
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+use tracing::{instrument, warn};
+
+use crate::store::Store;
+
+/// A destination for committed events. `publish` must be all-or-nothing for the batch: on
+/// error the relay retries the same batch.
+#[async_trait]
+pub trait EventSink: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    async fn publish(&self, events: &[JobEvent]) -> anyhow::Result<()>;
+}
+
+/// Wakes relays after a commit; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxSignal(Arc<Notify>);
+
+impl OutboxSignal {
+    pub fn committed(&self) {
+        self.0.notify_waiters();
+    }
+}
+
+/// In-process fan-out of committed events to live subscribers (WebSocket clients, tests).
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    tx: broadcast::Sender<JobEvent>,
+}
+
+impl EventBus {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            tx: broadcast::channel(capacity).0,
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+        self.tx.subscribe()
+    }
+}
+
+#[async_trait]
+impl EventSink for EventBus {
+    fn name(&self) -> &'static str {
+        "in-process"
+    }
+
+    async fn publish(&self, events: &[JobEvent]) -> anyhow::Result<()> {
+        for ev in events {
+            // No subscribers is fine: the log keeps everything for later readers.
+            let _ = self.tx.send(ev.clone());
+        }
+        Ok(())
+    }
+}
+
+const BATCH: u32 = 500;
+/// Safety net in case a wake-up is missed (e.g. a commit by another process on PostgreSQL).
+const POLL_FALLBACK: Duration = Duration::from_secs(2);
+
+/// Runs one relay until shutdown, then delivers what is left (flushes the outbox).
+#[instrument(skip_all, fields(sink = sink.name()))]
+pub async fn run_relay(
+    store: Store,
+    sink: Arc<dyn EventSink>,
+    signal: OutboxSignal,
+    mut cursor: i64,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let notified = signal.0.notified();
+        match store.events_after(cursor, BATCH).await {
+            Ok(events) if !events.is_empty() => {
+                match sink.publish(&events).await {
+                    Ok(()) => cursor = events.last().map_or(cursor, |e| e.offset),
+                    Err(e) => {
+                        warn!(error = %e, cursor, "sink refused batch; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "reading outbox failed"),
+        }
+        if shutdown.is_cancelled() {
+            break;
+        }
+        tokio::select! {
+            () = notified => {}
+            () = tokio::time::sleep(POLL_FALLBACK) => {}
+            () = shutdown.cancelled() => {}
+        }
+    }
+    tracing::info!(cursor, "relay stopped");
+}

@@ -1,0 +1,156 @@
+//! Typed settings: built-in defaults, then an optional TOML file, then `CH_*` environment
+//! variables (nested keys with `__`, e.g. `CH_EXECUTOR__SLOTS=4`).
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ch_domain::SystemCatalog;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that never shows up in logs or `Debug` output.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecutorSettings {
+    /// Jobs run at the same time by the local executor.
+    pub slots: usize,
+    /// How often CPU and memory of a running job are sampled.
+    pub sample_interval_ms: u64,
+    /// Grace period between SIGTERM and SIGKILL on cancel or timeout.
+    pub kill_grace_ms: u64,
+}
+
+impl Default for ExecutorSettings {
+    fn default() -> Self {
+        Self {
+            slots: 2,
+            sample_interval_ms: 1000,
+            kill_grace_ms: 5000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Listen address; when unset, `site-addr` from the Leptos site file.
+    pub listen: Option<SocketAddr>,
+    /// Where SQLite, job logs and caches live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL, `sqlite://…` for a specific SQLite file; when unset,
+    /// SQLite in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// The Leptos site file (output name, site root, package dir).
+    pub leptos_toml: PathBuf,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    pub executor: ExecutorSettings,
+    pub systems: SystemCatalog,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            leptos_toml: PathBuf::from("Leptos.toml"),
+            max_body_bytes: 1024 * 1024,
+            executor: ExecutorSettings::default(),
+            systems: SystemCatalog::default(),
+        }
+    }
+}
+
+/// Top-level settings keys; other `CH_*` variables (`CH_LOG`, `CH_CONFIG`, test harness
+/// variables) are not settings.
+const SETTING_KEYS: [&str; 7] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "leptos_toml",
+    "max_body_bytes",
+    "executor",
+    "systems",
+];
+
+impl Settings {
+    /// Reads `CH_CONFIG` (default `cosmic-horizons.toml`, if present) and `CH_*` overrides.
+    pub fn load() -> Result<Self, Box<figment::Error>> {
+        let file = std::env::var("CH_CONFIG").unwrap_or_else(|_| "cosmic-horizons.toml".into());
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(
+                Env::prefixed("CH_")
+                    .filter(|key| {
+                        let top = key.as_str().split("__").next().unwrap_or_default();
+                        SETTING_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
+                    })
+                    .split("__"),
+            )
+            .extract()
+            .map_err(Box::new)
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("cosmic-horizons.db").display()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_is_redacted() {
+        let s = Settings {
+            database_url: Some(Secret::new("postgres://u:pw@h/db")),
+            ..Settings::default()
+        };
+        assert!(!format!("{s:?}").contains("pw"));
+    }
+
+    #[test]
+    fn env_overrides_file_and_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "cosmic-horizons.toml",
+                "data_dir = \"/srv/ch\"\n[executor]\nslots = 3\n",
+            )?;
+            jail.set_env("CH_EXECUTOR__SLOTS", "5");
+            jail.set_env("CH_LOG", "debug");
+            let s = Settings::load().map_err(|e| e.to_string())?;
+            assert_eq!(s.data_dir, PathBuf::from("/srv/ch"));
+            assert_eq!(s.executor.slots, 5);
+            assert!(s.systems.get("local").is_some());
+            Ok(())
+        });
+    }
+}

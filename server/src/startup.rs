@@ -1,0 +1,139 @@
+//! Builds the application from settings and serves it until the shutdown future resolves.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use app::backend::SharedJobService;
+use axum::Router;
+use axum::extract::MatchedPath;
+use axum::http::{HeaderName, Request};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+use tracing::{info, info_span};
+
+use crate::executor::{ExecutorHandle, LocalExecutor};
+use crate::jobs::{Jobs, Lifecycle};
+use crate::outbox::{EventBus, OutboxSignal, run_relay};
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// Reads the Leptos site file named in the settings (defaults when it is absent).
+pub fn leptos_options(settings: &Settings) -> anyhow::Result<leptos::config::LeptosOptions> {
+    let path = settings
+        .leptos_toml
+        .exists()
+        .then(|| settings.leptos_toml.to_string_lossy().into_owned());
+    let conf = leptos::config::get_configuration(path.as_deref()).context("reading the Leptos site file")?;
+    Ok(conf.leptos_options)
+}
+
+/// Runs the server on `listener` until `shutdown` resolves, then stops accepting, stops the
+/// executor, flushes the outbox and closes the database.
+pub async fn run(
+    listener: TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let leptos_options = leptos_options(&settings)?;
+    tokio::fs::create_dir_all(&settings.data_dir)
+        .await
+        .with_context(|| format!("creating data dir {}", settings.data_dir.display()))?;
+    let store = Store::connect(&settings.database_url())
+        .await
+        .context("opening the database")?;
+
+    let token = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let signal = OutboxSignal::default();
+    let bus = EventBus::new(4096);
+    let start = store.latest_offset().await?;
+    tasks.spawn(run_relay(
+        store.clone(),
+        Arc::new(bus.clone()),
+        signal.clone(),
+        start,
+        token.clone(),
+    ));
+
+    let lifecycle = Lifecycle::new(store.clone(), signal.clone());
+    let handle = ExecutorHandle::default();
+    let logs_dir = settings.data_dir.join("jobs");
+    let executor = Arc::new(LocalExecutor {
+        lifecycle: lifecycle.clone(),
+        settings: settings.executor.clone(),
+        logs_dir: logs_dir.clone(),
+        handle: handle.clone(),
+    });
+    executor
+        .recover()
+        .await
+        .context("recovering jobs of the previous run")?;
+    let executor_stopped = CancellationToken::new();
+    tasks.spawn(executor.run(executor_stopped.clone()));
+
+    let jobs = Jobs::new(lifecycle, settings.systems.clone(), handle, logs_dir);
+    let max_body = settings.max_body_bytes;
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        store: store.clone(),
+        jobs: jobs.clone(),
+        bus,
+        settings: Arc::new(settings),
+        shutdown: token.clone(),
+    };
+
+    let service: SharedJobService = Arc::new(jobs);
+    let routes = generate_route_list(app::App);
+    let site_root = leptos_options.site_root.to_string();
+    let correlation = HeaderName::from_static(crate::http::CORRELATION_HEADER);
+    let router = Router::new()
+        .merge(crate::http::router(max_body))
+        .leptos_routes_with_context(&state, routes, move || provide_context(service.clone()), {
+            let options = leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback_service(ServeDir::new(site_root))
+        .with_state(state)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or(req.uri().path(), |m| m.as_str());
+            let correlation_id = req
+                .headers()
+                .get(crate::http::CORRELATION_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            info_span!("http", method = %req.method(), route, correlation_id)
+        }))
+        .layer(PropagateRequestIdLayer::new(correlation.clone()))
+        .layer(SetRequestIdLayer::new(correlation, MakeRequestUuid));
+
+    let addr = listener.local_addr()?;
+    info!(%addr, "listening on http://{addr}");
+    let server_token = token.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            info!("shutting down");
+            server_token.cancel();
+        })
+        .await?;
+
+    // In-flight requests are done; stop processes, then let the relays drain the outbox.
+    executor_stopped.cancel();
+    token.cancel();
+    tasks.close();
+    tasks.wait().await;
+    store.close().await;
+    info!("stopped");
+    Ok(())
+}

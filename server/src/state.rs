@@ -1,0 +1,21 @@
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use tokio_util::sync::CancellationToken;
+
+use crate::jobs::Jobs;
+use crate::outbox::EventBus;
+use crate::settings::Settings;
+use crate::store::Store;
+
+/// Everything a request handler or server function may need.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Store,
+    pub jobs: Jobs,
+    pub bus: EventBus,
+    pub settings: Arc<Settings>,
+    pub shutdown: CancellationToken,
+}

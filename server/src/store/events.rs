@@ -1,0 +1,105 @@
+//! The outbox: an append-only event log with a monotonically increasing offset.
+
+use ch_domain::{EventType, JobEvent, NewEvent};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use tracing::instrument;
+use uuid::Uuid;
+
+use super::{Backend, Result, Store, StoreError, from_millis, parse, to_millis};
+
+/// Serialises event writers on PostgreSQL so offsets become visible in commit order; without
+/// it a reader could see offset 11 committed before 10 and skip 10 for good.
+const OUTBOX_LOCK_KEY: i64 = 0x4348_4f55_5442_4f58;
+
+fn event_from_row(row: &AnyRow) -> Result<JobEvent> {
+    let event_type: String = row.try_get("event_type")?;
+    let payload: String = row.try_get("payload")?;
+    let schema_version: i64 = row.try_get("schema_version")?;
+    Ok(JobEvent {
+        offset: row.try_get("job_event_offset")?,
+        event_id: parse("event_id", &row.try_get::<String, _>("event_id")?)?,
+        event_type: EventType::parse(&event_type)
+            .ok_or_else(|| StoreError::Corrupt(format!("event_type {event_type}")))?,
+        schema_version: u32::try_from(schema_version)
+            .map_err(|_| StoreError::Corrupt(format!("schema_version {schema_version}")))?,
+        occurred_at: from_millis(row.try_get("occurred_at")?)?,
+        correlation_id: row.try_get("correlation_id")?,
+        causation_id: row
+            .try_get::<Option<String>, _>("causation_id")?
+            .map(|s| parse::<Uuid>("causation_id", &s))
+            .transpose()?,
+        job_id: parse("job_id", &row.try_get::<String, _>("job_id")?)?,
+        actor: row.try_get("actor")?,
+        payload: serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt(format!("payload: {e}")))?,
+    })
+}
+
+impl Store {
+    pub(super) async fn append_events(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<JobEvent>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.backend == Backend::Postgres {
+            sqlx::query("select pg_advisory_xact_lock($1)")
+                .bind(OUTBOX_LOCK_KEY)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let mut out = Vec::with_capacity(events.len());
+        for ev in events {
+            let row = sqlx::query(
+                "insert into job_event (event_id, event_type, schema_version, occurred_at, correlation_id, \
+                 causation_id, job_id, actor, payload) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 returning job_event_offset",
+            )
+            .bind(ev.event_id.to_string())
+            .bind(ev.event_type.as_str())
+            .bind(i64::from(ev.schema_version))
+            .bind(to_millis(ev.occurred_at))
+            .bind(ev.correlation_id.clone())
+            .bind(ev.causation_id.map(|c| c.to_string()))
+            .bind(ev.job_id.to_string())
+            .bind(ev.actor.clone())
+            .bind(ev.payload.to_string())
+            .fetch_one(&mut **tx)
+            .await?;
+            out.push(ev.committed(row.try_get("job_event_offset")?));
+        }
+        Ok(out)
+    }
+
+    /// Committed events with offset > `after`, in offset order.
+    #[instrument(skip(self), err)]
+    pub async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<JobEvent>> {
+        let rows =
+            sqlx::query("select * from job_event where job_event_offset > $1 order by job_event_offset limit $2")
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// All events of one job, in order.
+    #[instrument(skip(self), err)]
+    pub async fn events_for_job(&self, job_id: Uuid) -> Result<Vec<JobEvent>> {
+        let rows = sqlx::query("select * from job_event where job_id = $1 order by job_event_offset")
+            .bind(job_id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// Offset of the newest committed event (0 when the log is empty).
+    pub async fn latest_offset(&self) -> Result<i64> {
+        let row = sqlx::query("select coalesce(max(job_event_offset), 0) as o from job_event")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("o")?)
+    }
+}

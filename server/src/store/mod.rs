@@ -1,0 +1,107 @@
+//! Persistence: one SQL contract over SQLite (embedded default) and PostgreSQL, through
+//! sqlx's `Any` driver so both run the same queries (checked by the contract tests).
+
+mod events;
+mod jobs;
+mod metrics;
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use tracing::instrument;
+
+pub use jobs::JobUpdate;
+pub use metrics::MetricSample;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("job {0} not found")]
+    JobNotFound(uuid::Uuid),
+    #[error("job {0} was changed concurrently")]
+    Conflict(uuid::Uuid),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("unsupported database url (expected sqlite:// or postgres://)")]
+    UnsupportedUrl,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects and applies the backend's migrations.
+    #[instrument(skip_all, err)]
+    pub async fn connect(url: &str) -> Result<Self> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let options = match backend {
+            // One writer at a time is SQLite's model; a single connection also avoids
+            // SQLITE_BUSY on read-then-write transactions.
+            Backend::Sqlite => AnyPoolOptions::new().max_connections(1).after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("pragma journal_mode = wal; pragma foreign_keys = on; pragma busy_timeout = 5000; pragma synchronous = normal")
+                        .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = options.connect(url).await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,
+        }
+        tracing::info!(?backend, "database ready");
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Readiness probe.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("select 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms}")))
+}
+
+pub(crate) fn parse<T: FromStr>(what: &str, s: &str) -> Result<T> {
+    s.parse().map_err(|_| StoreError::Corrupt(format!("{what} '{s}'")))
+}

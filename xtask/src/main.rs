@@ -1,0 +1,98 @@
+//! `cargo xtask serve` builds and runs the app on embedded defaults; `cargo xtask test` runs
+//! every check. Both install the build tools they need first (once; later runs reuse them).
+
+mod site;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | e2e>";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Runs a command in the workspace root, failing on a non-zero exit.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: {cmd:?}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let release = args.iter().any(|a| a == "--release");
+    match args.first().map(String::as_str) {
+        Some("serve") => serve(release),
+        Some("build") => build(release),
+        Some("test") => test(),
+        Some("e2e") => e2e(),
+        _ => bail!(USAGE),
+    }
+}
+
+fn build(release: bool) -> Result<()> {
+    tools::wasm_bindgen()?;
+    site::build(release)?;
+    let mut c = cargo();
+    c.args(["build", "-p", "server", "--bin", "cosmic-horizons"]);
+    if release {
+        c.arg("--release");
+    }
+    run(&mut c)
+}
+
+fn serve(release: bool) -> Result<()> {
+    build(release)?;
+    let bin = root()
+        .join("target")
+        .join(if release { "release" } else { "debug" })
+        .join("cosmic-horizons");
+    run(Command::new(bin).arg("serve"))
+}
+
+fn test() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "frontend",
+        "-p",
+        "ch-domain",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    tools::require_services()?;
+    run(cargo().args(["test", "--workspace"]))?;
+    e2e()
+}
+
+/// Browser tests: builds the site and server, then drives Chromium with playwright-core.
+fn e2e() -> Result<()> {
+    build(false)?;
+    tools::chromium()?;
+    tools::npm_ci("end2end")?;
+    let bin = root().join("target/debug/cosmic-horizons");
+    run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "end2end/tests/"])
+        .env("CH_BIN", bin))
+}

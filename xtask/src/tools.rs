@@ -1,0 +1,99 @@
+//! Installs what a fresh machine lacks, idempotently: wasm-bindgen (the exact version in
+//! Cargo.lock), Chromium, the end-to-end npm packages; checks the services tests need.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, root, run};
+
+fn locked_version(package: &str) -> Result<String> {
+    let lock: toml::Table = toml::from_str(&std::fs::read_to_string(root().join("Cargo.lock"))?)?;
+    lock.get("package")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+        .find(|p| p.get("name").and_then(|n| n.as_str()) == Some(package))
+        .and_then(|p| p.get("version")?.as_str().map(str::to_owned))
+        .with_context(|| format!("{package} not in Cargo.lock"))
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    let out = cmd.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// wasm-bindgen must match the library version exactly.
+pub fn wasm_bindgen() -> Result<()> {
+    let want = locked_version("wasm-bindgen")?;
+    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(want.as_str()) {
+        return Ok(());
+    }
+    // Without --locked: the CLI's own lock file names a yanked dependency.
+    run(cargo().args(["install", "wasm-bindgen-cli", "--version", &format!("={want}")]))
+}
+
+/// binaryen's wasm-opt from the end-to-end npm packages (Debian's is too old) or PATH.
+pub fn wasm_opt() -> Option<PathBuf> {
+    let local = root().join("end2end/node_modules/.bin/wasm-opt");
+    if local.exists() {
+        return Some(local);
+    }
+    output(Command::new("wasm-opt").arg("--version")).map(|_| PathBuf::from("wasm-opt"))
+}
+
+pub fn chromium() -> Result<()> {
+    if PathBuf::from("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "chromium"]))
+        .context("installing Chromium (needs root, or install the Debian package `chromium` yourself)")
+}
+
+pub fn npm_ci(dir: &str) -> Result<()> {
+    let path = root().join(dir);
+    let stamp = path.join("node_modules/.package-lock.json");
+    let lock = path.join("package-lock.json");
+    let fresh = match (std::fs::metadata(&stamp), std::fs::metadata(&lock)) {
+        (Ok(s), Ok(l)) => s.modified()? >= l.modified()?,
+        _ => false,
+    };
+    if fresh {
+        return Ok(());
+    }
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(path))
+}
+
+/// Services the test suite talks to. Locally a missing one is reported; with `CI=true` it
+/// is an error before anything runs.
+pub fn require_services() -> Result<()> {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let mut missing = Vec::new();
+    for (name, addr) in [("PostgreSQL", "127.0.0.1:5432")] {
+        let ok = addr
+            .parse::<SocketAddr>()
+            .ok()
+            .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok());
+        if !ok {
+            missing.push(format!("{name} at {addr}"));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let msg = format!("not reachable: {}", missing.join(", "));
+    if ci {
+        bail!("{msg} (CI=true: every service is required)");
+    }
+    eprintln!("xtask: warning: {msg}; their tests will fail");
+    Ok(())
+}
