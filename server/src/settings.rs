@@ -39,6 +39,9 @@ pub struct ExecutorSettings {
     pub sample_interval_ms: u64,
     /// Grace period between SIGTERM and SIGKILL on cancel or timeout.
     pub kill_grace_ms: u64,
+    /// Site-wide cap on any job's runtime in seconds, on top of its own
+    /// `max_runtime_minutes` (e.g. a short cap on a demo server).
+    pub max_runtime_cap_secs: Option<u64>,
 }
 
 impl Default for ExecutorSettings {
@@ -47,6 +50,7 @@ impl Default for ExecutorSettings {
             slots: 2,
             sample_interval_ms: 1000,
             kill_grace_ms: 5000,
+            max_runtime_cap_secs: None,
         }
     }
 }
@@ -138,6 +142,8 @@ mod tests {
     }
 
     #[test]
+    // figment::Jail's closure signature is figment's, not ours.
+    #[allow(clippy::result_large_err)]
     fn env_overrides_file_and_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

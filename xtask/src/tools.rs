@@ -73,12 +73,15 @@ pub fn npm_ci(dir: &str) -> Result<()> {
         .current_dir(path))
 }
 
+/// Services the machine provides (the project's scripts start the rest themselves).
+const REQUIRED_SERVICES: &[(&str, &str)] = &[("PostgreSQL", "127.0.0.1:5432")];
+
 /// Services the test suite talks to. Locally a missing one is reported; with `CI=true` it
 /// is an error before anything runs.
 pub fn require_services() -> Result<()> {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let mut missing = Vec::new();
-    for (name, addr) in [("PostgreSQL", "127.0.0.1:5432")] {
+    for (name, addr) in REQUIRED_SERVICES {
         let ok = addr
             .parse::<SocketAddr>()
             .ok()

@@ -34,7 +34,7 @@ pub fn JobsPage() -> impl IntoView {
                     .filter(|j| !loaded_ids.contains(&j.id))
                     .cloned()
                     .collect();
-                fresh.sort_by(|a, b| b.submitted_at.cmp(&a.submitted_at));
+                fresh.sort_by_key(|j| std::cmp::Reverse(j.submitted_at));
                 let mut jobs: Vec<_> = fresh
                     .into_iter()
                     .chain(p.jobs.into_iter().map(|j| {

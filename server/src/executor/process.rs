@@ -26,7 +26,7 @@ pub(crate) fn parse_progress(line: &str) -> Option<u8> {
     let rest = line.trim().strip_prefix("PROGRESS")?;
     let n: f64 = rest.trim().trim_end_matches('%').trim().parse().ok()?;
     // Truncation is intended: 99.9 % is not done yet.
-    (n.is_finite() && (0.0..=100.0).contains(&n)).then(|| n as u8)
+    (n.is_finite() && (0.0..=100.0).contains(&n)).then_some(n as u8)
 }
 
 enum Ended {
@@ -122,7 +122,8 @@ impl LocalExecutor {
             ))
         });
 
-        let limit = Duration::from_secs(u64::from(job.resources.max_runtime_minutes) * 60);
+        let own = u64::from(job.resources.max_runtime_minutes) * 60;
+        let limit = Duration::from_secs(self.settings.max_runtime_cap_secs.map_or(own, |cap| cap.min(own)));
         let ended = tokio::select! {
             status = child.wait() => match status {
                 Ok(s) => Ended::Exited(s),
@@ -143,7 +144,7 @@ impl LocalExecutor {
         let _ = out_task.await;
         let _ = err_task.await;
 
-        let minutes = job.resources.max_runtime_minutes;
+        let limit_secs = limit.as_secs();
         Ok(match ended {
             Ended::Exited(s) => Some(match s.code() {
                 Some(0) => Outcome::Succeeded { exit_code: 0 },
@@ -169,7 +170,7 @@ impl LocalExecutor {
             Ended::TimedOut => Some(Outcome::Failed {
                 exit_code: None,
                 error_code: "timeout".into(),
-                message: format!("exceeded max_runtime_minutes = {minutes}; process group killed"),
+                message: format!("exceeded its runtime limit of {limit_secs} s; process group killed"),
                 retryable: true,
             }),
             Ended::Shutdown => Some(Outcome::Failed {

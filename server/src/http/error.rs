@@ -54,17 +54,13 @@ fn code_for(status: StatusCode) -> &'static str {
 /// Finds the field a serde message blames: ``unknown field `x` ``, ``missing field `x` `` or
 /// a `path.to.field: …` prefix (axum reports paths through serde_path_to_error).
 fn field_from_serde(message: &str) -> Option<String> {
-    for marker in ["unknown field `", "missing field `"] {
-        if let Some(rest) = message.split(marker).nth(1) {
-            let name = rest.split('`').next()?;
-            let prefix = path_prefix(message).filter(|p| p != name);
-            return Some(match prefix {
-                Some(p) => format!("{p}.{name}"),
-                None => name.to_owned(),
-            });
-        }
+    if let Some(path) = path_prefix(message) {
+        return Some(path);
     }
-    path_prefix(message)
+    ["unknown field `", "missing field `"].iter().find_map(|marker| {
+        let rest = message.split(marker).nth(1)?;
+        rest.split('`').next().map(str::to_owned)
+    })
 }
 
 fn path_prefix(message: &str) -> Option<String> {
@@ -156,7 +152,7 @@ mod tests {
         assert_eq!(field_from_serde("missing field `name`").as_deref(), Some("name"));
         let m = "Failed to deserialize the JSON body into the target type: resources.cpus: invalid type: string \"x\", expected i64 at line 1 column 9";
         assert_eq!(field_from_serde(m).as_deref(), Some("resources.cpus"));
-        let m = "Failed to deserialize the JSON body into the target type: resources: unknown field `cpu`, expected one of `nodes`";
+        let m = "Failed to deserialize the JSON body into the target type: resources.cpu: unknown field `cpu`, expected one of `nodes`";
         assert_eq!(field_from_serde(m).as_deref(), Some("resources.cpu"));
         assert_eq!(field_from_serde("EOF while parsing a value at line 1 column 0"), None);
     }

@@ -1,0 +1,399 @@
+//! HTTP integration tests: the real server on port 0, against SQLite and PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use ch_domain::{EventType, JobStatus};
+use common::{Db, TestApp};
+use futures::StreamExt;
+use serde_json::{Value, json};
+
+const DONE_WHEN: &str = "sh -c 'echo PROGRESS 50; sleep 1; echo done'";
+
+both_backends! {
+    job_runs_to_completion_with_progress_logs_and_events => job_runs_to_completion;
+    bad_input_is_answered_with_named_fields => bad_input;
+    cancel_kills_a_running_job => cancel_running;
+    failures_are_retried_then_fail => retries;
+    list_filters_sorts_and_pages => list_filters;
+    event_stream_replays_then_goes_live => websocket_stream;
+}
+
+async fn job_runs_to_completion(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else { return };
+    let res = app
+        .client
+        .post(app.url("/api/jobs"))
+        .header("x-correlation-id", "corr-123")
+        .json(&json!({ "name": "done-when", "command": DONE_WHEN, "agent": "AlphaCal" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 201);
+    assert!(res.headers().get("location").is_some());
+    let job: ch_domain::Job = res.json().await.expect("json");
+    assert_eq!(job.status, JobStatus::Queued);
+    assert_eq!(job.correlation_id, "corr-123");
+
+    let done = app.wait_status(job.id, JobStatus::Completed).await;
+    assert_eq!(done.progress, 100);
+    assert_eq!(done.exit_code, Some(0));
+    assert!(done.started_at.is_some() && done.finished_at.is_some());
+
+    let (_, logs) = app.get_json(&format!("/api/jobs/{}/logs", job.id)).await;
+    assert!(logs["stdout"].as_str().unwrap_or_default().contains("done"), "{logs}");
+
+    let (status, page) = app.get_json("/api/events?after=0").await;
+    assert_eq!(status, 200);
+    let events: Vec<ch_domain::JobEvent> = serde_json::from_value(page["events"].clone()).expect("events");
+    let kinds: Vec<_> = events.iter().map(|e| e.event_type).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventType::JobSubmitted,
+            EventType::JobStatusChanged,
+            EventType::JobStatusChanged,
+            EventType::JobProgress,
+            EventType::JobCompleted
+        ]
+    );
+    assert!(events.windows(2).all(|w| w[0].offset < w[1].offset));
+    assert_eq!(events[3].payload["progress"], 50);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.correlation_id == "corr-123" && e.schema_version == 1)
+    );
+    assert_eq!(page["next_after"], events.last().map_or(0, |e| e.offset));
+    let (_, rest) = app.get_json(&format!("/api/events?after={}", events[2].offset)).await;
+    assert_eq!(rest["events"].as_array().map(Vec::len), Some(2));
+
+    let (_, metrics) = app.get_json(&format!("/api/jobs/{}/metrics", job.id)).await;
+    assert!(!metrics.as_array().expect("array").is_empty(), "no samples: {metrics}");
+
+    // Server-rendered dashboard shows the job before any script runs.
+    let html = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("done-when"), "dashboard HTML lacks the job");
+    let html = app
+        .client
+        .get(app.url(&format!("/jobs/{}", job.id)))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("done") && html.contains("job.completed"));
+    app.stop().await;
+}
+
+async fn expect_error(res: reqwest::Response, status: u16, field: Option<&str>) -> Value {
+    assert_eq!(res.status().as_u16(), status);
+    let body: Value = res.json().await.expect("json error body");
+    let err = &body["error"];
+    assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    if let Some(f) = field {
+        assert_eq!(err["field"], f, "{body}");
+    }
+    body
+}
+
+async fn bad_input(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else { return };
+    let cases = [
+        (json!({"name": "a", "command": "true", "bogus": 1}), 422, "bogus"),
+        (
+            json!({"name": "a", "command": "true", "resources": {"cpus": -1}}),
+            422,
+            "resources.cpus",
+        ),
+        (
+            json!({"name": "a", "command": "true", "resources": {"gpu": 1}}),
+            422,
+            "resources.gpu",
+        ),
+        (
+            json!({"name": "a", "command": "true", "resources": {"memory_gb": -4}}),
+            422,
+            "resources.memory_gb",
+        ),
+        (
+            json!({"name": "a", "command": "true", "resources": {"cpus": "many"}}),
+            422,
+            "resources.cpus",
+        ),
+        (
+            json!({"name": "a", "command": "true", "target_system": "mars"}),
+            422,
+            "target_system",
+        ),
+        (
+            json!({"name": "a", "command": "true", "target_system": "frontera"}),
+            422,
+            "target_system",
+        ),
+        (
+            json!({"name": "a", "command": "true", "priority": "asap"}),
+            422,
+            "priority",
+        ),
+        (json!({"name": "", "command": "true"}), 422, "name"),
+        (json!({"command": "true"}), 422, "name"),
+        (json!({"name": "a", "command": ""}), 422, "command"),
+    ];
+    for (body, status, field) in cases {
+        let res = app.submit(body.clone()).await;
+        let got = res.status().as_u16();
+        assert_eq!(got, status, "{body}");
+        let v: Value = res.json().await.expect("json");
+        assert_eq!(v["error"]["field"], field, "{body} -> {v}");
+    }
+    let raw = |body: &'static str, ct: &'static str| {
+        app.client
+            .post(app.url("/api/jobs"))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    expect_error(raw("{\"name\": ", "application/json").await.expect("send"), 400, None).await;
+    expect_error(raw("{}", "text/plain").await.expect("send"), 415, None).await;
+    let huge = format!("{{\"name\":\"a\",\"command\":\"{}\"}}", "x".repeat(200 * 1024));
+    let res = app
+        .client
+        .post(app.url("/api/jobs"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("send");
+    expect_error(res, 413, None).await;
+    let res = app
+        .client
+        .get(app.url("/api/jobs/not-a-uuid"))
+        .send()
+        .await
+        .expect("send");
+    expect_error(res, 400, Some("id")).await;
+    let res = app
+        .client
+        .get(app.url(&format!("/api/jobs/{}", uuid::Uuid::nil())))
+        .send()
+        .await
+        .expect("send");
+    expect_error(res, 404, None).await;
+    let res = app
+        .client
+        .get(app.url("/api/jobs?status=done"))
+        .send()
+        .await
+        .expect("send");
+    expect_error(res, 400, None).await;
+    let res = app
+        .client
+        .get(app.url("/api/jobs?colour=red"))
+        .send()
+        .await
+        .expect("send");
+    expect_error(res, 400, Some("colour")).await;
+    let res = app
+        .client
+        .get(app.url("/api/events?after=-5"))
+        .send()
+        .await
+        .expect("send");
+    expect_error(res, 400, Some("after")).await;
+    let res = app.client.get(app.url("/api/nothing-here")).send().await.expect("send");
+    expect_error(res, 404, None).await;
+    // Nothing above created a job.
+    let (_, page) = app.get_json("/api/jobs").await;
+    assert_eq!(page["total"], 0);
+    app.stop().await;
+}
+
+async fn cancel_running(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else { return };
+    let marker = app.dir.path().join("still-running");
+    let cmd = format!("sleep 0.5; sleep 30; touch {}", marker.display());
+    let job = app.submit_ok(json!({ "name": "long", "command": cmd })).await;
+    app.wait_status(job.id, JobStatus::Running).await;
+    let res = app
+        .client
+        .post(app.url(&format!("/api/jobs/{}/cancel", job.id)))
+        .send()
+        .await
+        .expect("cancel");
+    assert_eq!(res.status(), 200);
+    let cancelled: ch_domain::Job = res.json().await.expect("json");
+    assert_eq!(cancelled.status, JobStatus::Cancelled);
+    // Cancelling again is a conflict with a message, not a silent overwrite.
+    let res = app
+        .client
+        .post(app.url(&format!("/api/jobs/{}/cancel", job.id)))
+        .send()
+        .await
+        .expect("cancel");
+    let body = expect_error(res, 409, None).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cancelled"),
+        "{body}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!marker.exists(), "process kept running after cancel");
+    let kinds: Vec<_> = app.events(job.id).await.iter().map(|e| e.event_type).collect();
+    assert_eq!(kinds.last(), Some(&EventType::JobCancelled));
+    assert_eq!(app.job(job.id).await.status, JobStatus::Cancelled);
+    app.stop().await;
+}
+
+async fn retries(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else { return };
+    let job = app
+        .submit_ok(json!({ "name": "flaky", "command": "echo oops >&2; exit 3", "max_retries": 1 }))
+        .await;
+    let failed = app.wait_status(job.id, JobStatus::Failed).await;
+    assert_eq!(failed.exit_code, Some(3));
+    assert_eq!(failed.retry_count, 1);
+    assert_eq!(failed.error_code.as_deref(), Some("exit_nonzero"));
+    let path: Vec<String> = app
+        .events(job.id)
+        .await
+        .iter()
+        .filter_map(|e| e.payload["to"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(path, ["queued", "running", "retrying", "queued", "running", "failed"]);
+    let (_, logs) = app.get_json(&format!("/api/jobs/{}/logs", job.id)).await;
+    assert_eq!(logs["stderr"].as_str().map(|s| s.matches("oops").count()), Some(2));
+    app.stop().await;
+}
+
+async fn list_filters(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else { return };
+    for (name, project) in [("a", "alpha"), ("b", "beta"), ("c", "alpha")] {
+        app.submit_ok(json!({ "name": name, "command": "true", "project": project }))
+            .await;
+    }
+    let (_, page) = app.get_json("/api/jobs?project=alpha&sort=name&order=asc").await;
+    let names: Vec<_> = page["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| j["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("a"), json!("c")]);
+    assert_eq!(page["total"], 2);
+    let (_, page) = app.get_json("/api/jobs?sort=name&order=desc&limit=1&offset=1").await;
+    assert_eq!(page["jobs"][0]["name"], "b");
+    assert_eq!(page["total"], 3);
+    let (_, page) = app.get_json("/api/jobs?target_system=local&owner=anonymous").await;
+    assert_eq!(page["total"], 3);
+    app.stop().await;
+}
+
+async fn websocket_stream(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else { return };
+    let first = app.submit_ok(json!({ "name": "before", "command": "true" })).await;
+    app.wait_status(first.id, JobStatus::Completed).await;
+    let url = format!("ws://{}/api/events/ws?after=0", app.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws connect");
+    let second = app.submit_ok(json!({ "name": "after", "command": DONE_WHEN })).await;
+    let mut offsets = Vec::new();
+    let mut done = false;
+    while !done {
+        let msg = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .expect("event in time")
+            .expect("stream open")
+            .expect("frame");
+        let ev: ch_domain::JobEvent = serde_json::from_str(msg.to_text().expect("text")).expect("event json");
+        offsets.push(ev.offset);
+        done = ev.job_id == second.id && ev.event_type == EventType::JobCompleted;
+    }
+    // Replay and live part together: every offset once, in order, no gaps.
+    let expected: Vec<i64> = (1..=i64::try_from(offsets.len()).expect("len")).collect();
+    assert_eq!(offsets, expected);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn probes_and_openapi() {
+    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
+        return;
+    };
+    assert_eq!(app.get_json("/healthz").await.0, 200);
+    let (status, ready) = app.get_json("/readyz").await;
+    assert_eq!((status, ready["database"].as_str()), (200, Some("sqlite")));
+    let (status, doc) = app.get_json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["paths"]["/api/jobs"]["post"].is_object(), "{doc}");
+    assert!(doc["paths"]["/api/events"]["get"].is_object());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn site_cap_times_out_jobs() {
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, |s| s.executor.max_runtime_cap_secs = Some(1)).await else {
+        return;
+    };
+    let job = app.submit_ok(json!({ "name": "slow", "command": "sleep 20" })).await;
+    let failed = app.wait_status(job.id, JobStatus::Failed).await;
+    assert_eq!(failed.error_code.as_deref(), Some("timeout"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn urgent_jobs_run_first_and_fifo_within_priority() {
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, |s| s.executor.slots = 1).await else {
+        return;
+    };
+    let blocker = app.submit_ok(json!({ "name": "blocker", "command": "sleep 1" })).await;
+    app.wait_status(blocker.id, JobStatus::Running).await;
+    let mut ids = Vec::new();
+    for (name, prio) in [("low", "low"), ("n1", "normal"), ("urgent", "urgent"), ("n2", "normal")] {
+        ids.push((
+            name,
+            app.submit_ok(json!({ "name": name, "command": "true", "priority": prio }))
+                .await
+                .id,
+        ));
+    }
+    let mut started = Vec::new();
+    for (name, id) in ids {
+        let job = app.wait_status(id, JobStatus::Completed).await;
+        started.push((job.started_at, name));
+    }
+    started.sort();
+    let order: Vec<_> = started.into_iter().map(|(_, n)| n).collect();
+    assert_eq!(order, ["urgent", "n1", "n2", "low"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn restart_settles_jobs_left_running() {
+    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
+        return;
+    };
+    let job = app
+        .submit_ok(json!({ "name": "interrupted", "command": "sleep 30" }))
+        .await;
+    app.wait_status(job.id, JobStatus::Running).await;
+    let (dir, url) = app.stop().await;
+    // Graceful stop records the kill.
+    let settings = common::settings(&dir, &url);
+    let app = TestApp::start(dir, url, settings).await;
+    let after = app.job(job.id).await;
+    assert_eq!(after.status, JobStatus::Failed);
+    assert_eq!(after.error_code.as_deref(), Some("server_shutdown"));
+    app.stop().await;
+}

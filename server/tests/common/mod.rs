@@ -1,0 +1,208 @@
+//! Test support: a fresh database per test (SQLite file or a new PostgreSQL database), the
+//! real server on port 0, and a small typed client.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ch_domain::{Job, JobEvent, JobStatus};
+use serde_json::Value;
+use server::settings::{ExecutorSettings, Secret, Settings};
+use sqlx::{AnyConnection, Connection, Executor};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A database URL for one test: a file in `dir` or a brand-new PostgreSQL database. `None`
+/// when PostgreSQL is unreachable outside CI (the test then reports a skip); with
+/// `CI=true` that is a failure.
+pub async fn database_url(db: Db, dir: &TempDir) -> Option<String> {
+    match db {
+        Db::Sqlite => Some(format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display())),
+        Db::Postgres => {
+            sqlx::any::install_default_drivers();
+            let admin = std::env::var("CH_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let mut conn = match AnyConnection::connect(&admin).await {
+                Ok(c) => c,
+                Err(e) if !ci() => {
+                    eprintln!("SKIPPED: PostgreSQL unreachable at {admin}: {e}");
+                    return None;
+                }
+                Err(e) => panic!("PostgreSQL unreachable at {admin} (CI=true requires it): {e}"),
+            };
+            let name = format!("ch_test_{}", uuid::Uuid::now_v7().simple());
+            conn.execute(format!("create database {name}").as_str())
+                .await
+                .expect("create test database");
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
+            Some(format!("{base}/{name}"))
+        }
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub dir: TempDir,
+    pub database_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn settings(dir: &TempDir, database_url: &str) -> Settings {
+    Settings {
+        listen: None,
+        data_dir: dir.path().join("data"),
+        database_url: Some(Secret::new(database_url)),
+        leptos_toml: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml")),
+        max_body_bytes: 64 * 1024,
+        executor: ExecutorSettings {
+            slots: 2,
+            sample_interval_ms: 100,
+            kill_grace_ms: 500,
+            max_runtime_cap_secs: None,
+        },
+        ..Settings::default()
+    }
+}
+
+impl TestApp {
+    /// Starts the server on a fresh database; `None` = skipped (see [`database_url`]).
+    pub async fn spawn(db: Db) -> Option<Self> {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    pub async fn spawn_with(db: Db, tweak: impl FnOnce(&mut Settings)) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = database_url(db, &dir).await?;
+        let mut s = settings(&dir, &url);
+        tweak(&mut s);
+        Some(Self::start(dir, url, s).await)
+    }
+
+    pub async fn start(dir: TempDir, database_url: String, settings: Settings) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::startup::run(listener, settings, async move {
+            let _ = rx.await;
+        }));
+        let app = Self {
+            addr,
+            client: reqwest::Client::new(),
+            dir,
+            database_url,
+            stop: Some(tx),
+            task: Some(task),
+        };
+        for _ in 0..100 {
+            if app.client.get(app.url("/healthz")).send().await.is_ok() {
+                return app;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server did not come up");
+    }
+
+    /// Graceful shutdown; returns the data dir so a restart can reuse it.
+    pub async fn stop(mut self) -> (TempDir, String) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("join").expect("server ran cleanly");
+        }
+        (
+            std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir")),
+            self.database_url.clone(),
+        )
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn submit(&self, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/jobs"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn submit_ok(&self, body: Value) -> Job {
+        let res = self.submit(body).await;
+        assert_eq!(res.status(), 201, "{:?}", res.text().await);
+        res.json().await.expect("job json")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let res = self.client.get(self.url(path)).send().await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn job(&self, id: uuid::Uuid) -> Job {
+        let (status, v) = self.get_json(&format!("/api/jobs/{id}")).await;
+        assert_eq!(status, 200, "{v}");
+        serde_json::from_value(v).expect("job")
+    }
+
+    pub async fn events(&self, id: uuid::Uuid) -> Vec<JobEvent> {
+        let (_, v) = self.get_json(&format!("/api/jobs/{id}/events")).await;
+        serde_json::from_value(v).expect("events")
+    }
+
+    /// Waits (bounded) until the job reaches `want`, returning it.
+    pub async fn wait_for(&self, id: uuid::Uuid, want: impl Fn(&Job) -> bool) -> Job {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let job = self.job(id).await;
+            if want(&job) {
+                return job;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out; job is {job:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn wait_status(&self, id: uuid::Uuid, status: JobStatus) -> Job {
+        self.wait_for(id, |j| j.status == status).await
+    }
+}
+
+/// Runs an async test body once per backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident => $body:ident;)*) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$body($crate::common::Db::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$body($crate::common::Db::Postgres).await;
+                }
+            )*
+        }
+    };
+}
