@@ -90,6 +90,7 @@ fn test() -> Result<()> {
 fn e2e() -> Result<()> {
     build(false)?;
     tools::chromium()?;
+    tools::node()?;
     tools::npm_ci("end2end")?;
     let bin = root().join("target/debug/cosmic-horizons");
     run(Command::new("node")

@@ -57,6 +57,17 @@ pub fn chromium() -> Result<()> {
         .context("installing Chromium (needs root, or install the Debian package `chromium` yourself)")
 }
 
+/// Node.js runs the browser tests; Debian's package is enough.
+pub fn node() -> Result<()> {
+    if output(Command::new("node").arg("--version")).is_some() && output(Command::new("npm").arg("--version")).is_some()
+    {
+        return Ok(());
+    }
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "nodejs", "npm"]))
+        .context("installing Node.js (needs root, or install Debian's `nodejs` and `npm` yourself)")
+}
+
 pub fn npm_ci(dir: &str) -> Result<()> {
     let path = root().join(dir);
     let stamp = path.join("node_modules/.package-lock.json");

@@ -42,12 +42,46 @@ pub async fn database_url(db: Db, dir: &TempDir) -> Option<String> {
                 }
                 Err(e) => panic!("PostgreSQL unreachable at {admin} (CI=true requires it): {e}"),
             };
-            let name = format!("ch_test_{}", uuid::Uuid::now_v7().simple());
+            drop_stale_databases(&mut conn).await;
+            let name = format!("{TEST_DB_PREFIX}{}", uuid::Uuid::now_v7().simple());
             conn.execute(format!("create database {name}").as_str())
                 .await
                 .expect("create test database");
             let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
             Some(format!("{base}/{name}"))
+        }
+    }
+}
+
+const TEST_DB_PREFIX: &str = "ch_test_";
+
+/// Test databases are named by a v7 UUID, which carries its creation time: drop those left
+/// by runs more than an hour ago so repeated runs do not pile them up.
+async fn drop_stale_databases(conn: &mut AnyConnection) {
+    use sqlx::Row;
+    let Ok(rows) = sqlx::query("select datname from pg_database where datname like 'ch_test_%'")
+        .fetch_all(&mut *conn)
+        .await
+    else {
+        return;
+    };
+    let cutoff = std::time::SystemTime::now() - Duration::from_secs(3600);
+    for row in rows {
+        let Ok(name) = row.try_get::<String, _>("datname") else {
+            continue;
+        };
+        let Some(created) = name
+            .strip_prefix(TEST_DB_PREFIX)
+            .and_then(|u| uuid::Uuid::parse_str(u).ok())
+            .and_then(|u| u.get_timestamp())
+        else {
+            continue;
+        };
+        let (secs, _) = created.to_unix();
+        if std::time::UNIX_EPOCH + Duration::from_secs(secs) < cutoff {
+            let _ = conn
+                .execute(format!("drop database if exists {name} with (force)").as_str())
+                .await;
         }
     }
 }

@@ -1,0 +1,249 @@
+//! The backend contract: the same assertions against SQLite and PostgreSQL.
+
+mod common;
+
+use std::collections::HashSet;
+
+use ch_domain::{JobStatus, ListQuery, NewEvent, SortField, SortOrder, SubmitJob, SystemCatalog};
+use chrono::{DateTime, Utc};
+use common::Db;
+use server::store::{MetricSample, Store, StoreError};
+use uuid::Uuid;
+
+both_backends! {
+    job_round_trips_exactly => round_trip;
+    stale_version_is_a_conflict_and_writes_nothing => stale_version;
+    concurrent_writers_get_gapless_ordered_offsets => concurrent_offsets;
+    queue_orders_by_priority_then_fifo => queue_order;
+    list_filters_sorts_and_counts => list;
+    metrics_round_trip => metrics;
+}
+
+async fn store(db: Db) -> Option<(Store, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = common::database_url(db, &dir).await?;
+    Some((Store::connect(&url).await.expect("connect"), dir))
+}
+
+fn ms(n: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(1_700_000_000_000 + n).expect("time")
+}
+
+fn job(name: &str, at: i64) -> ch_domain::Job {
+    SubmitJob {
+        name: name.into(),
+        command: "true".into(),
+        ..SubmitJob::default()
+    }
+    .validate(&SystemCatalog::default())
+    .expect("valid")
+    .into_job(Uuid::now_v7(), "ann".into(), format!("corr-{name}"), ms(at))
+}
+
+async fn round_trip(db: Db) {
+    let Some((store, _dir)) = store(db).await else { return };
+    let mut j = job("exact", 1);
+    j.resources.memory_gb = 2.5;
+    j.estimated_cost_usd = 12.34;
+    let ev = store
+        .create_job(&j, NewEvent::submitted(Uuid::now_v7(), &j, "ann"))
+        .await
+        .expect("create");
+    assert_eq!(ev.offset, 1);
+    let got = store.get_job(j.id).await.expect("get");
+    assert_eq!(got.job, j);
+    assert_eq!(got.version, 1);
+    let evs = store.events_for_job(j.id).await.expect("events");
+    assert_eq!(evs, vec![ev.clone()]);
+    assert_eq!(evs[0].job(), Some(j.clone()));
+    assert!(matches!(
+        store.get_job(Uuid::nil()).await,
+        Err(StoreError::JobNotFound(_))
+    ));
+    assert_eq!(store.latest_offset().await.expect("latest"), 1);
+}
+
+async fn stale_version(db: Db) {
+    let Some((store, _dir)) = store(db).await else { return };
+    let j = job("race", 1);
+    store
+        .create_job(&j, NewEvent::submitted(Uuid::now_v7(), &j, "a"))
+        .await
+        .expect("create");
+    let mut first = j.clone();
+    let from = first.transition(JobStatus::Queued, ms(2)).expect("queue");
+    store
+        .save_job(
+            &first,
+            1,
+            vec![NewEvent::transition(Uuid::now_v7(), &first, from, "a", None)],
+        )
+        .await
+        .expect("first save");
+    let mut second = j.clone();
+    let from = second.transition(JobStatus::Cancelled, ms(3)).expect("cancel");
+    let err = store
+        .save_job(
+            &second,
+            1,
+            vec![NewEvent::transition(Uuid::now_v7(), &second, from, "b", None)],
+        )
+        .await;
+    assert!(matches!(err, Err(StoreError::Conflict(_))), "{err:?}");
+    // The losing write left neither its row change nor its event behind.
+    assert_eq!(store.get_job(j.id).await.expect("get").job.status, JobStatus::Queued);
+    assert_eq!(store.events_for_job(j.id).await.expect("events").len(), 2);
+}
+
+async fn concurrent_offsets(db: Db) {
+    let Some((store, _dir)) = store(db).await else { return };
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut j = job(&format!("w{i}"), i);
+            store
+                .create_job(&j, NewEvent::submitted(Uuid::now_v7(), &j, "w"))
+                .await
+                .expect("create");
+            let mut version = 1;
+            for to in [JobStatus::Queued, JobStatus::Running, JobStatus::Completed] {
+                let from = j.transition(to, ms(i)).expect("legal");
+                store
+                    .save_job(
+                        &j,
+                        version,
+                        vec![NewEvent::transition(Uuid::now_v7(), &j, from, "w", None)],
+                    )
+                    .await
+                    .expect("save");
+                version += 1;
+            }
+        }));
+    }
+    // A reader following the log while writers commit must never skip an offset.
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut cursor = 0;
+            let mut seen = Vec::new();
+            while seen.len() < 64 {
+                for ev in store.events_after(cursor, 1000).await.expect("read") {
+                    cursor = ev.offset;
+                    seen.push(ev.offset);
+                }
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+    };
+    for t in tasks {
+        t.await.expect("writer");
+    }
+    let seen = reader.await.expect("reader");
+    let all = store.events_after(0, 1000).await.expect("all");
+    assert_eq!(all.len(), 64);
+    let offsets: Vec<i64> = all.iter().map(|e| e.offset).collect();
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(seen, offsets, "the live reader saw a different sequence");
+    let ids: HashSet<_> = all.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids.len(), 64);
+}
+
+async fn queue_order(db: Db) {
+    let Some((store, _dir)) = store(db).await else { return };
+    let mut expected = Vec::new();
+    for (i, prio) in [
+        ch_domain::Priority::Low,
+        ch_domain::Priority::Urgent,
+        ch_domain::Priority::Normal,
+        ch_domain::Priority::Urgent,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut j = job(&format!("q{i}"), i as i64);
+        j.priority = prio;
+        store
+            .create_job(&j, NewEvent::submitted(Uuid::now_v7(), &j, "q"))
+            .await
+            .expect("create");
+        let from = j.transition(JobStatus::Queued, ms(10 + i as i64)).expect("queue");
+        store
+            .save_job(&j, 1, vec![NewEvent::transition(Uuid::now_v7(), &j, from, "q", None)])
+            .await
+            .expect("save");
+        expected.push(j.name.clone());
+    }
+    let next: Vec<_> = store
+        .next_queued("local", 10)
+        .await
+        .expect("queue")
+        .into_iter()
+        .map(|u| u.job.name)
+        .collect();
+    assert_eq!(next, ["q1", "q3", "q2", "q0"]);
+    assert!(store.next_queued("slurm", 10).await.expect("queue").is_empty());
+    assert_eq!(
+        store.jobs_in_status(JobStatus::Queued).await.expect("queued").len(),
+        expected.len()
+    );
+}
+
+async fn list(db: Db) {
+    let Some((store, _dir)) = store(db).await else { return };
+    for (i, (name, project)) in [("b", "x"), ("a", "y"), ("c", "x")].into_iter().enumerate() {
+        let mut j = job(name, i as i64);
+        j.project = project.into();
+        store
+            .create_job(&j, NewEvent::submitted(Uuid::now_v7(), &j, "l"))
+            .await
+            .expect("create");
+    }
+    let q = ListQuery {
+        project: Some("x".into()),
+        sort: Some(SortField::Name),
+        order: Some(SortOrder::Asc),
+        ..ListQuery::default()
+    };
+    let page = store.list_jobs(&q).await.expect("list");
+    assert_eq!(page.total, 2);
+    assert_eq!(
+        page.jobs.iter().map(|j| j.name.as_str()).collect::<Vec<_>>(),
+        ["b", "c"]
+    );
+    let page = store
+        .list_jobs(&ListQuery {
+            limit: Some(1),
+            offset: Some(1),
+            ..ListQuery::default()
+        })
+        .await
+        .expect("list");
+    // Default: newest submission first.
+    assert_eq!((page.total, page.jobs[0].name.as_str()), (3, "a"));
+    let page = store
+        .list_jobs(&ListQuery {
+            status: Some(JobStatus::Running),
+            ..ListQuery::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(page.total, 0);
+}
+
+async fn metrics(db: Db) {
+    let Some((store, _dir)) = store(db).await else { return };
+    let j = job("m", 0);
+    store
+        .create_job(&j, NewEvent::submitted(Uuid::now_v7(), &j, "m"))
+        .await
+        .expect("create");
+    let s = MetricSample {
+        sampled_at: ms(5),
+        cpu_percent: 87.5,
+        memory_bytes: 3 << 30,
+    };
+    store.add_metric(j.id, &s).await.expect("add");
+    assert_eq!(store.metrics_for_job(j.id).await.expect("list"), vec![s]);
+}
