@@ -397,3 +397,41 @@ async fn restart_settles_jobs_left_running() {
     assert_eq!(after.error_code.as_deref(), Some("server_shutdown"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn crash_leftovers_are_failed_at_start() {
+    use ch_domain::{NewEvent, SubmitJob, SystemCatalog};
+    // A job the previous process marked running and then died without settling.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = common::database_url(Db::Sqlite, &dir).await.expect("sqlite");
+    let store = server::store::Store::connect(&url).await.expect("connect");
+    let mut job = SubmitJob {
+        name: "orphan".into(),
+        command: "sleep 100".into(),
+        max_retries: Some(3),
+        ..SubmitJob::default()
+    }
+    .validate(&SystemCatalog::default())
+    .expect("valid")
+    .into_job(uuid::Uuid::now_v7(), "anonymous".into(), "c".into(), chrono::Utc::now());
+    store
+        .create_job(&job, NewEvent::submitted(uuid::Uuid::now_v7(), &job, "t"))
+        .await
+        .expect("create");
+    for (version, to) in [(1, JobStatus::Queued), (2, JobStatus::Running)] {
+        let from = job.transition(to, chrono::Utc::now()).expect("legal");
+        let ev = NewEvent::transition(uuid::Uuid::now_v7(), &job, from, "t", None);
+        store.save_job(&job, version, vec![ev]).await.expect("save");
+    }
+    store.close().await;
+
+    let settings = common::settings(&dir, &url);
+    let app = TestApp::start(dir, url, settings).await;
+    let after = app.job(job.id).await;
+    assert_eq!(after.status, JobStatus::Failed, "{after:?}");
+    assert_eq!(after.error_code.as_deref(), Some("executor_lost"));
+    // Lost processes are not retried blindly, even with retries left.
+    assert_eq!(after.retry_count, 0);
+    assert!(after.error_message.unwrap_or_default().contains("server stopped"));
+    app.stop().await;
+}

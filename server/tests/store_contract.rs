@@ -106,8 +106,7 @@ async fn concurrent_offsets(db: Db) {
                 .create_job(&j, NewEvent::submitted(Uuid::now_v7(), &j, "w"))
                 .await
                 .expect("create");
-            let mut version = 1;
-            for to in [JobStatus::Queued, JobStatus::Running, JobStatus::Completed] {
+            for (version, to) in (1..).zip([JobStatus::Queued, JobStatus::Running, JobStatus::Completed]) {
                 let from = j.transition(to, ms(i)).expect("legal");
                 store
                     .save_job(
@@ -117,7 +116,6 @@ async fn concurrent_offsets(db: Db) {
                     )
                     .await
                     .expect("save");
-                version += 1;
             }
         }));
     }

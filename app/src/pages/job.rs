@@ -105,15 +105,16 @@ fn JobView(detail: JobDetail) -> impl IntoView {
                     let initial = initial_logs.clone();
                     move || {
                         let l = logs.get().and_then(Result::ok).unwrap_or_else(|| initial.clone());
+                        let stderr = (!l.stderr.is_empty())
+                            .then(|| {
+                                view! {
+                                    <h3>"stderr"</h3>
+                                    <pre class="log stderr" data-testid="stderr">{l.stderr}</pre>
+                                }
+                            });
                         view! {
                             <pre class="log" data-testid="stdout">{l.stdout}</pre>
-                            <Show when={
-                                let has = !l.stderr.is_empty();
-                                move || has
-                            }>
-                                <h3>"stderr"</h3>
-                            </Show>
-                            <pre class="log stderr" data-testid="stderr">{l.stderr.clone()}</pre>
+                            {stderr}
                         }
                     }
                 }

@@ -1,0 +1,44 @@
+// Regenerates docs/screenshots/*.png from a real server with a mix of job states.
+// Usage (after `cargo xtask build`): node end2end/screenshot.mjs
+import { mkdirSync } from 'node:fs';
+import { launchBrowser, startServer, waitHydrated } from './tests/support.mjs';
+
+const out = 'docs/screenshots';
+mkdirSync(out, { recursive: true });
+const server = await startServer({ CH_EXECUTOR__SLOTS: '2' });
+const submit = async (body) => {
+  const res = await fetch(`${server.url}/api/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return res.json();
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+try {
+  await submit({ name: 'VLASS 2.1 calibration T10t01', agent: 'AlphaCal', project: 'vlass', command: "sh -c 'echo PROGRESS 100; echo calibrated'" });
+  await submit({ name: 'Flag RFI, scan 42', agent: 'AnomalyDetection', project: 'vlass', command: "sh -c 'echo bad antenna table >&2; exit 2'" });
+  await sleep(1500);
+  const cancel = await submit({ name: 'Mosaic test (superseded)', agent: 'ImageReconstruction', project: 'ngvla', command: 'sleep 60', priority: 'low' });
+  await sleep(300);
+  await fetch(`${server.url}/api/jobs/${cancel.id}/cancel`, { method: 'POST' });
+  const busy = await submit({ name: 'Image 1904-66 (w-projection)', agent: 'ImageReconstruction', project: 'ngvla', priority: 'high', command: "sh -c 'echo PROGRESS 35; sleep 120'", resources: { cpus: 8, memory_gb: 16, max_runtime_minutes: 240 } });
+  await submit({ name: 'Spectral cube, FREQ axis', agent: 'ImageReconstruction', project: 'vlass', command: "sh -c 'echo PROGRESS 72; sleep 120'", resources: { cpus: 4, memory_gb: 8 } });
+  await submit({ name: 'Self-cal round 2', agent: 'AlphaCal', project: 'vlass', priority: 'urgent', command: 'sleep 5' });
+  await submit({ name: 'Source finding', agent: 'AnomalyDetection', project: 'ngvla', command: 'sleep 5' });
+  await sleep(1500);
+  const browser = await launchBrowser();
+  const page = await browser.newPage({ viewport: { width: 1400, height: 640 } });
+  await page.goto(server.url);
+  await waitHydrated(page);
+  await sleep(500);
+  await page.screenshot({ path: `${out}/dashboard.png` });
+  await page.setViewportSize({ width: 1400, height: 1100 });
+  await page.goto(`${server.url}/jobs/${busy.id}`);
+  await waitHydrated(page);
+  await sleep(500);
+  await page.screenshot({ path: `${out}/job-detail.png` });
+  await browser.close();
+} finally {
+  await server.stop();
+}
