@@ -1,5 +1,6 @@
 //! The Cosmic Horizons server: start-up, HTTP API, job service, executor, outbox and store.
 
+pub mod archive;
 pub mod executor;
 pub mod http;
 pub mod jobs;

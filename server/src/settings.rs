@@ -55,6 +55,55 @@ impl Default for ExecutorSettings {
     }
 }
 
+/// One upstream archive the FITS proxy may fetch from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSource {
+    /// Files are fetched from `base_url` + `/` + the requested path.
+    pub base_url: String,
+    /// Whole-request timeout for one fetch.
+    #[serde(default = "default_upstream_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn default_upstream_timeout() -> u64 {
+    300
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArchiveSettings {
+    /// Upstream archives by name, used in `/api/fits/{source}/{path}`; `jobs` is reserved for
+    /// job results on this server.
+    pub sources: std::collections::BTreeMap<String, UpstreamSource>,
+    /// Where cached files live; `data_dir/cache` when unset.
+    pub cache_dir: Option<PathBuf>,
+    /// Size cap of the disk cache; least recently used files go first.
+    pub cache_max_bytes: u64,
+    /// A cached file is fetched again after this long.
+    pub cache_ttl_secs: u64,
+    /// Largest file the proxy will fetch.
+    pub max_file_bytes: u64,
+    /// Sustained requests per second per client on the FITS endpoints.
+    pub rate_limit_per_second: u64,
+    /// Burst allowance per client.
+    pub rate_limit_burst: u32,
+}
+
+impl Default for ArchiveSettings {
+    fn default() -> Self {
+        Self {
+            sources: std::collections::BTreeMap::new(),
+            cache_dir: None,
+            cache_max_bytes: 10 * 1024 * 1024 * 1024,
+            cache_ttl_secs: 7 * 24 * 3600,
+            max_file_bytes: 8 * 1024 * 1024 * 1024,
+            rate_limit_per_second: 100,
+            rate_limit_burst: 200,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -71,6 +120,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub executor: ExecutorSettings,
     pub systems: SystemCatalog,
+    pub archive: ArchiveSettings,
 }
 
 impl Default for Settings {
@@ -83,13 +133,14 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             executor: ExecutorSettings::default(),
             systems: SystemCatalog::default(),
+            archive: ArchiveSettings::default(),
         }
     }
 }
 
 /// Top-level settings keys; other `CH_*` variables (`CH_LOG`, `CH_CONFIG`, test harness
 /// variables) are not settings.
-const SETTING_KEYS: [&str; 7] = [
+const SETTING_KEYS: [&str; 8] = [
     "listen",
     "data_dir",
     "database_url",
@@ -97,6 +148,7 @@ const SETTING_KEYS: [&str; 7] = [
     "max_body_bytes",
     "executor",
     "systems",
+    "archive",
 ];
 
 impl Settings {

@@ -18,6 +18,8 @@ use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tracing::{info, info_span};
 
+use crate::archive::Archive;
+use crate::archive::audit::AuditLog;
 use crate::executor::{ExecutorHandle, LocalExecutor};
 use crate::jobs::{Jobs, Lifecycle};
 use crate::outbox::{EventBus, OutboxSignal, run_relay};
@@ -80,12 +82,19 @@ pub async fn run(
     tasks.spawn(executor.run(executor_stopped.clone()));
 
     let jobs = Jobs::new(lifecycle, settings.systems.clone(), handle, logs_dir);
+    let audit_stopped = CancellationToken::new();
+    let (audit, audit_task) = AuditLog::start(store.clone(), audit_stopped.clone());
+    let archive = Archive::open(settings.archive.clone(), &settings.data_dir, store.clone(), audit)
+        .await
+        .context("opening the archive cache")?;
     let max_body = settings.max_body_bytes;
+    let api = crate::http::router(max_body, &settings.archive);
     let state = AppState {
         leptos_options: leptos_options.clone(),
         store: store.clone(),
         jobs: jobs.clone(),
         bus,
+        archive,
         settings: Arc::new(settings),
         shutdown: token.clone(),
     };
@@ -95,7 +104,7 @@ pub async fn run(
     let site_root = leptos_options.site_root.to_string();
     let correlation = HeaderName::from_static(crate::http::CORRELATION_HEADER);
     let router = Router::new()
-        .merge(crate::http::router(max_body))
+        .merge(api)
         .leptos_routes_with_context(&state, routes, move || provide_context(service.clone()), {
             let options = leptos_options.clone();
             move || app::shell(options.clone())
@@ -120,19 +129,24 @@ pub async fn run(
     let addr = listener.local_addr()?;
     info!(%addr, "listening on http://{addr}");
     let server_token = token.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            info!("shutting down");
-            server_token.cancel();
-        })
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        info!("shutting down");
+        server_token.cancel();
+    })
+    .await?;
 
     // In-flight requests are done; stop processes, then let the relays drain the outbox.
     executor_stopped.cancel();
     token.cancel();
     tasks.close();
     tasks.wait().await;
+    audit_stopped.cancel();
+    let _ = audit_task.await;
     store.close().await;
     info!("stopped");
     Ok(())

@@ -4,6 +4,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
+use crate::archive::Archive;
 use crate::jobs::Jobs;
 use crate::outbox::EventBus;
 use crate::settings::Settings;
@@ -16,6 +17,7 @@ pub struct AppState {
     pub store: Store,
     pub jobs: Jobs,
     pub bus: EventBus,
+    pub archive: Archive,
     pub settings: Arc<Settings>,
     pub shutdown: CancellationToken,
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadRequest {
+    Status {
         status: StatusCode,
         field: Option<String>,
         message: String,
@@ -31,7 +31,7 @@ pub struct ErrorBody {
 
 impl ApiError {
     pub fn bad_request(field: Option<&str>, message: impl Into<String>) -> Self {
-        ApiError::BadRequest {
+        ApiError::Status {
             status: StatusCode::BAD_REQUEST,
             field: field.map(str::to_owned),
             message: message.into(),
@@ -41,7 +41,11 @@ impl ApiError {
 
 fn code_for(status: StatusCode) -> &'static str {
     match status.as_u16() {
+        403 => "forbidden",
         404 => "not_found",
+        429 => "rate_limited",
+        502 => "bad_gateway",
+        504 => "gateway_timeout",
         409 => "conflict",
         413 => "payload_too_large",
         415 => "unsupported_media_type",
@@ -77,7 +81,7 @@ fn path_prefix(message: &str) -> Option<String> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, field, message) = match self {
-            ApiError::BadRequest { status, field, message } => (status, field, message),
+            ApiError::Status { status, field, message } => (status, field, message),
             ApiError::Service(e) => {
                 let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let field = match &e {
@@ -99,7 +103,7 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let message = r.body_text();
-        ApiError::BadRequest {
+        ApiError::Status {
             status: r.status(),
             field: field_from_serde(&message),
             message,
@@ -110,7 +114,7 @@ impl From<JsonRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         let message = r.body_text();
-        ApiError::BadRequest {
+        ApiError::Status {
             status: StatusCode::BAD_REQUEST,
             field: field_from_serde(&message),
             message,

@@ -2,6 +2,7 @@
 
 pub mod error;
 mod events;
+mod fits;
 mod health;
 mod jobs;
 
@@ -44,15 +45,47 @@ async fn systems(
 }
 
 async fn unknown_api(uri: axum::http::Uri) -> error::ApiError {
-    error::ApiError::BadRequest {
+    error::ApiError::Status {
         status: axum::http::StatusCode::NOT_FOUND,
         field: None,
         message: format!("no API endpoint at {}", uri.path()),
     }
 }
 
-pub fn router(max_body_bytes: usize) -> Router<AppState> {
+/// FITS files, rate-limited per client address.
+fn fits_router(archive: &crate::settings::ArchiveSettings) -> Router<AppState> {
+    use tower_governor::GovernorLayer;
+    use tower_governor::governor::GovernorConfigBuilder;
+    let per = archive.rate_limit_per_second.max(1);
+    let config = GovernorConfigBuilder::default()
+        .per_nanosecond((1_000_000_000 / per).max(1))
+        .burst_size(archive.rate_limit_burst.max(1))
+        .finish();
+    let router = Router::new().route("/api/fits/{source}/{*path}", get(fits::get));
+    match config {
+        Some(config) => router.layer(GovernorLayer::new(config).error_handler(|e| {
+            use axum::response::IntoResponse;
+            let (status, message) = match e {
+                tower_governor::GovernorError::TooManyRequests { wait_time, .. } => (
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    format!("rate limit exceeded; retry in {wait_time} s"),
+                ),
+                other => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+            };
+            error::ApiError::Status {
+                status,
+                field: None,
+                message,
+            }
+            .into_response()
+        })),
+        None => router,
+    }
+}
+
+pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings) -> Router<AppState> {
     Router::new()
+        .merge(fits_router(archive))
         .route("/api/jobs", post(jobs::post).get(jobs::list))
         .route("/api/jobs/{id}", get(jobs::get))
         .route("/api/jobs/{id}/cancel", post(jobs::cancel))

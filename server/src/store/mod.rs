@@ -1,6 +1,7 @@
 //! Persistence: one SQL contract over SQLite (embedded default) and PostgreSQL, through
 //! sqlx's `Any` driver so both run the same queries (checked by the contract tests).
 
+mod audit;
 mod events;
 mod jobs;
 mod metrics;
@@ -12,6 +13,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 use tracing::instrument;
 
+pub use audit::AccessRecord;
 pub use jobs::JobUpdate;
 pub use metrics::MetricSample;
 

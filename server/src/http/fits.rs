@@ -1,0 +1,122 @@
+//! `GET /api/fits/{source}/{path}`: archive and job-result FITS files, cached, with ranges,
+//! ETags and conditional requests.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt;
+use tower_http::services::ServeFile;
+
+use super::error::ApiError;
+use crate::archive::access::Principal;
+use crate::archive::{Archive, ArchiveError, Served};
+use crate::store::AccessRecord;
+
+impl From<ArchiveError> for ApiError {
+    fn from(e: ArchiveError) -> Self {
+        let status = match &e {
+            ArchiveError::BadPath(_) => StatusCode::BAD_REQUEST,
+            ArchiveError::UnknownSource { .. } | ArchiveError::NotFound(_) => StatusCode::NOT_FOUND,
+            ArchiveError::Denied(_) => StatusCode::FORBIDDEN,
+            ArchiveError::LocalNotFits(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ArchiveError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ArchiveError::UpstreamStatus { .. }
+            | ArchiveError::UpstreamUnreachable(_)
+            | ArchiveError::UpstreamBroken(_)
+            | ArchiveError::NotFits(_)
+            | ArchiveError::TooLarge { .. } => StatusCode::BAD_GATEWAY,
+            ArchiveError::Io(_) | ArchiveError::Store(_) => {
+                tracing::error!(error = %e, "archive failure");
+                return ApiError::Status {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    field: None,
+                    message: "internal error".into(),
+                };
+            }
+        };
+        let field = matches!(e, ArchiveError::BadPath(_)).then(|| "path".to_owned());
+        ApiError::Status {
+            status,
+            field,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// RFC 4047's media type for FITS.
+static FITS_MIME: std::sync::LazyLock<mime::Mime> =
+    std::sync::LazyLock::new(|| "application/fits".parse().unwrap_or(mime::APPLICATION_OCTET_STREAM));
+
+/// True when `If-None-Match` names `etag` (or `*`).
+fn not_modified(req: &Request, etag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
+async fn serve(served: &Served, req: Request) -> Response {
+    let etag = HeaderValue::from_str(&served.etag).ok();
+    if not_modified(&req, &served.etag) {
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        if let Some(e) = etag {
+            res.headers_mut().insert(header::ETAG, e);
+        }
+        return res;
+    }
+    let mut res = match ServeFile::new_with_mime(&served.path, &FITS_MIME).oneshot(req).await {
+        Ok(r) => r.map(Body::new),
+        Err(never) => match never {},
+    };
+    let headers = res.headers_mut();
+    if let Some(e) = etag {
+        headers.insert(header::ETAG, e);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    if let Some(lookup) = served.lookup {
+        headers.insert("x-cache", HeaderValue::from_static(lookup.as_str()));
+    }
+    res
+}
+
+pub async fn get(
+    State(archive): State<Archive>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((source, path)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    let principal = Principal::Anonymous { client: peer.ip() };
+    let (res, cache) = match archive.resolve(&principal, &source, &path).await {
+        Ok(served) => {
+            let cache = served.lookup.map(|l| l.as_str().to_owned());
+            (serve(&served, req).await, cache)
+        }
+        Err(e) => (ApiError::from(e).into_response(), None),
+    };
+    let bytes = res
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    archive
+        .audit
+        .record(AccessRecord {
+            occurred_at: crate::jobs::lifecycle::now(),
+            principal: principal.to_string(),
+            source,
+            path,
+            view: "file".into(),
+            status: res.status().as_u16(),
+            bytes,
+            cache,
+        })
+        .await;
+    res
+}
