@@ -176,42 +176,17 @@ async fn bad_input(db: Db) {
         .await
         .expect("send");
     expect_error(res, 413, None).await;
-    let res = app
-        .client
-        .get(app.url("/api/jobs/not-a-uuid"))
-        .send()
-        .await
-        .expect("send");
+    let res = app.get("/api/jobs/not-a-uuid").await;
     expect_error(res, 400, Some("id")).await;
-    let res = app
-        .client
-        .get(app.url(&format!("/api/jobs/{}", uuid::Uuid::nil())))
-        .send()
-        .await
-        .expect("send");
+    let res = app.get(&format!("/api/jobs/{}", uuid::Uuid::nil())).await;
     expect_error(res, 404, None).await;
-    let res = app
-        .client
-        .get(app.url("/api/jobs?status=done"))
-        .send()
-        .await
-        .expect("send");
+    let res = app.get("/api/jobs?status=done").await;
     expect_error(res, 400, None).await;
-    let res = app
-        .client
-        .get(app.url("/api/jobs?colour=red"))
-        .send()
-        .await
-        .expect("send");
+    let res = app.get("/api/jobs?colour=red").await;
     expect_error(res, 400, Some("colour")).await;
-    let res = app
-        .client
-        .get(app.url("/api/events?after=-5"))
-        .send()
-        .await
-        .expect("send");
+    let res = app.get("/api/events?after=-5").await;
     expect_error(res, 400, Some("after")).await;
-    let res = app.client.get(app.url("/api/nothing-here")).send().await.expect("send");
+    let res = app.get("/api/nothing-here").await;
     expect_error(res, 404, None).await;
     // Nothing above created a job.
     let (_, page) = app.get_json("/api/jobs").await;
@@ -225,22 +200,12 @@ async fn cancel_running(db: Db) {
     let cmd = format!("sleep 0.5; sleep 30; touch {}", marker.display());
     let job = app.submit_ok(json!({ "name": "long", "command": cmd })).await;
     app.wait_status(job.id, JobStatus::Running).await;
-    let res = app
-        .client
-        .post(app.url(&format!("/api/jobs/{}/cancel", job.id)))
-        .send()
-        .await
-        .expect("cancel");
+    let res = app.post_empty(&format!("/api/jobs/{}/cancel", job.id)).await;
     assert_eq!(res.status(), 200);
     let cancelled: ch_domain::Job = res.json().await.expect("json");
     assert_eq!(cancelled.status, JobStatus::Cancelled);
     // Cancelling again is a conflict with a message, not a silent overwrite.
-    let res = app
-        .client
-        .post(app.url(&format!("/api/jobs/{}/cancel", job.id)))
-        .send()
-        .await
-        .expect("cancel");
+    let res = app.post_empty(&format!("/api/jobs/{}/cancel", job.id)).await;
     let body = expect_error(res, 409, None).await;
     assert!(
         body["error"]["message"]

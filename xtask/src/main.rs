@@ -1,6 +1,7 @@
 //! `cargo xtask serve` builds and runs the app on embedded defaults; `cargo xtask test` runs
 //! every check. Both install the build tools they need first (once; later runs reuse them).
 
+mod bench;
 mod site;
 mod tools;
 
@@ -9,7 +10,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | e2e>";
+const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | e2e | bench cache>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,6 +43,7 @@ fn main() -> Result<()> {
         Some("build") => build(release),
         Some("test") => test(),
         Some("e2e") => e2e(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("cache") => bench::cache(),
         _ => bail!(USAGE),
     }
 }
@@ -86,6 +88,8 @@ fn test() -> Result<()> {
         "frontend",
         "-p",
         "ch-domain",
+        "-p",
+        "ch-wcs",
         "--target",
         "wasm32-unknown-unknown",
         "--",

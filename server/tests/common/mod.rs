@@ -183,6 +183,14 @@ impl TestApp {
         res.json().await.expect("job json")
     }
 
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn post_empty(&self, path: &str) -> reqwest::Response {
+        self.client.post(self.url(path)).send().await.expect("request")
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         let res = self.client.get(self.url(path)).send().await.expect("request");
         let status = res.status().as_u16();

@@ -1,0 +1,167 @@
+//! `cargo xtask bench cache`: FITS cache hits against nginx serving the same files on the
+//! same machine in the same run (wrk drives both). Prints requests/s, MB/s and the ratios.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, root, run};
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn ensure_apt(binary: &str, package: &str) -> Result<()> {
+    if Command::new("which").arg(binary).output()?.status.success() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", package]))
+}
+
+/// A valid FITS byte image of `bytes` data bytes.
+fn write_fits(path: &Path, bytes: usize) -> Result<()> {
+    let mut header = String::new();
+    for card in [
+        "SIMPLE  =                    T".to_owned(),
+        "BITPIX  =                    8".to_owned(),
+        "NAXIS   =                    1".to_owned(),
+        format!("NAXIS1  = {bytes:>20}"),
+        "END".to_owned(),
+    ] {
+        header.push_str(&format!("{card:<80}"));
+    }
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut head = header.into_bytes();
+    head.resize(2880, b' ');
+    f.write_all(&head)?;
+    let chunk: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
+    let mut left = bytes.div_ceil(2880) * 2880;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        f.write_all(&chunk[..n])?;
+        left -= n;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_http(url: &str) -> Result<()> {
+    for _ in 0..100 {
+        if Command::new("curl").args(["-sf", "-o", "/dev/null", url]).status()?.success() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("{url} did not come up")
+}
+
+/// Runs wrk; returns (requests/s, MB/s).
+fn wrk(url: &str, connections: u32, seconds: u32) -> Result<(f64, f64)> {
+    let out = Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", url])
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| text.lines().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()));
+    let rps: f64 = field("Requests/sec:").context("wrk gave no Requests/sec")?.parse()?;
+    let transfer = field("Transfer/sec:").context("wrk gave no Transfer/sec")?;
+    let (num, unit) = transfer.split_at(transfer.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(transfer.len()));
+    let scale = match unit {
+        "GB" => 1024.0,
+        "MB" => 1.0,
+        "KB" => 1.0 / 1024.0,
+        _ => 1.0 / (1024.0 * 1024.0),
+    };
+    if text.contains("Non-2xx") {
+        bail!("{url} answered errors under load:\n{text}");
+    }
+    Ok((rps, num.parse::<f64>()? * scale))
+}
+
+pub fn cache() -> Result<()> {
+    ensure_apt("nginx", "nginx-light")?;
+    ensure_apt("wrk", "wrk")?;
+    run(cargo().args(["build", "--release", "-p", "server", "--bin", "cosmic-horizons"]))?;
+    let dir = root().join("target/bench-cache");
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = dir.join("files");
+    std::fs::create_dir_all(&files)?;
+    write_fits(&files.join("f1m.fits"), 1024 * 1024)?;
+    write_fits(&files.join("f100m.fits"), 100 * 1024 * 1024)?;
+
+    let nginx_port = free_port()?;
+    let conf = dir.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "worker_processes auto;\npid {pid};\nerror_log {err};\nevents {{ worker_connections 1024; }}\n\
+             http {{ access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;\n\
+             server {{ listen 127.0.0.1:{nginx_port}; root {root}; }} }}\n",
+            pid = dir.join("nginx.pid").display(),
+            err = dir.join("nginx.err").display(),
+            root = files.display()
+        ),
+    )?;
+    let _nginx = Guard(
+        Command::new("nginx")
+            .args(["-c"])
+            .arg(&conf)
+            .args(["-g", "daemon off;"])
+            .spawn()
+            .context("starting nginx")?,
+    );
+    let nginx = format!("http://127.0.0.1:{nginx_port}");
+    wait_http(&format!("{nginx}/f1m.fits"))?;
+
+    let ch_port = free_port()?;
+    let _ch = Guard(
+        Command::new(root().join("target/release/cosmic-horizons"))
+            .arg("serve")
+            .current_dir(root())
+            .env("CH_LISTEN", format!("127.0.0.1:{ch_port}"))
+            .env("CH_DATA_DIR", dir.join("data"))
+            .env("CH_LOG", "warn")
+            .env("CH_ARCHIVE__SOURCES__BENCH__BASE_URL", &nginx)
+            .env("CH_ARCHIVE__RATE_LIMIT_PER_SECOND", "1000000000")
+            .env("CH_ARCHIVE__RATE_LIMIT_BURST", "1000000000")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting cosmic-horizons")?,
+    );
+    let ch = format!("http://127.0.0.1:{ch_port}/api/fits/bench");
+    wait_http(&format!("http://127.0.0.1:{ch_port}/healthz"))?;
+    // Fill the cache: every measured request below is a hit.
+    wait_http(&format!("{ch}/f1m.fits"))?;
+    wait_http(&format!("{ch}/f100m.fits"))?;
+
+    let seconds = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    println!("| file | server | requests/s | MB/s |");
+    println!("|---|---|---:|---:|");
+    let mut ratios = Vec::new();
+    for (file, conns) in [("f1m.fits", 32), ("f100m.fits", 4)] {
+        let (n_rps, n_mbs) = wrk(&format!("{nginx}/{file}"), conns, seconds)?;
+        let (c_rps, c_mbs) = wrk(&format!("{ch}/{file}"), conns, seconds)?;
+        println!("| {file} | nginx | {n_rps:.0} | {n_mbs:.0} |");
+        println!("| {file} | cosmic-horizons (cache hit) | {c_rps:.0} | {c_mbs:.0} |");
+        ratios.push((file, c_rps / n_rps, c_mbs / n_mbs));
+    }
+    println!();
+    for (file, r, m) in ratios {
+        println!("{file}: cosmic-horizons / nginx = {r:.2}x requests/s, {m:.2}x MB/s");
+    }
+    Ok(())
+}
