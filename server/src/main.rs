@@ -17,6 +17,9 @@ enum Command {
     Serve,
     /// Print the effective settings (secrets redacted) and exit.
     Config,
+    /// Inspect FITS files: statistics, pixel ↔ world coordinates.
+    #[command(subcommand)]
+    Fits(server::cli::FitsCommand),
 }
 
 async fn shutdown_signal() {
@@ -42,13 +45,21 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("CH_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
         .init();
-    let cli = Cli::parse();
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
+    if let Command::Fits(cmd) = command {
+        if let Err(e) = server::cli::run(cmd) {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     let settings = Settings::load().context("loading settings")?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
         Command::Config => {
             println!("{settings:#?}");
             Ok(())
         }
+        Command::Fits(_) => Ok(()),
         Command::Serve => {
             let addr = match settings.listen {
                 Some(a) => a,

@@ -61,7 +61,11 @@ impl Drop for Guard {
 
 fn wait_http(url: &str) -> Result<()> {
     for _ in 0..100 {
-        if Command::new("curl").args(["-sf", "-o", "/dev/null", url]).status()?.success() {
+        if Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", url])
+            .status()?
+            .success()
+        {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -72,14 +76,27 @@ fn wait_http(url: &str) -> Result<()> {
 /// Runs wrk; returns (requests/s, MB/s).
 fn wrk(url: &str, connections: u32, seconds: u32) -> Result<(f64, f64)> {
     let out = Command::new("wrk")
-        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", url])
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            url,
+        ])
         .output()
         .context("running wrk")?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let field = |name: &str| text.lines().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()));
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
+    };
     let rps: f64 = field("Requests/sec:").context("wrk gave no Requests/sec")?.parse()?;
     let transfer = field("Transfer/sec:").context("wrk gave no Transfer/sec")?;
-    let (num, unit) = transfer.split_at(transfer.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(transfer.len()));
+    let (num, unit) = transfer.split_at(
+        transfer
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(transfer.len()),
+    );
     let scale = match unit {
         "GB" => 1024.0,
         "MB" => 1.0,
@@ -148,7 +165,10 @@ pub fn cache() -> Result<()> {
     wait_http(&format!("{ch}/f1m.fits"))?;
     wait_http(&format!("{ch}/f100m.fits"))?;
 
-    let seconds = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(10);
+    let seconds = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
     println!("| file | server | requests/s | MB/s |");
     println!("|---|---|---:|---:|");
     let mut ratios = Vec::new();

@@ -89,6 +89,8 @@ fn test() -> Result<()> {
         "-p",
         "ch-domain",
         "-p",
+        "ch-fits",
+        "-p",
         "ch-wcs",
         "--target",
         "wasm32-unknown-unknown",

@@ -1,0 +1,191 @@
+//! `cosmic-horizons fits …`: FITS inspection for scripts and checks, in the spirit of
+//! astropy's fitsinfo/fitsheader. Output is JSON or plain numbers; failures are one line on
+//! stderr and a non-zero exit.
+
+use std::path::{Path, PathBuf};
+
+use ch_fits::{Fits, HduKind, Stats};
+use ch_wcs::Wcs;
+use clap::Subcommand;
+use serde::Serialize;
+
+#[derive(Debug, Subcommand)]
+pub enum FitsCommand {
+    /// HDUs with shape, unit, statistics of finite physical values and WCS axes, as JSON.
+    Stats {
+        file: PathBuf,
+        /// Only this HDU (0 = primary).
+        #[arg(long)]
+        hdu: Option<usize>,
+    },
+    /// World coordinates (degrees) of 0-based pixel X, Y.
+    Pix2world {
+        file: PathBuf,
+        x: f64,
+        y: f64,
+        #[arg(long)]
+        hdu: Option<usize>,
+    },
+    /// 0-based pixel of world coordinates (degrees).
+    World2pix {
+        file: PathBuf,
+        lon: f64,
+        lat: f64,
+        #[arg(long)]
+        hdu: Option<usize>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Fits {
+        path: String,
+        #[source]
+        source: ch_fits::FitsError,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+#[derive(Serialize)]
+struct HduReport {
+    index: usize,
+    bitpix: i32,
+    shape: Vec<u64>,
+    bunit: Option<String>,
+    stats: Option<Stats>,
+    wcs: Option<WcsReport>,
+}
+
+#[derive(Serialize)]
+struct WcsReport {
+    ctype: Vec<String>,
+}
+
+fn is_image(kind: HduKind) -> bool {
+    matches!(kind, HduKind::Primary | HduKind::Image | HduKind::CompressedImage)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|source| CliError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<Fits<'a>, CliError> {
+    Fits::parse(bytes).map_err(|source| CliError::Fits {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn wcs_of(fits: &Fits<'_>, index: usize) -> Option<Wcs> {
+    let hdu = fits.hdu(index).ok()?;
+    Wcs::from_cards(hdu.header().cards()).ok()
+}
+
+/// Statistics over every plane of an image HDU; `None` for HDUs without pixels.
+fn hdu_stats(fits: &Fits<'_>, path: &Path, index: usize) -> Result<Option<Stats>, CliError> {
+    let hdu = fits.hdu(index).map_err(|source| CliError::Fits {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if !is_image(hdu.kind()) || hdu.shape().is_empty() || hdu.shape().contains(&0) {
+        return Ok(None);
+    }
+    let first = fits.image(index, 0).map_err(|source| CliError::Fits {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut values = first.data;
+    for plane in 1..first.planes {
+        let img = fits.image(index, plane).map_err(|source| CliError::Fits {
+            path: path.display().to_string(),
+            source,
+        })?;
+        values.extend_from_slice(&img.data);
+    }
+    Ok(Some(Stats::compute(&values)))
+}
+
+fn report(fits: &Fits<'_>, path: &Path, index: usize) -> Result<HduReport, CliError> {
+    let hdu = fits.hdu(index).map_err(|source| CliError::Fits {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(HduReport {
+        index,
+        bitpix: hdu.bitpix(),
+        shape: hdu.shape().to_vec(),
+        bunit: hdu.header().get_str("BUNIT").map(|s| s.trim().to_owned()),
+        stats: hdu_stats(fits, path, index)?,
+        wcs: is_image(hdu.kind())
+            .then(|| wcs_of(fits, index))
+            .flatten()
+            .map(|w| WcsReport { ctype: w.ctype() }),
+    })
+}
+
+/// The HDU to use for coordinates: the one asked for, or the first with a celestial WCS.
+fn celestial(fits: &Fits<'_>, path: &Path, hdu: Option<usize>) -> Result<Wcs, CliError> {
+    let shown = path.display();
+    match hdu {
+        Some(i) => {
+            let h = fits.hdu(i).map_err(|source| CliError::Fits {
+                path: shown.to_string(),
+                source,
+            })?;
+            Wcs::from_cards(h.header().cards()).map_err(|e| CliError::Usage(format!("{shown}: HDU {i}: {e}")))
+        }
+        None => (0..fits.hdus().len())
+            .filter_map(|i| wcs_of(fits, i))
+            .find(|w| w.pixel_to_world(0.0, 0.0).is_some() || w.projection().is_some())
+            .ok_or_else(|| CliError::Usage(format!("{shown}: no HDU has a celestial WCS"))),
+    }
+}
+
+/// Runs a `fits` subcommand, printing its answer to stdout.
+pub fn run(cmd: FitsCommand) -> Result<(), CliError> {
+    match cmd {
+        FitsCommand::Stats { file, hdu } => {
+            let bytes = read(&file)?;
+            let fits = parse(&file, &bytes)?;
+            let indices: Vec<usize> = match hdu {
+                Some(i) => vec![i],
+                None => (0..fits.hdus().len()).collect(),
+            };
+            let hdus = indices
+                .into_iter()
+                .map(|i| report(&fits, &file, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let json = serde_json::to_string(&serde_json::json!({ "hdus": hdus }))
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            println!("{json}");
+        }
+        FitsCommand::Pix2world { file, x, y, hdu } => {
+            let bytes = read(&file)?;
+            let wcs = celestial(&parse(&file, &bytes)?, &file, hdu)?;
+            let (lon, lat) = wcs
+                .pixel_to_world(x, y)
+                .ok_or_else(|| CliError::Usage(format!("pixel ({x}, {y}) has no world coordinates")))?;
+            println!("{lon} {lat}");
+        }
+        FitsCommand::World2pix { file, lon, lat, hdu } => {
+            let bytes = read(&file)?;
+            let wcs = celestial(&parse(&file, &bytes)?, &file, hdu)?;
+            let (x, y) = wcs
+                .world_to_pixel(lon, lat)
+                .ok_or_else(|| CliError::Usage(format!("({lon}, {lat}) is outside the projection")))?;
+            println!("{x} {y}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! `cosmic-horizons fits …` against astropy's numbers for a real tile-compressed image.
+
+use std::process::Command;
+
+const M13: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../crates/ch-fits/tests/data/m13_gzip.fits"
+);
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cosmic-horizons"))
+        .args(args)
+        .output()
+        .expect("run cli");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1e-300)
+}
+
+#[test]
+fn stats_match_astropy() {
+    let (code, out, err) = run(&["fits", "stats", M13]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let hdu = &v["hdus"][1];
+    assert_eq!(hdu["shape"], serde_json::json!([300, 300]));
+    assert_eq!(hdu["wcs"]["ctype"], serde_json::json!(["RA---TAN", "DEC--TAN"]));
+    let s = &hdu["stats"];
+    // astropy.io.fits + numpy (float64, ddof = 0)
+    for (key, want) in [
+        ("count", 90000.0),
+        ("nan_count", 0.0),
+        ("min", 109.0),
+        ("max", 3618.0),
+        ("mean", 147.7044111111111),
+        ("std", 113.57734591452005),
+        ("median", 122.0),
+    ] {
+        let got = s[key].as_f64().expect(key);
+        assert!(close(got, want, 1e-6), "{key}: {got} vs {want}");
+    }
+    assert!(v["hdus"][0]["stats"].is_null());
+    let (code, out, _) = run(&["fits", "stats", M13, "--hdu", "1"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).expect("json")["hdus"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[test]
+fn pixel_world_round_trip_matches_astropy() {
+    let (code, out, err) = run(&["fits", "pix2world", M13, "10", "20"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Vec<f64> = out.split_whitespace().map(|t| t.parse().expect("number")).collect();
+    // astropy WCS(h[1].header).pixel_to_world_values(10, 20); 0.01″ = 2.8e-6°
+    assert!(
+        (v[0] - 250.47074452).abs() < 2.8e-6 && (v[1] - 36.42422819).abs() < 2.8e-6,
+        "{v:?}"
+    );
+    let (code, out, _) = run(&["fits", "world2pix", M13, &v[0].to_string(), &v[1].to_string()]);
+    assert_eq!(code, 0);
+    let p: Vec<f64> = out.split_whitespace().map(|t| t.parse().expect("number")).collect();
+    assert!((p[0] - 10.0).abs() < 1e-6 && (p[1] - 20.0).abs() < 1e-6, "{p:?}");
+}
+
+#[test]
+fn unreadable_input_fails_with_one_line() {
+    for args in [
+        vec!["fits", "stats", "/nonexistent.fits"],
+        vec!["fits", "stats", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")],
+        vec![
+            "fits",
+            "pix2world",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+            "1",
+            "2",
+        ],
+    ] {
+        let (code, out, err) = run(&args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(out.is_empty());
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+}
