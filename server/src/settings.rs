@@ -84,6 +84,10 @@ pub struct ArchiveSettings {
     pub cache_ttl_secs: u64,
     /// Largest file the proxy will fetch.
     pub max_file_bytes: u64,
+    /// Memory for hot small files, served without touching the disk.
+    pub memory_cache_bytes: u64,
+    /// Files up to this size are eligible for the memory tier.
+    pub memory_max_file_bytes: u64,
     /// Sustained requests per second per client on the FITS endpoints.
     pub rate_limit_per_second: u64,
     /// Burst allowance per client.
@@ -98,6 +102,8 @@ impl Default for ArchiveSettings {
             cache_max_bytes: 10 * 1024 * 1024 * 1024,
             cache_ttl_secs: 7 * 24 * 3600,
             max_file_bytes: 8 * 1024 * 1024 * 1024,
+            memory_cache_bytes: 256 * 1024 * 1024,
+            memory_max_file_bytes: 8 * 1024 * 1024,
             rate_limit_per_second: 100,
             rate_limit_burst: 200,
         }

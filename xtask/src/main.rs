@@ -92,6 +92,8 @@ fn test() -> Result<()> {
         "ch-fits",
         "-p",
         "ch-wcs",
+        "-p",
+        "ch-render",
         "--target",
         "wasm32-unknown-unknown",
         "--",

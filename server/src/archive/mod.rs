@@ -4,6 +4,8 @@
 pub mod access;
 pub mod audit;
 pub mod cache;
+pub mod hot;
+pub mod meta;
 pub mod upstream;
 
 use std::path::{Component, Path, PathBuf};
@@ -71,6 +73,9 @@ pub struct Archive {
     store: Store,
     jobs_dir: PathBuf,
     pub audit: audit::AuditLog,
+    /// Computed metadata views and thumbnails.
+    pub meta: meta::MetaCache,
+    pub hot: hot::HotFiles,
 }
 
 /// Checks a request path: relative, no `..`, no empty or hidden-control segments.
@@ -107,13 +112,16 @@ impl Archive {
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("cosmic-horizons/", env!("CARGO_PKG_VERSION")))
             .build()?;
+        let hot = hot::HotFiles::new(settings.memory_cache_bytes, settings.memory_max_file_bytes);
         Ok(Self {
+            hot,
             settings: Arc::new(settings),
             cache,
             client,
             store,
             jobs_dir: data_dir.join("jobs"),
             audit,
+            meta: meta::MetaCache::new(meta::DEFAULT_CAPACITY_BYTES),
         })
     }
 

@@ -61,7 +61,34 @@ fn not_modified(req: &Request, etag: &str) -> bool {
         .any(|t| t == etag || t == "*")
 }
 
-async fn serve(served: &Served, req: Request) -> Response {
+/// Plain GETs of whole cached files; ranges and date conditions go to `ServeFile`.
+fn whole_file_request(req: &Request) -> bool {
+    let h = req.headers();
+    req.method() == axum::http::Method::GET
+        && !h.contains_key(header::RANGE)
+        && !h.contains_key(header::IF_MODIFIED_SINCE)
+        && !h.contains_key(header::IF_UNMODIFIED_SINCE)
+        && !h.contains_key(header::IF_RANGE)
+}
+
+/// Whole small cached files straight from memory.
+async fn serve_hot(archive: &Archive, served: &Served) -> Option<Response> {
+    let entry = served.entry.as_ref()?;
+    if !archive.hot.eligible(entry.size) {
+        return None;
+    }
+    let file = archive.hot.get(&entry.sha256, &served.path).await.ok()?;
+    let mut res = Response::new(Body::from(file.body));
+    let headers = res.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/fits"));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(v) = HeaderValue::from_str(&file.last_modified) {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
+    Some(res)
+}
+
+async fn serve(archive: &Archive, served: &Served, req: Request) -> Response {
     let etag = HeaderValue::from_str(&served.etag).ok();
     if not_modified(&req, &served.etag) {
         let mut res = StatusCode::NOT_MODIFIED.into_response();
@@ -70,9 +97,14 @@ async fn serve(served: &Served, req: Request) -> Response {
         }
         return res;
     }
-    let mut res = match ServeFile::new_with_mime(&served.path, &FITS_MIME).oneshot(req).await {
-        Ok(r) => r.map(Body::new),
-        Err(never) => match never {},
+    let hot = if whole_file_request(&req) {
+        serve_hot(archive, served).await
+    } else {
+        None
+    };
+    let mut res = match hot {
+        Some(res) => res,
+        None => serve_file(served, req).await,
     };
     let headers = res.headers_mut();
     if let Some(e) = etag {
@@ -85,17 +117,34 @@ async fn serve(served: &Served, req: Request) -> Response {
     res
 }
 
+/// Large chunks keep a big transfer from paying a blocking-pool hop per 64 KiB.
+const FILE_CHUNK: usize = 1 << 20;
+
+async fn serve_file(served: &Served, req: Request) -> Response {
+    match ServeFile::new_with_mime(&served.path, &FITS_MIME)
+        .with_buf_chunk_size(FILE_CHUNK)
+        .oneshot(req)
+        .await
+    {
+        Ok(r) => r.map(Body::new),
+        Err(never) => match never {},
+    }
+}
+
 pub async fn get(
     State(archive): State<Archive>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((source, path)): Path<(String, String)>,
     req: Request,
 ) -> Response {
+    if super::fits_meta::wants_view(req.uri()) {
+        return super::fits_meta::get(&archive, peer, source, path, req.uri()).await;
+    }
     let principal = Principal::Anonymous { client: peer.ip() };
     let (res, cache) = match archive.resolve(&principal, &source, &path).await {
         Ok(served) => {
             let cache = served.lookup.map(|l| l.as_str().to_owned());
-            (serve(&served, req).await, cache)
+            (serve(&archive, &served, req).await, cache)
         }
         Err(e) => (ApiError::from(e).into_response(), None),
     };

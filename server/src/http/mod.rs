@@ -3,6 +3,7 @@
 pub mod error;
 mod events;
 mod fits;
+mod fits_meta;
 mod health;
 mod jobs;
 

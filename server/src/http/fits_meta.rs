@@ -1,0 +1,111 @@
+//! `GET /api/fits/{source}/{path}?view=…`: metadata views and thumbnails of the same files
+//! the plain download serves (see `archive::meta`).
+
+use std::net::SocketAddr;
+
+use axum::extract::Query;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use crate::archive::Archive;
+use crate::archive::access::Principal;
+use crate::archive::meta::{MetaError, MetaRequest};
+use crate::store::AccessRecord;
+
+/// True when the query asks for a view rather than the file.
+pub fn wants_view(uri: &Uri) -> bool {
+    uri.query()
+        .is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some("view")))
+}
+
+impl From<&MetaError> for ApiError {
+    fn from(e: &MetaError) -> Self {
+        let (status, field) = match e {
+            MetaError::BadParam { param, .. } => (StatusCode::BAD_REQUEST, Some(param.clone())),
+            MetaError::NotImage { .. } | MetaError::NoImage | MetaError::Fits(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, None)
+            }
+            MetaError::Io(_) | MetaError::Encode(_) | MetaError::Worker(_) => {
+                tracing::error!(error = %e, "FITS view failed");
+                return ApiError::Status {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    field: None,
+                    message: "internal error".into(),
+                };
+            }
+        };
+        ApiError::Status {
+            status,
+            field,
+            message: e.to_string(),
+        }
+    }
+}
+
+async fn answer(
+    archive: &Archive,
+    principal: &Principal,
+    source: &str,
+    path: &str,
+    uri: &Uri,
+) -> (Response, Option<String>) {
+    let pairs = match Query::<Vec<(String, String)>>::try_from_uri(uri) {
+        Ok(Query(p)) => p,
+        Err(r) => return (ApiError::from(r).into_response(), None),
+    };
+    let req = match MetaRequest::from_pairs(&pairs) {
+        Ok(r) => r,
+        Err(e) => return (ApiError::from(&e).into_response(), None),
+    };
+    let served = match archive.resolve(principal, source, path).await {
+        Ok(s) => s,
+        Err(e) => return (ApiError::from(e).into_response(), None),
+    };
+    let lookup = served.lookup.map(|l| l.as_str().to_owned());
+    let id = format!("{source}/{path}");
+    match archive.meta.get(&id, &served.etag, served.path.clone(), &req).await {
+        Ok((out, hit)) => {
+            let mut res = (StatusCode::OK, out.body.clone()).into_response();
+            let headers = res.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(out.content_type));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+            headers.insert(
+                "x-view-cache",
+                HeaderValue::from_static(if hit { "HIT" } else { "MISS" }),
+            );
+            (res, lookup)
+        }
+        Err(e) => (ApiError::from(e.as_ref()).into_response(), lookup),
+    }
+}
+
+/// Answers a view request and records it in the access log under the view's name.
+pub async fn get(archive: &Archive, peer: SocketAddr, source: String, path: String, uri: &Uri) -> Response {
+    let principal = Principal::Anonymous { client: peer.ip() };
+    let (res, cache) = answer(archive, &principal, &source, &path, uri).await;
+    let view = Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .ok()
+        .and_then(|Query(p)| p.into_iter().find(|(k, _)| k == "view").map(|(_, v)| v))
+        .map_or_else(|| "view".to_owned(), |v| v.chars().take(32).collect());
+    let bytes = res
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    archive
+        .audit
+        .record(AccessRecord {
+            occurred_at: crate::jobs::lifecycle::now(),
+            principal: principal.to_string(),
+            source,
+            path,
+            view,
+            status: res.status().as_u16(),
+            bytes,
+            cache,
+        })
+        .await;
+    res
+}

@@ -1,0 +1,286 @@
+//! Metadata views and thumbnails of archive files (`?view=…`), against a local upstream
+//! archive serving the FITS test files of `crates/ch-fits`.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use common::{Db, TestApp};
+use serde_json::Value;
+use server::settings::{Settings, UpstreamSource};
+
+const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/ch-fits/tests/data");
+
+#[derive(Clone, Default)]
+struct Upstream {
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Upstream {
+    fn hits(&self, name: &str) -> usize {
+        self.hits.lock().map(|h| h.get(name).copied().unwrap_or(0)).unwrap_or(0)
+    }
+}
+
+async fn serve_file(State(up): State<Upstream>, Path(name): Path<String>) -> Response {
+    if let Ok(mut h) = up.hits.lock() {
+        *h.entry(name.clone()).or_default() += 1;
+    }
+    if name.contains('/') || name.contains("..") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match std::fs::read(format!("{DATA}/{name}")) {
+        Ok(bytes) => bytes.into_response(),
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Starts the upstream archive and the app pointed at it (source `up`).
+async fn spawn() -> Option<(TestApp, Upstream)> {
+    let up = Upstream::default();
+    let router = Router::new()
+        .route("/files/{name}", axum::routing::get(serve_file))
+        .with_state(up.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let base = format!("http://{addr}/files");
+    let app = TestApp::spawn_with(Db::Sqlite, move |s: &mut Settings| {
+        s.archive.sources = BTreeMap::from([(
+            "up".to_owned(),
+            UpstreamSource {
+                base_url: base,
+                timeout_secs: 5,
+            },
+        )]);
+    })
+    .await?;
+    Some((app, up))
+}
+
+async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+    app.client.get(app.url(path)).send().await.expect("request")
+}
+
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    let res = get(app, path).await;
+    assert_eq!(res.status(), 200, "{path}");
+    assert_eq!(
+        res.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    res.json().await.expect("JSON")
+}
+
+/// The status and the `field` of an error answer.
+async fn error_of(app: &TestApp, path: &str) -> (u16, Value) {
+    let res = get(app, path).await;
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.expect("JSON error");
+    (status, body["error"]["field"].clone())
+}
+
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let reader = decoder.read_info().expect("valid PNG");
+    let info = reader.info();
+    assert_eq!(info.color_type, png::ColorType::Rgba);
+    (info.width, info.height)
+}
+
+fn close(a: &Value, b: f64) -> bool {
+    a.as_f64().is_some_and(|a| (a - b).abs() <= 1e-9 * b.abs().max(1.0))
+}
+
+#[tokio::test]
+async fn hdus_header_and_wcs() {
+    let Some((app, _up)) = spawn().await else {
+        return;
+    };
+    let hdus = get_json(&app, "/api/fits/up/m13_gzip.fits?view=hdus").await;
+    let hdus = hdus.as_array().expect("a list");
+    assert_eq!(hdus.len(), 2);
+    assert_eq!(hdus[1]["kind"], "compressed_image");
+    assert_eq!(hdus[1]["shape"], serde_json::json!([300, 300]));
+
+    let multi = get_json(&app, "/api/fits/up/multi.fits?view=hdus").await;
+    let kinds: Vec<&str> = multi
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|h| h["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["primary", "image", "bin_table", "table"]);
+
+    // Default HDU: the first image (HDU 1 here).
+    let header = get_json(&app, "/api/fits/up/m13_gzip.fits?view=header").await;
+    let cards = header.as_array().expect("a list of cards");
+    let ctype1 = cards.iter().find(|c| c["keyword"] == "CTYPE1").expect("CTYPE1");
+    assert_eq!(ctype1["value"], "RA---TAN");
+    assert!(cards.iter().any(|c| c["keyword"] == "NAXIS1" && c["value"] == 300));
+    let primary = get_json(&app, "/api/fits/up/multi.fits?view=header&hdu=2").await;
+    assert!(
+        primary
+            .as_array()
+            .expect("cards")
+            .iter()
+            .any(|c| c["keyword"] == "EXTNAME" && c["value"] == "CAT")
+    );
+
+    let wcs = get_json(&app, "/api/fits/up/m13_gzip.fits?view=wcs").await;
+    assert_eq!(wcs["hdu"], 1);
+    assert_eq!(wcs["wcs"]["ctype"][0], "RA---TAN");
+    assert_eq!(wcs["wcs"]["celestial"]["projection"], "TAN");
+    let none = get_json(&app, "/api/fits/up/multi.fits?view=wcs&hdu=2").await;
+    assert!(none["wcs"].is_null());
+    assert!(none["reason"].as_str().is_some_and(|r| !r.is_empty()));
+}
+
+#[tokio::test]
+async fn stats_match_astropy_and_are_cached() {
+    let Some((app, up)) = spawn().await else {
+        return;
+    };
+    let res = get(&app, "/api/fits/up/m13_gzip.fits?view=stats").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers().get("x-view-cache").and_then(|v| v.to_str().ok()),
+        Some("MISS")
+    );
+    let stats: Value = res.json().await.expect("JSON");
+    // numpy on astropy's decoded HDU 1.
+    assert_eq!((stats["hdu"].clone(), stats["width"].clone()), (1.into(), 300.into()));
+    assert_eq!(stats["count"], 90000);
+    assert_eq!(stats["nan_count"], 0);
+    assert!(close(&stats["min"], 109.0), "{stats}");
+    assert!(close(&stats["max"], 3618.0), "{stats}");
+    assert!(close(&stats["mean"], 147.7044111111111), "{stats}");
+    assert!(close(&stats["std"], 113.57734591452005), "{stats}");
+    assert!(close(&stats["median"], 122.0), "{stats}");
+    assert!(close(&stats["percentiles"]["0.5"], 111.0), "{stats}");
+    assert!(close(&stats["percentiles"]["99.5"], 836.005), "{stats}");
+    assert!(close(&stats["zscale"]["min"], 109.0), "{stats}");
+    assert!(close(&stats["zscale"]["max"], 216.4366865602338), "{stats}");
+
+    let again = get(&app, "/api/fits/up/m13_gzip.fits?view=stats&hdu=1").await;
+    assert_eq!(again.status(), 200);
+    // `hdu=1` is a different request key from the default; the same one again is a hit.
+    let third = get(&app, "/api/fits/up/m13_gzip.fits?view=stats").await;
+    assert_eq!(
+        third.headers().get("x-view-cache").and_then(|v| v.to_str().ok()),
+        Some("HIT")
+    );
+    let third: Value = third.json().await.expect("JSON");
+    assert_eq!(third, stats);
+    assert_eq!(up.hits("m13_gzip.fits"), 1);
+
+    let cube = get_json(&app, "/api/fits/up/cube3d.fits?view=stats&plane=2").await;
+    assert_eq!((cube["plane"].clone(), cube["planes"].clone()), (2.into(), 3.into()));
+    assert_eq!(cube["count"], 120);
+
+    // Every view request is in the access log under its view's name.
+    let (dir, url) = app.stop().await;
+    let store = server::store::Store::connect(&url).await.expect("store");
+    let audit = store.recent_access(100).await.expect("audit");
+    assert_eq!(audit.len(), 4);
+    assert!(audit.iter().all(|r| r.view == "stats" && r.status == 200));
+    drop(dir);
+}
+
+#[tokio::test]
+async fn thumbnails_are_pngs_of_the_requested_size() {
+    let Some((app, _up)) = spawn().await else {
+        return;
+    };
+    let res = get(
+        &app,
+        "/api/fits/up/m13_gzip.fits?view=thumbnail&size=64&scale=log&colormap=viridis",
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("image/png")
+    );
+    assert_eq!(
+        res.headers().get("x-view-cache").and_then(|v| v.to_str().ok()),
+        Some("MISS")
+    );
+    let first = res.bytes().await.expect("body");
+    assert_eq!(png_size(&first), (64, 64));
+    let res = get(
+        &app,
+        "/api/fits/up/m13_gzip.fits?view=thumbnail&size=64&scale=log&colormap=viridis",
+    )
+    .await;
+    assert_eq!(
+        res.headers().get("x-view-cache").and_then(|v| v.to_str().ok()),
+        Some("HIT")
+    );
+    assert_eq!(res.bytes().await.expect("body"), first);
+
+    let res = get(&app, "/api/fits/up/m13_gzip.fits?view=thumbnail").await;
+    assert_eq!(png_size(&res.bytes().await.expect("body")), (256, 256));
+    let res = get(
+        &app,
+        "/api/fits/up/m13_gzip.fits?view=thumbnail&size=32&limits=zscale&scale=asinh&invert=true&bias=0.4&contrast=2",
+    )
+    .await;
+    assert_eq!(png_size(&res.bytes().await.expect("body")), (32, 32));
+    // Smaller than the requested size: served at its own size (12 × 10).
+    let res = get(&app, "/api/fits/up/cube3d.fits?view=thumbnail&plane=1&size=1024").await;
+    assert_eq!(png_size(&res.bytes().await.expect("body")), (12, 10));
+    let res = get(&app, "/api/fits/up/cube3d.fits?view=thumbnail&size=6").await;
+    assert_eq!(png_size(&res.bytes().await.expect("body")), (6, 5));
+}
+
+#[tokio::test]
+async fn bad_parameters_and_non_images() {
+    let Some((app, _up)) = spawn().await else {
+        return;
+    };
+    let base = "/api/fits/up/m13_gzip.fits";
+    for (query, field) in [
+        ("view=pixels", "view"),
+        ("view=thumbnail&size=5000", "size"),
+        ("view=thumbnail&size=0", "size"),
+        ("view=thumbnail&scale=cubic", "scale"),
+        ("view=thumbnail&colormap=rainbowz", "colormap"),
+        ("view=thumbnail&limits=manual&vmin=1", "vmax"),
+        ("view=thumbnail&plow=50&phigh=10", "plow"),
+        ("view=stats&hdu=x", "hdu"),
+        ("view=stats&hdu=9", "hdu"),
+        ("view=stats&colormap=viridis", "colormap"),
+        ("view=hdus&hdu=1", "hdu"),
+    ] {
+        let (status, got) = error_of(&app, &format!("{base}?{query}")).await;
+        assert_eq!((status, got), (400, Value::from(field)), "{query}");
+    }
+    let (status, field) = error_of(&app, "/api/fits/up/cube3d.fits?view=stats&plane=3").await;
+    assert_eq!((status, field), (400, Value::from("plane")));
+
+    let res = get(&app, "/api/fits/up/multi.fits?view=stats&hdu=2").await;
+    assert_eq!(res.status(), 422);
+    let body: Value = res.json().await.expect("JSON");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("bin_table")),
+        "{body}"
+    );
+    let res = get(&app, "/api/fits/up/random_groups.fits?view=thumbnail").await;
+    assert_eq!(res.status(), 422);
+    let res = get(&app, "/api/fits/up/missing.fits?view=hdus").await;
+    assert_eq!(res.status(), 502);
+
+    // Without a view the file itself still comes back.
+    let res = get(&app, base).await;
+    assert_eq!(res.status(), 200);
+    let want = std::fs::read(format!("{DATA}/m13_gzip.fits")).expect("test file");
+    assert_eq!(res.bytes().await.expect("body").to_vec(), want);
+}
