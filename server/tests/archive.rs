@@ -2,18 +2,17 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use common::upstream::Upstream;
 use common::{Db, TestApp};
 use futures::StreamExt;
-use server::settings::{Settings, UpstreamSource};
+use server::settings::Settings;
 
 /// A minimal valid FITS file: a byte image of `n` pixels filled with `fill`.
 fn fits(n: usize, fill: u8) -> Vec<u8> {
@@ -34,21 +33,8 @@ fn fits(n: usize, fill: u8) -> Vec<u8> {
     out
 }
 
-#[derive(Clone, Default)]
-struct Upstream {
-    hits: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-impl Upstream {
-    fn hits(&self, name: &str) -> usize {
-        self.hits.lock().map(|h| h.get(name).copied().unwrap_or(0)).unwrap_or(0)
-    }
-}
-
 async fn serve_file(State(up): State<Upstream>, Path(name): Path<String>, headers: HeaderMap) -> Response {
-    if let Ok(mut h) = up.hits.lock() {
-        *h.entry(name.clone()).or_default() += 1;
-    }
+    up.hit(&name);
     match name.as_str() {
         "missing.fits" => StatusCode::NOT_FOUND.into_response(),
         "page.fits" => ([(header::CONTENT_TYPE, "text/html")], "<html>maintenance</html>").into_response(),
@@ -101,26 +87,11 @@ async fn serve_file(State(up): State<Upstream>, Path(name): Path<String>, header
 }
 
 async fn upstream() -> (String, Upstream) {
-    let up = Upstream::default();
-    let app = Router::new()
-        .route("/files/{name}", axum::routing::get(serve_file))
-        .with_state(up.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/files"), up)
+    common::upstream::start(serve_file).await
 }
 
 fn with_upstream(base: String) -> impl FnOnce(&mut Settings) {
-    move |s: &mut Settings| {
-        s.archive.sources = BTreeMap::from([(
-            "up".to_owned(),
-            UpstreamSource {
-                base_url: base,
-                timeout_secs: 2,
-            },
-        )]);
-    }
+    common::upstream::source(base, 2)
 }
 
 async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {

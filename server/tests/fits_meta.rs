@@ -3,34 +3,17 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use common::upstream::Upstream;
 use common::{Db, TestApp};
 use serde_json::Value;
-use server::settings::{Settings, UpstreamSource};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/ch-fits/tests/data");
 
-#[derive(Clone, Default)]
-struct Upstream {
-    hits: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-impl Upstream {
-    fn hits(&self, name: &str) -> usize {
-        self.hits.lock().map(|h| h.get(name).copied().unwrap_or(0)).unwrap_or(0)
-    }
-}
-
 async fn serve_file(State(up): State<Upstream>, Path(name): Path<String>) -> Response {
-    if let Ok(mut h) = up.hits.lock() {
-        *h.entry(name.clone()).or_default() += 1;
-    }
+    up.hit(&name);
     if name.contains('/') || name.contains("..") {
         return StatusCode::NOT_FOUND.into_response();
     }
@@ -42,24 +25,8 @@ async fn serve_file(State(up): State<Upstream>, Path(name): Path<String>) -> Res
 
 /// Starts the upstream archive and the app pointed at it (source `up`).
 async fn spawn() -> Option<(TestApp, Upstream)> {
-    let up = Upstream::default();
-    let router = Router::new()
-        .route("/files/{name}", axum::routing::get(serve_file))
-        .with_state(up.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let base = format!("http://{addr}/files");
-    let app = TestApp::spawn_with(Db::Sqlite, move |s: &mut Settings| {
-        s.archive.sources = BTreeMap::from([(
-            "up".to_owned(),
-            UpstreamSource {
-                base_url: base,
-                timeout_secs: 5,
-            },
-        )]);
-    })
-    .await?;
+    let (base, up) = common::upstream::start(serve_file).await;
+    let app = TestApp::spawn_with(Db::Sqlite, common::upstream::source(base, 5)).await?;
     Some((app, up))
 }
 

@@ -148,12 +148,31 @@ pub async fn get(
         }
         Err(e) => (ApiError::from(e).into_response(), None),
     };
+    audit(&archive, &principal, source, path, "file".into(), outcome(&res), cache).await;
+    res
+}
+
+/// Status and body length of a response, for the audit record.
+pub(super) fn outcome(res: &Response) -> (u16, u64) {
     let bytes = res
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    (res.status().as_u16(), bytes)
+}
+
+/// Records one answered FITS request (file or view) in the audit log.
+pub(super) async fn audit(
+    archive: &Archive,
+    principal: &Principal,
+    source: String,
+    path: String,
+    view: String,
+    (status, bytes): (u16, u64),
+    cache: Option<String>,
+) {
     archive
         .audit
         .record(AccessRecord {
@@ -161,11 +180,10 @@ pub async fn get(
             principal: principal.to_string(),
             source,
             path,
-            view: "file".into(),
-            status: res.status().as_u16(),
+            view,
+            status,
             bytes,
             cache,
         })
         .await;
-    res
 }

@@ -11,7 +11,6 @@ use super::error::ApiError;
 use crate::archive::Archive;
 use crate::archive::access::Principal;
 use crate::archive::meta::{MetaError, MetaRequest};
-use crate::store::AccessRecord;
 
 /// True when the query asks for a view rather than the file.
 pub fn wants_view(uri: &Uri) -> bool {
@@ -88,24 +87,15 @@ pub async fn get(archive: &Archive, peer: SocketAddr, source: String, path: Stri
         .ok()
         .and_then(|Query(p)| p.into_iter().find(|(k, _)| k == "view").map(|(_, v)| v))
         .map_or_else(|| "view".to_owned(), |v| v.chars().take(32).collect());
-    let bytes = res
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    archive
-        .audit
-        .record(AccessRecord {
-            occurred_at: crate::jobs::lifecycle::now(),
-            principal: principal.to_string(),
-            source,
-            path,
-            view,
-            status: res.status().as_u16(),
-            bytes,
-            cache,
-        })
-        .await;
+    super::fits::audit(
+        archive,
+        &principal,
+        source,
+        path,
+        view,
+        super::fits::outcome(&res),
+        cache,
+    )
+    .await;
     res
 }

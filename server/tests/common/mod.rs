@@ -2,6 +2,8 @@
 //! real server on port 0, and a small typed client.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod upstream;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
