@@ -251,3 +251,42 @@ async fn bad_parameters_and_non_images() {
     let want = std::fs::read(format!("{DATA}/m13_gzip.fits")).expect("test file");
     assert_eq!(res.bytes().await.expect("body").to_vec(), want);
 }
+
+#[tokio::test]
+async fn soda_cutout_keeps_the_sky_and_names_bad_params() {
+    let Some((app, _up)) = spawn().await else { return };
+    // astropy: pixel (10, 20) of m13_gzip.fits HDU 1 is at these coordinates.
+    let (ra, dec) = (250.4707445198811, 36.424228188183314);
+    let url = format!("/api/soda/up/sync?ID=m13_gzip.fits&POS=CIRCLE%20{ra}%20{dec}%200.005");
+    let res = get(&app, &url).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/fits");
+    let bytes = res.bytes().await.expect("body");
+    let cut = ch_fits::Fits::parse(&bytes).expect("cutout is FITS");
+    let img = cut.image_f32(0, 0).expect("image");
+    assert!(img.width > 0 && img.width < 300 && img.height > 0 && img.height < 300);
+    let wcs = ch_wcs::Wcs::from_cards(cut.hdu(0).expect("hdu").header().cards()).expect("wcs");
+    let (x, y) = wcs.world_to_pixel(ra, dec).expect("inside");
+    let original = std::fs::read(format!("{DATA}/m13_gzip.fits")).expect("file");
+    let orig = ch_fits::Fits::parse(&original)
+        .expect("parse")
+        .image_f32(1, 0)
+        .expect("image");
+    assert_eq!(img.get(x.round() as usize, y.round() as usize), orig.get(10, 20));
+
+    for (query, status, field) in [
+        ("POS=CIRCLE%201%202%203", 400, Some("ID")),
+        ("ID=m13_gzip.fits&POS=BOX%201%202", 400, Some("POS")),
+        ("ID=m13_gzip.fits&BAND=0.2%200.21", 400, Some("BAND")),
+        ("ID=m13_gzip.fits&CHANNEL=3", 400, Some("CHANNEL")),
+        ("ID=m13_gzip.fits&colour=red", 400, Some("colour")),
+        ("ID=m13_gzip.fits&POS=CIRCLE%2010%2010%200.01", 422, None),
+    ] {
+        let res = get(&app, &format!("/api/soda/up/sync?{query}")).await;
+        assert_eq!(res.status().as_u16(), status, "{query}");
+        let body: Value = res.json().await.expect("json");
+        if let Some(f) = field {
+            assert_eq!(body["error"]["field"], f, "{query}: {body}");
+        }
+    }
+}

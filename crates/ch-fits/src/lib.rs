@@ -37,6 +37,7 @@ pub mod header;
 pub mod image;
 pub mod region;
 pub mod stats;
+pub mod write;
 
 mod compress;
 mod inflate;

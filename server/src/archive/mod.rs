@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod cache;
+pub mod cutout;
 pub mod hot;
 pub mod meta;
 pub mod upstream;

@@ -6,6 +6,7 @@ mod fits;
 mod fits_meta;
 mod health;
 mod jobs;
+mod soda;
 
 use axum::Json;
 use axum::Router;
@@ -62,7 +63,9 @@ fn fits_router(archive: &crate::settings::ArchiveSettings) -> Router<AppState> {
         .per_nanosecond((1_000_000_000 / per).max(1))
         .burst_size(archive.rate_limit_burst.max(1))
         .finish();
-    let router = Router::new().route("/api/fits/{source}/{*path}", get(fits::get));
+    let router = Router::new()
+        .route("/api/fits/{source}/{*path}", get(fits::get))
+        .route("/api/soda/{source}/sync", get(soda::sync));
     match config {
         Some(config) => router.layer(GovernorLayer::new(config).error_handler(|e| {
             use axum::response::IntoResponse;

@@ -1,0 +1,156 @@
+//! `GET /api/soda/{source}/sync`: SODA-style synchronous cutouts (`ID`, `POS`/`CIRCLE`/`POLYGON`,
+//! `CHANNEL`) of archive and job-result images.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use crate::archive::Archive;
+use crate::archive::access::Principal;
+use crate::archive::cutout::{self, CutoutError, Pos};
+
+impl From<CutoutError> for ApiError {
+    fn from(e: CutoutError) -> Self {
+        match e {
+            CutoutError::BadParam { param, message } => ApiError::Status {
+                status: StatusCode::BAD_REQUEST,
+                field: Some(param.to_owned()),
+                message: format!("{param}: {message}"),
+            },
+            CutoutError::Unprocessable(message) => ApiError::Status {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                field: None,
+                message,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct SodaQuery {
+    id: Option<String>,
+    pos: Option<Pos>,
+    channel: Option<(usize, usize)>,
+    hdu: Option<usize>,
+}
+
+fn parse_query(raw: Option<&str>) -> Result<SodaQuery, ApiError> {
+    let pairs: Vec<(String, String)> = raw
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let mut q = SodaQuery::default();
+    for (key, value) in pairs {
+        let set_pos = |q: &mut SodaQuery, text: String| -> Result<(), ApiError> {
+            if q.pos.is_some() {
+                return Err(ApiError::bad_request(
+                    Some("POS"),
+                    "give one region: POS, CIRCLE or POLYGON",
+                ));
+            }
+            q.pos = Some(Pos::parse(&text)?);
+            Ok(())
+        };
+        match key.to_ascii_uppercase().as_str() {
+            "ID" => q.id = Some(value),
+            "POS" => set_pos(&mut q, value)?,
+            "CIRCLE" => set_pos(&mut q, format!("CIRCLE {value}"))?,
+            "POLYGON" => set_pos(&mut q, format!("POLYGON {value}"))?,
+            "CHANNEL" => q.channel = Some(cutout::parse_channel(&value)?),
+            "HDU" => {
+                q.hdu = Some(
+                    value
+                        .parse()
+                        .map_err(|_| ApiError::bad_request(Some("hdu"), format!("'{value}' is not an HDU index")))?,
+                )
+            }
+            "BAND" | "TIME" | "POL" => {
+                return Err(ApiError::Status {
+                    status: StatusCode::BAD_REQUEST,
+                    field: Some(key.to_ascii_uppercase()),
+                    message: format!(
+                        "{} is not supported yet; select planes with CHANNEL",
+                        key.to_ascii_uppercase()
+                    ),
+                });
+            }
+            _ => return Err(ApiError::bad_request(Some(&key), format!("unknown parameter '{key}'"))),
+        }
+    }
+    Ok(q)
+}
+
+pub async fn sync(
+    State(archive): State<Archive>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(source): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let principal = Principal::Anonymous { client: peer.ip() };
+    let id = parse_query(raw.as_deref()).and_then(|q| match q.id.clone() {
+        Some(id) => Ok((id, q)),
+        None => Err(ApiError::bad_request(
+            Some("ID"),
+            "ID (the file's path in the source) is required",
+        )),
+    });
+    let (path, res) = match id {
+        Err(e) => (String::new(), e.into_response()),
+        Ok((id, q)) => {
+            let res = answer(&archive, &principal, &source, &id, q)
+                .await
+                .unwrap_or_else(IntoResponse::into_response);
+            (id, res)
+        }
+    };
+    super::fits::audit(
+        &archive,
+        &principal,
+        source,
+        path,
+        "soda".into(),
+        super::fits::outcome(&res),
+        None,
+    )
+    .await;
+    res
+}
+
+async fn answer(
+    archive: &Archive,
+    principal: &Principal,
+    source: &str,
+    id: &str,
+    q: SodaQuery,
+) -> Result<Response, ApiError> {
+    let served = archive.resolve(principal, source, id).await?;
+    let bytes = tokio::fs::read(&served.path)
+        .await
+        .map_err(|e| ApiError::from(crate::archive::ArchiveError::Io(e)))?;
+    let out = tokio::task::spawn_blocking(move || cutout::cut(&bytes, q.hdu, q.pos.as_ref(), q.channel))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cutout task failed");
+            ApiError::Status {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                field: None,
+                message: "internal error".into(),
+            }
+        })??;
+    let name = id
+        .rsplit('/')
+        .next()
+        .unwrap_or("image")
+        .trim_end_matches(".gz")
+        .trim_end_matches(".fits");
+    let mut res = Response::new(Body::from(out));
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/fits"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}_cutout.fits\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
