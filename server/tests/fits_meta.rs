@@ -290,3 +290,41 @@ async fn soda_cutout_keeps_the_sky_and_names_bad_params() {
         }
     }
 }
+
+#[tokio::test]
+async fn region_statistics_in_pixels_and_on_the_sky() {
+    let Some((app, _up)) = spawn().await else { return };
+    let pixel = r#"{"shape":"circle","x":150,"y":140,"r":10}"#;
+    let v = get_json(
+        &app,
+        &format!("/api/fits/up/m13_gzip.fits?view=stats&region={}", urlencode(pixel)),
+    )
+    .await;
+    // numpy over the same mask ((x-150)² + (y-140)² ≤ 100) of astropy's data.
+    assert_eq!(v["region"]["stats"]["count"], 317, "{v}");
+    assert_eq!(v["region"]["stats"]["sum"], 100329.0);
+    assert_eq!(v["region"]["stats"]["median"], 244.0);
+    assert_eq!(v["count"], 90000, "whole-plane statistics still there");
+    // The same circle on the sky: centre from astropy's pixel_to_world_values(150, 140), radius
+    // 10 px × 0.0002777°/px. The 72-gon inside the circle may miss a few edge pixels.
+    let sky = r#"{"sky":{"shape":"circle","ra":250.42242736,"dec":36.45756185,"r":0.002777}}"#;
+    let v = get_json(
+        &app,
+        &format!("/api/fits/up/m13_gzip.fits?view=stats&region={}", urlencode(sky)),
+    )
+    .await;
+    let n = v["region"]["stats"]["count"].as_u64().expect("count");
+    assert!((305..=321).contains(&n), "{v}");
+    let res = get(
+        &app,
+        "/api/fits/up/m13_gzip.fits?view=stats&region=%7B%22shape%22%3A%22blob%22%7D",
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["error"]["field"], "region");
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

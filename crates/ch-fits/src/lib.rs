@@ -36,6 +36,7 @@ pub mod hdu;
 pub mod header;
 pub mod image;
 pub mod region;
+pub mod sky;
 pub mod stats;
 pub mod write;
 
@@ -47,6 +48,7 @@ pub use hdu::{Hdu, HduInfo, HduKind};
 pub use header::{Card, Header, Value};
 pub use image::{Image, Sample};
 pub use region::{Region, Shape};
+pub use sky::SkyShape;
 pub use stats::Stats;
 
 /// Resource limits applied while parsing and decoding.

@@ -83,7 +83,7 @@ impl View {
         match self {
             View::Hdus => false,
             View::Header | View::Wcs => key == "hdu",
-            View::Stats => matches!(key, "hdu" | "plane"),
+            View::Stats => matches!(key, "hdu" | "plane" | "region"),
             View::Thumbnail => matches!(key, "hdu" | "plane" | "size") || ch_render::params::QUERY_KEYS.contains(&key),
         }
     }
@@ -99,6 +99,16 @@ pub struct MetaRequest {
     /// Longest side of a thumbnail.
     pub size: usize,
     pub render: RenderParams,
+    /// `view=stats` over a region as well: pixel shape JSON, or `{"sky": …}` in degrees.
+    pub region: Option<RegionParam>,
+}
+
+/// A region for statistics, in pixel coordinates or on the sky.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum RegionParam {
+    Sky { sky: ch_fits::SkyShape },
+    Pixel(ch_fits::Shape),
 }
 
 fn index(key: &str, raw: &str) -> Result<usize, MetaError> {
@@ -122,6 +132,7 @@ impl MetaRequest {
             plane: 0,
             size: DEFAULT_THUMBNAIL_SIZE,
             render: RenderParams::default(),
+            region: None,
         };
         let mut render_pairs = Vec::new();
         for (key, raw) in pairs {
@@ -135,6 +146,17 @@ impl MetaRequest {
             match key {
                 "hdu" => req.hdu = Some(index(key, raw)?),
                 "plane" => req.plane = index(key, raw)?,
+                "region" => {
+                    req.region = Some(serde_json::from_str(raw).map_err(|e| {
+                        bad(
+                            key,
+                            format!(
+                                "expected a shape such as {{\"shape\":\"circle\",\"x\":10,\"y\":10,\"r\":3}} or \
+                                 {{\"sky\":{{\"shape\":\"circle\",\"ra\":250.4,\"dec\":36.4,\"r\":0.01}}}}: {e}"
+                            ),
+                        )
+                    })?)
+                }
                 "size" => {
                     req.size = index(key, raw)?;
                     if !(1..=MAX_THUMBNAIL_SIZE).contains(&req.size) {
@@ -157,6 +179,7 @@ impl MetaRequest {
     fn key(&self) -> String {
         let render = match self.view {
             View::Thumbnail => serde_json::to_string(&self.render).unwrap_or_default(),
+            View::Stats => serde_json::to_string(&self.region).unwrap_or_default(),
             _ => String::new(),
         };
         format!(
@@ -255,6 +278,9 @@ struct StatsView {
     /// Keyed by the percentile, e.g. `"0.5"`.
     percentiles: std::collections::BTreeMap<String, f64>,
     zscale: Option<Limits>,
+    /// Statistics and flux density inside `region`, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<ch_fits::region::RegionStats>,
 }
 
 /// Computes a view of a FITS file's bytes. CPU-bound: call from the blocking pool.
@@ -280,8 +306,22 @@ pub fn compute(bytes: Vec<u8>, req: &MetaRequest) -> Result<Output, MetaError> {
             json(&view)
         }
         View::Stats => {
-            let hdu = pick_hdu(&fits, req, true)?.index();
+            let picked = pick_hdu(&fits, req, true)?;
+            let hdu = picked.index();
             let image = fits.image(hdu, req.plane)?;
+            let region = match &req.region {
+                None => None,
+                Some(RegionParam::Pixel(shape)) => Some(shape.clone()),
+                Some(RegionParam::Sky { sky }) => {
+                    let wcs = ch_wcs::Wcs::from_cards(picked.header().cards())
+                        .map_err(|e| bad("region", format!("a sky region needs a celestial WCS: {e}")))?;
+                    Some(
+                        sky.to_pixels(|a, d| wcs.world_to_pixel(a, d))
+                            .ok_or_else(|| bad("region", "the region is malformed or outside the projection"))?,
+                    )
+                }
+            }
+            .map(|shape| ch_fits::Region::new(shape).measure(&image, picked.header()));
             let values = ch_fits::stats::percentiles(&image.data, &STATS_PERCENTILES)?;
             json(&StatsView {
                 hdu,
@@ -296,6 +336,7 @@ pub fn compute(bytes: Vec<u8>, req: &MetaRequest) -> Result<Output, MetaError> {
                     .map(|(q, v)| (q.to_string(), v))
                     .collect(),
                 zscale: ch_fits::stats::zscale(&image.data).map(|(min, max)| Limits { min, max }),
+                region,
             })
         }
         View::Thumbnail => thumbnail(&fits, req),
