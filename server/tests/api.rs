@@ -73,25 +73,9 @@ async fn job_runs_to_completion(db: Db) {
     assert!(!metrics.as_array().expect("array").is_empty(), "no samples: {metrics}");
 
     // Server-rendered dashboard shows the job before any script runs.
-    let html = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let html = app.page("/").await;
     assert!(html.contains("done-when"), "dashboard HTML lacks the job");
-    let html = app
-        .client
-        .get(app.url(&format!("/jobs/{}", job.id)))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let html = app.page(&format!("/jobs/{}", job.id)).await;
     assert!(html.contains("done") && html.contains("job.completed"));
     app.stop().await;
 }

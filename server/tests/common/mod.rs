@@ -189,6 +189,11 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("request")
     }
 
+    /// The server-rendered HTML of a page.
+    pub async fn page(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("html")
+    }
+
     pub async fn post_empty(&self, path: &str) -> reqwest::Response {
         self.client.post(self.url(path)).send().await.expect("request")
     }
