@@ -73,6 +73,13 @@ fn is_image(kind: HduKind) -> bool {
     matches!(kind, HduKind::Primary | HduKind::Image | HduKind::CompressedImage)
 }
 
+fn fits_error(path: &Path) -> impl Fn(ch_fits::FitsError) -> CliError + '_ {
+    move |source| CliError::Fits {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|source| CliError::Read {
         path: path.display().to_string(),
@@ -81,10 +88,7 @@ fn read(path: &Path) -> Result<Vec<u8>, CliError> {
 }
 
 fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<Fits<'a>, CliError> {
-    Fits::parse(bytes).map_err(|source| CliError::Fits {
-        path: path.display().to_string(),
-        source,
-    })
+    Fits::parse(bytes).map_err(fits_error(path))
 }
 
 fn wcs_of(fits: &Fits<'_>, index: usize) -> Option<Wcs> {
@@ -94,33 +98,21 @@ fn wcs_of(fits: &Fits<'_>, index: usize) -> Option<Wcs> {
 
 /// Statistics over every plane of an image HDU; `None` for HDUs without pixels.
 fn hdu_stats(fits: &Fits<'_>, path: &Path, index: usize) -> Result<Option<Stats>, CliError> {
-    let hdu = fits.hdu(index).map_err(|source| CliError::Fits {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let hdu = fits.hdu(index).map_err(fits_error(path))?;
     if !is_image(hdu.kind()) || hdu.shape().is_empty() || hdu.shape().contains(&0) {
         return Ok(None);
     }
-    let first = fits.image(index, 0).map_err(|source| CliError::Fits {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let first = fits.image(index, 0).map_err(fits_error(path))?;
     let mut values = first.data;
     for plane in 1..first.planes {
-        let img = fits.image(index, plane).map_err(|source| CliError::Fits {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let img = fits.image(index, plane).map_err(fits_error(path))?;
         values.extend_from_slice(&img.data);
     }
     Ok(Some(Stats::compute(&values)))
 }
 
 fn report(fits: &Fits<'_>, path: &Path, index: usize) -> Result<HduReport, CliError> {
-    let hdu = fits.hdu(index).map_err(|source| CliError::Fits {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let hdu = fits.hdu(index).map_err(fits_error(path))?;
     Ok(HduReport {
         index,
         bitpix: hdu.bitpix(),
@@ -139,10 +131,7 @@ fn celestial(fits: &Fits<'_>, path: &Path, hdu: Option<usize>) -> Result<Wcs, Cl
     let shown = path.display();
     match hdu {
         Some(i) => {
-            let h = fits.hdu(i).map_err(|source| CliError::Fits {
-                path: shown.to_string(),
-                source,
-            })?;
+            let h = fits.hdu(i).map_err(fits_error(path))?;
             Wcs::from_cards(h.header().cards()).map_err(|e| CliError::Usage(format!("{shown}: HDU {i}: {e}")))
         }
         None => (0..fits.hdus().len())

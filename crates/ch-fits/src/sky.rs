@@ -30,29 +30,33 @@ fn offset(ra: f64, dec: f64, r: f64, t: f64) -> (f64, f64) {
 }
 
 impl SkyShape {
-    /// The pixel shape, or `None` when a point of the outline has no pixel position or the
-    /// region is malformed (non-positive radius, fewer than three vertices).
-    pub fn to_pixels(&self, project: impl Fn(f64, f64) -> Option<(f64, f64)>) -> Option<Shape> {
-        let sky: Vec<(f64, f64)> = match self {
+    /// Points of the outline on the sky (degrees), or `None` for a malformed region
+    /// (radius not in (0, 90), |dec| > 90, fewer than three vertices).
+    pub fn outline(&self) -> Option<Vec<(f64, f64)>> {
+        match self {
             SkyShape::Circle { ra, dec, r } => {
                 if !(r.is_finite() && *r > 0.0 && *r < 90.0 && dec.abs() <= 90.0) {
                     return None;
                 }
-                (0..CIRCLE_STEPS)
-                    .map(|k| {
-                        offset(
-                            *ra,
-                            *dec,
-                            *r,
-                            f64::from(k) / f64::from(CIRCLE_STEPS) * std::f64::consts::TAU,
-                        )
-                    })
-                    .collect()
+                let step = std::f64::consts::TAU / f64::from(CIRCLE_STEPS);
+                Some(
+                    (0..CIRCLE_STEPS)
+                        .map(|k| offset(*ra, *dec, *r, f64::from(k) * step))
+                        .collect(),
+                )
             }
-            SkyShape::Polygon { vertices } if vertices.len() >= 3 => vertices.iter().map(|v| (v[0], v[1])).collect(),
-            SkyShape::Polygon { .. } => return None,
-        };
-        let vertices = sky
+            SkyShape::Polygon { vertices } if vertices.len() >= 3 => {
+                Some(vertices.iter().map(|v| (v[0], v[1])).collect())
+            }
+            SkyShape::Polygon { .. } => None,
+        }
+    }
+
+    /// The pixel shape, or `None` when a point of the outline has no pixel position or the
+    /// region is malformed (see [`SkyShape::outline`]).
+    pub fn to_pixels(&self, project: impl Fn(f64, f64) -> Option<(f64, f64)>) -> Option<Shape> {
+        let vertices = self
+            .outline()?
             .into_iter()
             .map(|(a, d)| project(a, d).map(|(x, y)| [x, y]))
             .collect::<Option<Vec<_>>>()?;

@@ -45,7 +45,7 @@ impl Pos {
         let (shape, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
         let v = numbers("POS", rest)?;
         match (shape.to_ascii_uppercase().as_str(), v.as_slice()) {
-            ("CIRCLE", [ra, dec, r]) if *r > 0.0 && dec.abs() <= 90.0 => Ok(Pos::Circle {
+            ("CIRCLE", [ra, dec, r]) if *r > 0.0 && *r < 90.0 && dec.abs() <= 90.0 => Ok(Pos::Circle {
                 ra: *ra,
                 dec: *dec,
                 r: *r,
@@ -66,16 +66,18 @@ impl Pos {
         }
     }
 
-    /// Points on the region's outline (and its centre) to project into pixels.
+    /// Points on the region's outline (and a circle's centre) to project into pixels; sky
+    /// circles and polygons share `ch_fits::SkyShape`'s exact spherical outline.
     fn outline(&self) -> Vec<(f64, f64)> {
         match self {
             Pos::Circle { ra, dec, r } => {
+                let circle = ch_fits::SkyShape::Circle {
+                    ra: *ra,
+                    dec: *dec,
+                    r: *r,
+                };
                 let mut pts = vec![(*ra, *dec)];
-                let cos_dec = dec.to_radians().cos().max(1e-6);
-                for k in 0..72 {
-                    let t = f64::from(k) * 5f64.to_radians();
-                    pts.push((ra + r * t.cos() / cos_dec, (dec + r * t.sin()).clamp(-90.0, 90.0)));
-                }
+                pts.extend(circle.outline().unwrap_or_default());
                 pts
             }
             Pos::Range { ra, dec } => {
