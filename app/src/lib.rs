@@ -6,6 +6,7 @@ pub mod backend;
 mod components;
 pub mod live;
 mod pages;
+pub mod viewer;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
@@ -49,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <nav>
                     <A href="/" exact=true>"Jobs"</A>
                     <A href="/submit">"Submit"</A>
+                    <A href="/viewer">"Viewer"</A>
                 </nav>
                 <live::LiveIndicator />
             </header>
@@ -57,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=pages::jobs::JobsPage />
                     <Route path=path!("/jobs/:id") view=pages::job::JobPage />
                     <Route path=path!("/submit") view=pages::submit::SubmitPage />
+                    <Route path=path!("/viewer") view=viewer::ViewerPage />
                 </Routes>
             </main>
         </Router>

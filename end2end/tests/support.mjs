@@ -72,3 +72,74 @@ export function watchErrors(page) {
 export async function waitHydrated(page) {
   await page.waitForSelector('[data-testid="live-indicator"].on', { timeout: 30_000 });
 }
+
+/// A minimal FITS file: one float32 image HDU (`values` row-major, row 0 = FITS row 1) with
+/// optional extra header cards `{ KEY: value }` (strings are quoted, numbers/booleans as is).
+export function fitsImage(width, height, values, extra = {}) {
+  const card = (key, value) => {
+    let v;
+    if (typeof value === 'string') v = `'${value.padEnd(8)}'`.padEnd(20);
+    else if (typeof value === 'boolean') v = (value ? 'T' : 'F').padStart(20);
+    else v = String(value).padStart(20);
+    return `${key.padEnd(8)}= ${v}`.padEnd(80).slice(0, 80);
+  };
+  const cards = [
+    card('SIMPLE', true),
+    card('BITPIX', -32),
+    card('NAXIS', 2),
+    card('NAXIS1', width),
+    card('NAXIS2', height),
+    ...Object.entries(extra).map(([k, v]) => card(k, v)),
+    'END'.padEnd(80),
+  ];
+  let header = cards.join('');
+  header = header.padEnd(Math.ceil(header.length / 2880) * 2880);
+  const dataBytes = Math.ceil((width * height * 4) / 2880) * 2880;
+  const out = new Uint8Array(header.length + dataBytes);
+  for (let i = 0; i < header.length; i++) out[i] = header.charCodeAt(i);
+  const view = new DataView(out.buffer, header.length);
+  for (let i = 0; i < width * height; i++) view.setFloat32(i * 4, values[i], false);
+  return out;
+}
+
+/// A test image: ramp plus a Gaussian, a NaN-blanked corner, with a TAN WCS and a beam.
+export function testImage(width = 64, height = 48) {
+  const values = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const r2 = (x - 40) ** 2 + (y - 20) ** 2;
+      values[y * width + x] = x * 0.05 + y * 0.1 + 30 * Math.exp(-r2 / 40);
+      if (x < 6 && y < 6) values[y * width + x] = NaN;
+    }
+  }
+  return fitsImage(width, height, values, {
+    BUNIT: 'JY/BEAM',
+    CTYPE1: 'RA---TAN',
+    CTYPE2: 'DEC--TAN',
+    CRPIX1: 32,
+    CRPIX2: 24,
+    CRVAL1: 150.0,
+    CRVAL2: 2.2,
+    CDELT1: -0.001,
+    CDELT2: 0.001,
+    BMAJ: 0.003,
+    BMIN: 0.002,
+  });
+}
+
+/// Compares two RGBA byte arrays; returns how many pixels differ by more than `tol` in a channel
+/// and the largest difference.
+export function comparePixels(got, want, tol = 2) {
+  let bad = 0;
+  let worst = 0;
+  for (let p = 0; p < want.length; p += 4) {
+    let off = false;
+    for (let c = 0; c < 4; c++) {
+      const d = Math.abs(got[p + c] - want[p + c]);
+      worst = Math.max(worst, d);
+      if (d > tol) off = true;
+    }
+    if (off) bad++;
+  }
+  return { bad, worst, pixels: want.length / 4 };
+}

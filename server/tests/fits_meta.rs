@@ -328,3 +328,60 @@ async fn region_statistics_in_pixels_and_on_the_sky() {
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[tokio::test]
+async fn views_carry_etags_and_answer_if_none_match() {
+    let Some((app, _up)) = spawn().await else {
+        return;
+    };
+    let etag_of = |res: &reqwest::Response| {
+        res.headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .expect("an ETag")
+    };
+    let mut seen = std::collections::HashSet::new();
+    for q in [
+        "view=hdus",
+        "view=header",
+        "view=header&hdu=0",
+        "view=wcs",
+        "view=stats",
+        "view=thumbnail&size=32",
+        "view=thumbnail&size=32&scale=log",
+    ] {
+        let path = format!("/api/fits/up/m13_gzip.fits?{q}");
+        let res = get(&app, &path).await;
+        assert_eq!(res.status(), 200, "{q}");
+        let etag = etag_of(&res);
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        assert!(seen.insert(etag.clone()), "{q}: ETag {etag} repeats another view's");
+        let again = app
+            .client
+            .get(app.url(&path))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(again.status(), 304, "{q}");
+        assert_eq!(etag_of(&again), etag);
+        assert!(again.bytes().await.expect("body").is_empty());
+        // A stale or foreign tag gets the full answer.
+        let other = app
+            .client
+            .get(app.url(&path))
+            .header("if-none-match", "\"something-else\"")
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(other.status(), 200, "{q}");
+    }
+    // Normalised parameters: the same request spelled differently has the same ETag.
+    let a = etag_of(&get(&app, "/api/fits/up/multi.fits?view=header&hdu=2").await);
+    let b = etag_of(&get(&app, "/api/fits/up/multi.fits?hdu=%202&view=header").await);
+    assert_eq!(a, b);
+    // The file's own ETag differs from every view's.
+    let file = etag_of(&get(&app, "/api/fits/up/m13_gzip.fits").await);
+    assert!(!seen.contains(&file));
+}

@@ -94,6 +94,8 @@ fn test() -> Result<()> {
         "ch-wcs",
         "-p",
         "ch-render",
+        "-p",
+        "ch-regions",
         "--target",
         "wasm32-unknown-unknown",
         "--",

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::error::FitsError;
-use crate::header::{BLOCK_LEN, Card, Header, Value, parse_header};
+use crate::header::{BLOCK_LEN, CARD_LEN, Card, Header, Value, is_end_card, parse_header};
 
 /// What an HDU holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,39 +151,193 @@ fn trimmed_str(h: &Header, key: &str) -> Option<String> {
     h.get_str(key).map(|s| s.trim().to_string())
 }
 
-/// Walk every HDU of an uncompressed FITS byte stream.
+/// Walk every HDU of an uncompressed FITS byte stream (the whole file is in memory, so each
+/// header is handed to [`HeaderWalk`] in one piece, without copying).
 pub(crate) fn walk(bytes: &[u8]) -> Result<Vec<Hdu>, FitsError> {
-    let mut hdus = Vec::new();
-    let mut offset = 0usize;
-    while offset < bytes.len() {
-        let rest = &bytes[offset..];
-        let index = hdus.len();
-        if index == 0 {
-            if !rest.starts_with(b"SIMPLE  =") {
-                return Err(FitsError::NotFits("the first card is not SIMPLE".into()));
-            }
-        } else if !rest.starts_with(b"XTENSION=") {
-            // Trailing bytes after the last HDU (astropy warns and ignores them too).
-            break;
-        }
-        let (header, header_len) = parse_header(rest)?;
-        let data_offset = offset
-            .checked_add(header_len)
-            .ok_or_else(|| FitsError::TooLarge("header offset overflows".into()))?;
-        let hdu = describe(index, header, offset, data_offset)?;
-        let end = data_offset.checked_add(hdu.info.data_len);
-        let truncated = end.is_none_or(|e| e > bytes.len());
-        let padded = hdu.info.data_len.div_ceil(BLOCK_LEN).checked_mul(BLOCK_LEN);
-        let next = padded.and_then(|p| data_offset.checked_add(p));
-        let mut hdu = hdu;
-        hdu.info.truncated = truncated;
-        hdus.push(hdu);
-        match next {
-            Some(n) if !truncated => offset = n,
-            _ => break,
+    let mut walk = HeaderWalk::new(bytes.len() as u64);
+    while let Some((offset, _)) = walk.next_read() {
+        // `next_read` never asks past the end of the file it was given.
+        let rest = usize::try_from(offset).ok().and_then(|o| bytes.get(o..)).unwrap_or_default();
+        walk.feed(rest)?;
+    }
+    walk.finish()
+}
+
+/// Where a [`HeaderWalk`] stands.
+#[derive(Debug, Clone)]
+enum WalkState {
+    /// Reading the header that starts at `offset`.
+    Reading { offset: u64 },
+    Done,
+    Failed(FitsError),
+}
+
+/// The HDU walk of [`crate::Fits::parse`] as a state machine that does no I/O: it asks for the
+/// header blocks it needs ([`HeaderWalk::next_read`]), the caller reads them from wherever the
+/// file lives ([`HeaderWalk::feed`]), and the data units are skipped by the sizes the headers
+/// declare. [`HeaderWalk::finish`] returns exactly the HDUs `Fits::parse` lists for the same
+/// (uncompressed) file; gzip-compressed files must be inflated first.
+///
+/// ```
+/// # fn demo(file: &[u8]) -> Result<(), ch_fits::FitsError> {
+/// let mut walk = ch_fits::HeaderWalk::new(file.len() as u64);
+/// while let Some((offset, len)) = walk.next_read() {
+///     let start = offset as usize; // a real caller seeks and reads `len` bytes
+///     walk.feed(&file[start..start + len])?;
+/// }
+/// let hdus = walk.finish()?;
+/// # let _ = hdus; Ok(()) }
+/// ```
+///
+/// Memory stays bounded by the bytes fed (headers only): a lying `NAXISn` makes the declared
+/// data run past the end of the file (the HDU is marked `truncated` and the walk ends) or
+/// overflow (an error), never an allocation.
+#[derive(Debug, Clone)]
+pub struct HeaderWalk {
+    file_len: u64,
+    state: WalkState,
+    /// Blocks of the current header received so far, when it spans several `feed` calls.
+    pending: Vec<u8>,
+    hdus: Vec<Hdu>,
+}
+
+impl HeaderWalk {
+    /// A walk over a file of `file_len` bytes.
+    pub fn new(file_len: u64) -> HeaderWalk {
+        let state = if file_len == 0 {
+            WalkState::Failed(FitsError::NotFits("empty input".into()))
+        } else {
+            WalkState::Reading { offset: 0 }
+        };
+        HeaderWalk {
+            file_len,
+            state,
+            pending: Vec::new(),
+            hdus: Vec::new(),
         }
     }
-    Ok(hdus)
+
+    /// The bytes needed next, as `(offset, len)`: one header block (shorter at the end of the
+    /// file). `None` when the walk is over (call [`HeaderWalk::finish`]).
+    pub fn next_read(&self) -> Option<(u64, usize)> {
+        let WalkState::Reading { offset } = self.state else {
+            return None;
+        };
+        let at = offset.saturating_add(self.pending.len() as u64);
+        let len = self.file_len.saturating_sub(at).min(BLOCK_LEN as u64) as usize;
+        Some((at, len))
+    }
+
+    /// Give the bytes asked for by the last [`HeaderWalk::next_read`]: they must start at its
+    /// offset and hold at least its length; more is allowed (e.g. the rest of the file), and
+    /// what the header does not need is ignored. A short read is a [`FitsError::Truncated`].
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), FitsError> {
+        let Some((at, want)) = self.next_read() else {
+            return match &self.state {
+                WalkState::Failed(e) => Err(e.clone()),
+                _ => Err(FitsError::InvalidArgument("the header walk is already over".into())),
+            };
+        };
+        if bytes.len() < want {
+            return self.fail(FitsError::Truncated(format!(
+                "read {} bytes at offset {at}, {want} needed",
+                bytes.len()
+            )));
+        }
+        let result = self.take(at, bytes);
+        if let Err(e) = &result {
+            self.state = WalkState::Failed(e.clone());
+            self.pending = Vec::new();
+        }
+        result
+    }
+
+    /// The HDUs, once [`HeaderWalk::next_read`] returns `None`.
+    pub fn finish(self) -> Result<Vec<Hdu>, FitsError> {
+        match self.state {
+            WalkState::Done => Ok(self.hdus),
+            WalkState::Failed(e) => Err(e),
+            WalkState::Reading { .. } => Err(FitsError::InvalidArgument(
+                "the header walk is not finished: next_read still asks for bytes".into(),
+            )),
+        }
+    }
+
+    fn fail(&mut self, e: FitsError) -> Result<(), FitsError> {
+        self.state = WalkState::Failed(e.clone());
+        self.pending = Vec::new();
+        Err(e)
+    }
+
+    /// Consume `bytes`, which start at file offset `at` inside the current header.
+    fn take(&mut self, at: u64, bytes: &[u8]) -> Result<(), FitsError> {
+        let WalkState::Reading { offset } = self.state else {
+            return Ok(());
+        };
+        // Never look past the end of the file, whatever the caller passed.
+        let left = usize::try_from(self.file_len - at).unwrap_or(usize::MAX);
+        let bytes = bytes.get(..left).unwrap_or(bytes);
+        if self.pending.is_empty() {
+            let index = self.hdus.len();
+            if index == 0 {
+                if !bytes.starts_with(b"SIMPLE  =") {
+                    return Err(FitsError::NotFits("the first card is not SIMPLE".into()));
+                }
+            } else if !bytes.starts_with(b"XTENSION=") {
+                // Trailing bytes after the last HDU (astropy warns and ignores them too).
+                self.state = WalkState::Done;
+                return Ok(());
+            }
+        }
+        let at_eof = bytes.len() == left;
+        match end_card_block(bytes) {
+            Some(blocks) if self.pending.is_empty() => self.complete(offset, bytes.get(..blocks).unwrap_or(bytes)),
+            Some(blocks) => {
+                let mut header = std::mem::take(&mut self.pending);
+                header.extend_from_slice(bytes.get(..blocks).unwrap_or(bytes));
+                self.complete(offset, &header)
+            }
+            None if at_eof => {
+                // No END before the end of the file: the parser names the problem.
+                let mut header = std::mem::take(&mut self.pending);
+                header.extend_from_slice(bytes);
+                self.complete(offset, &header)
+            }
+            None => {
+                // Keep whole blocks only, so the next read starts on a block boundary.
+                let whole = bytes.len() / BLOCK_LEN * BLOCK_LEN;
+                self.pending.extend_from_slice(bytes.get(..whole).unwrap_or(bytes));
+                Ok(())
+            }
+        }
+    }
+
+    /// Parse the complete header starting at file offset `offset` and step over its data unit.
+    fn complete(&mut self, offset: u64, header_bytes: &[u8]) -> Result<(), FitsError> {
+        let too_large = || FitsError::TooLarge("header offset overflows".into());
+        let (header, header_len) = parse_header(header_bytes)?;
+        let header_offset = usize::try_from(offset).map_err(|_| too_large())?;
+        let data_offset = header_offset.checked_add(header_len).ok_or_else(too_large)?;
+        let mut hdu = describe(self.hdus.len(), header, header_offset, data_offset)?;
+        let end = data_offset.checked_add(hdu.info.data_len);
+        let truncated = end.is_none_or(|e| e as u64 > self.file_len);
+        let padded = hdu.info.data_len.div_ceil(BLOCK_LEN).checked_mul(BLOCK_LEN);
+        let next = padded.and_then(|p| data_offset.checked_add(p));
+        hdu.info.truncated = truncated;
+        self.hdus.push(hdu);
+        self.state = match next {
+            Some(n) if !truncated && (n as u64) < self.file_len => WalkState::Reading { offset: n as u64 },
+            _ => WalkState::Done,
+        };
+        Ok(())
+    }
+}
+
+/// Length of `bytes` up to the end of the block holding the first `END` card, if any.
+fn end_card_block(bytes: &[u8]) -> Option<usize> {
+    let (cards, _) = bytes.as_chunks::<CARD_LEN>();
+    let card = cards.iter().position(|c| is_end_card(c))?;
+    Some(((card + 1) * CARD_LEN).div_ceil(BLOCK_LEN) * BLOCK_LEN)
 }
 
 fn describe(index: usize, header: Header, header_offset: usize, data_offset: usize) -> Result<Hdu, FitsError> {

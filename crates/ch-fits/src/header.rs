@@ -212,6 +212,11 @@ impl Header {
     }
 }
 
+/// True for the `END` card: keyword `END` (the rest of the card is not looked at).
+pub(crate) fn is_end_card(card: &[u8]) -> bool {
+    card.get(..8) == Some(b"END     ")
+}
+
 /// Parse the header that starts at `bytes[0]`. Returns the header and its length in bytes,
 /// padding to the 2880-byte boundary included (the padding may run past the input's end).
 pub(crate) fn parse_header(bytes: &[u8]) -> Result<(Header, usize), FitsError> {
@@ -229,14 +234,13 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<(Header, usize), FitsError> {
             )));
         };
         n += 1;
+        if is_end_card(raw) {
+            break;
+        }
         let text: String = raw
             .iter()
             .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '?' })
             .collect();
-        let keyword = text[..8].trim_end();
-        if keyword == "END" {
-            break;
-        }
         let parsed = split_card(&text);
         match parsed {
             Parsed::Continue(field) => {

@@ -11,10 +11,12 @@ use crate::{RenderError, bad};
 pub enum Limits {
     /// Smallest and largest finite value (DS9's default).
     #[default]
+    #[serde(rename = "minmax")]
     MinMax,
     /// Percentiles (0–100) of the finite values, numpy's linear interpolation.
     Percentile { low: f64, high: f64 },
     /// IRAF/DS9 zscale with astropy's defaults.
+    #[serde(rename = "zscale")]
     ZScale,
     /// Fixed values.
     Manual { min: f64, max: f64 },
@@ -84,6 +86,12 @@ mod tests {
         assert_eq!(p, Some((1.0, 99.0)));
         assert_eq!(Limits::MinMax.compute(&[f32::NAN]), None);
         assert!(Limits::ZScale.compute(&v).is_some());
+    }
+
+    #[test]
+    fn json_names_match_the_query_string() {
+        let text = serde_json::to_string(&[Limits::MinMax, Limits::ZScale]).expect("serialises");
+        assert_eq!(text, r#"[{"kind":"minmax"},{"kind":"zscale"}]"#);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::stretch::Prepared;
 use crate::{RenderError, RenderParams};
 
-fn check_shape(values: &[f32], width: usize, height: usize) -> Result<(), RenderError> {
+pub(crate) fn check_shape(values: &[f32], width: usize, height: usize) -> Result<(), RenderError> {
     if width.checked_mul(height) != Some(values.len()) {
         return Err(RenderError::Shape {
             len: values.len(),

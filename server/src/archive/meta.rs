@@ -77,6 +77,11 @@ impl View {
         }
     }
 
+    /// False for the views answered from headers alone.
+    pub fn needs_pixels(self) -> bool {
+        matches!(self, View::Stats | View::Thumbnail)
+    }
+
     /// Query keys besides `view` that this view accepts; anything else is a 400, so a typo
     /// does not silently give a default answer.
     fn accepts(self, key: &str) -> bool {
@@ -173,6 +178,14 @@ impl MetaRequest {
             })?;
         }
         Ok(req)
+    }
+
+    /// The HTTP ETag of this view of a file whose content ETag is `file_etag`: it changes
+    /// when the file or any (normalised) parameter does.
+    pub fn etag(&self, file_etag: &str) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("{file_etag}|{}", self.key()));
+        format!("\"view-{}\"", hex::encode(&digest[..16]))
     }
 
     /// Everything the answer depends on besides the file.
@@ -412,7 +425,12 @@ impl MetaCache {
             .inner
             .try_get_with(key, async move {
                 let task = tokio::task::spawn_blocking(move || {
-                    let bytes = std::fs::read(&path).map_err(|e| MetaError::Io(e.to_string()))?;
+                    let bytes = if owned.view.needs_pixels() {
+                        std::fs::read(&path)
+                    } else {
+                        super::headers::read_headers(&path)
+                    }
+                    .map_err(|e| MetaError::Io(e.to_string()))?;
                     compute(bytes, &owned).map(Arc::new)
                 });
                 task.await.map_err(|e| MetaError::Worker(e.to_string()))?

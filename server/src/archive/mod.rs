@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod cache;
 pub mod cutout;
+pub mod headers;
 pub mod hot;
 pub mod meta;
 pub mod upstream;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
@@ -51,8 +51,8 @@ static FITS_MIME: std::sync::LazyLock<mime::Mime> =
     std::sync::LazyLock::new(|| "application/fits".parse().unwrap_or(mime::APPLICATION_OCTET_STREAM));
 
 /// True when `If-None-Match` names `etag` (or `*`).
-fn not_modified(req: &Request, etag: &str) -> bool {
-    req.headers()
+pub(super) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -90,7 +90,7 @@ async fn serve_hot(archive: &Archive, served: &Served) -> Option<Response> {
 
 async fn serve(archive: &Archive, served: &Served, req: Request) -> Response {
     let etag = HeaderValue::from_str(&served.etag).ok();
-    if not_modified(&req, &served.etag) {
+    if not_modified(req.headers(), &served.etag) {
         let mut res = StatusCode::NOT_MODIFIED.into_response();
         if let Some(e) = etag {
             res.headers_mut().insert(header::ETAG, e);
@@ -138,7 +138,7 @@ pub async fn get(
     req: Request,
 ) -> Response {
     if super::fits_meta::wants_view(req.uri()) {
-        return super::fits_meta::get(&archive, peer, source, path, req.uri()).await;
+        return super::fits_meta::get(&archive, peer, source, path, req.uri(), req.headers()).await;
     }
     let principal = Principal::Anonymous { client: peer.ip() };
     let (res, cache) = match archive.resolve(&principal, &source, &path).await {

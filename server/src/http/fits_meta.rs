@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::Query;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
@@ -48,6 +48,7 @@ async fn answer(
     source: &str,
     path: &str,
     uri: &Uri,
+    conditions: &HeaderMap,
 ) -> (Response, Option<String>) {
     let pairs = match Query::<Vec<(String, String)>>::try_from_uri(uri) {
         Ok(Query(p)) => p,
@@ -62,6 +63,17 @@ async fn answer(
         Err(e) => return (ApiError::from(e).into_response(), None),
     };
     let lookup = served.lookup.map(|l| l.as_str().to_owned());
+    let etag = req.etag(&served.etag);
+    let etag_header = HeaderValue::from_str(&etag).ok();
+    if super::fits::not_modified(conditions, &etag) {
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        let headers = res.headers_mut();
+        if let Some(e) = etag_header {
+            headers.insert(header::ETAG, e);
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+        return (res, lookup);
+    }
     let id = format!("{source}/{path}");
     match archive.meta.get(&id, &served.etag, served.path.clone(), &req).await {
         Ok((out, hit)) => {
@@ -69,6 +81,9 @@ async fn answer(
             let headers = res.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(out.content_type));
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+            if let Some(e) = etag_header {
+                headers.insert(header::ETAG, e);
+            }
             headers.insert(
                 "x-view-cache",
                 HeaderValue::from_static(if hit { "HIT" } else { "MISS" }),
@@ -79,10 +94,18 @@ async fn answer(
     }
 }
 
-/// Answers a view request and records it in the access log under the view's name.
-pub async fn get(archive: &Archive, peer: SocketAddr, source: String, path: String, uri: &Uri) -> Response {
+/// Answers a view request (304 when `If-None-Match` names its ETag) and records it in the
+/// access log under the view's name.
+pub async fn get(
+    archive: &Archive,
+    peer: SocketAddr,
+    source: String,
+    path: String,
+    uri: &Uri,
+    conditions: &HeaderMap,
+) -> Response {
     let principal = Principal::Anonymous { client: peer.ip() };
-    let (res, cache) = answer(archive, &principal, &source, &path, uri).await;
+    let (res, cache) = answer(archive, &principal, &source, &path, uri, conditions).await;
     let view = Query::<Vec<(String, String)>>::try_from_uri(uri)
         .ok()
         .and_then(|Query(p)| p.into_iter().find(|(k, _)| k == "view").map(|(_, v)| v))

@@ -6,6 +6,7 @@ mod fits;
 mod fits_meta;
 mod health;
 mod jobs;
+mod regions;
 mod soda;
 
 use axum::Json;
@@ -20,7 +21,10 @@ pub use jobs::CORRELATION_HEADER;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Cosmic Horizons API", description = "Jobs, their events and logs."),
+    info(
+        title = "Cosmic Horizons API",
+        description = "Jobs, their events and logs; viewer regions."
+    ),
     paths(
         jobs::post,
         jobs::list,
@@ -29,7 +33,9 @@ pub use jobs::CORRELATION_HEADER;
         jobs::logs,
         jobs::events,
         jobs::metrics,
-        events::list
+        events::list,
+        regions::get,
+        regions::put
     ),
     components(schemas(ch_domain::Priority, ch_domain::JobStatus, ch_domain::EventType))
 )]
@@ -97,6 +103,7 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         .route("/api/jobs/{id}/events", get(jobs::events))
         .route("/api/jobs/{id}/metrics", get(jobs::metrics))
         .route("/api/events", get(events::list))
+        .route("/api/regions", get(regions::get).put(regions::put))
         .route("/api/events/ws", get(events::stream))
         .route("/api/systems", get(systems))
         .route("/api/openapi.json", get(openapi))

@@ -5,6 +5,7 @@ mod audit;
 mod events;
 mod jobs;
 mod metrics;
+mod regions;
 
 use std::str::FromStr;
 
@@ -16,6 +17,7 @@ use tracing::instrument;
 pub use audit::AccessRecord;
 pub use jobs::JobUpdate;
 pub use metrics::MetricSample;
+pub use regions::ImageRegions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -27,6 +29,8 @@ pub enum StoreError {
     JobNotFound(uuid::Uuid),
     #[error("job {0} was changed concurrently")]
     Conflict(uuid::Uuid),
+    #[error("regions of image '{image}' are at version {current}")]
+    StaleRegions { image: String, current: i64 },
     #[error("corrupt row: {0}")]
     Corrupt(String),
     #[error("unsupported database url (expected sqlite:// or postgres://)")]

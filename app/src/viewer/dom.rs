@@ -1,0 +1,112 @@
+//! Small browser helpers for the viewer (hydrate only): timers, fetching bytes, URL fragment.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// Resolves after `ms` milliseconds, letting the browser run in between.
+pub async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Milliseconds since page load (`performance.now()`).
+pub fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+fn js_error(e: wasm_bindgen::JsValue) -> String {
+    e.as_string()
+        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// GETs `url` and returns the body, or a message naming the HTTP status (and the server's JSON
+/// error message when it sent one).
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("could not fetch {url}: {}", js_error(e)))?;
+    let response: web_sys::Response = response.dyn_into().map_err(js_error)?;
+    let buffer = JsFuture::from(response.array_buffer().map_err(js_error)?)
+        .await
+        .map_err(js_error)?;
+    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+    if !response.ok() {
+        let detail = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.pointer("/error/message").and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| response.status_text());
+        return Err(format!("{url}: HTTP {} {detail}", response.status()));
+    }
+    Ok(bytes)
+}
+
+/// Sends `body` as JSON with `method` and returns the parsed JSON answer or the server's message.
+pub async fn send_json(method: &str, url: &str, body: &str) -> Result<serde_json::Value, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_body(&wasm_bindgen::JsValue::from_str(body));
+    let headers = web_sys::Headers::new().map_err(js_error)?;
+    headers.set("content-type", "application/json").map_err(js_error)?;
+    init.set_headers(&headers);
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(js_error)?;
+    let response: web_sys::Response = response.dyn_into().map_err(js_error)?;
+    let text = JsFuture::from(response.text().map_err(js_error)?)
+        .await
+        .map_err(js_error)?
+        .as_string()
+        .unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    if !response.ok() {
+        let msg = value
+            .pointer("/error/message")
+            .and_then(|m| m.as_str())
+            .map_or_else(|| format!("HTTP {}", response.status()), str::to_owned);
+        return Err(msg);
+    }
+    Ok(value)
+}
+
+/// Reads a user-chosen file into memory.
+pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(file.array_buffer()).await.map_err(js_error)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+pub fn location_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+pub fn location_search_param(key: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    params.get(key)
+}
+
+/// Replaces the URL fragment without adding a history entry.
+pub fn replace_hash(fragment: &str) {
+    let Some(w) = web_sys::window() else { return };
+    let (Ok(path), Ok(search)) = (w.location().pathname(), w.location().search()) else {
+        return;
+    };
+    if let Ok(history) = w.history() {
+        let url = format!("{path}{search}#{fragment}");
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+pub fn device_pixel_ratio() -> f64 {
+    web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .clamp(0.5, 4.0)
+}

@@ -1,0 +1,556 @@
+//! The typed GPU layer of the Mode B canvas: wgpu device on a `<canvas>` (WebGPU when the
+//! browser has an adapter, WebGL2 otherwise), the image pipeline, float tile textures, colormap
+//! and histogram-equalisation tables, and pixel read-back for the tests.
+//!
+//! Nothing here knows about FITS: the engine hands it planes of `f32` and uniform values.
+
+use std::borrow::Cow;
+
+use bytemuck::{Pod, Zeroable};
+use ch_render::Colormap;
+use wgpu::util::DeviceExt;
+
+/// Layers composited in one pass (texture bindings in the shader).
+pub const MAX_LAYERS: usize = 4;
+/// Entries of each layer's histogram-equalisation table.
+pub const HISTEQ_SIZE: usize = ch_render::HISTEQ_TABLE_LEN;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    #[error("no WebGL2/WebGPU adapter: {0}")]
+    Adapter(String),
+    #[error("the graphics device could not be created: {0}")]
+    Device(String),
+    #[error("the canvas cannot be drawn on: {0}")]
+    Surface(String),
+    #[error("reading pixels back failed: {0}")]
+    Readback(String),
+}
+
+/// One layer's uniforms; layout matches `Layer` in image.wgsl (std140: four vec4s).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct LayerUniform {
+    pub range: [f32; 4],
+    pub shape: [f32; 4],
+    pub codes: [u32; 4],
+    pub nan_rgba: [f32; 4],
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+pub struct Globals {
+    pub view: [f32; 4],
+    pub background: [f32; 4],
+    pub counts: [u32; 4],
+    pub layers: [LayerUniform; MAX_LAYERS],
+}
+
+/// Which part of the image plane is shown: image pixel at the target's centre and zoom
+/// (target pixels per image pixel).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Camera {
+    pub centre: [f64; 2],
+    pub zoom: f64,
+}
+
+/// One tile of one plane set: the same rectangle of every layer.
+struct Tile {
+    bind_group: wgpu::BindGroup,
+}
+
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    surface_pipeline: wgpu::RenderPipeline,
+    offscreen_pipeline: wgpu::RenderPipeline,
+    globals: wgpu::Buffer,
+    global_group: wgpu::BindGroup,
+    tile_layout: wgpu::BindGroupLayout,
+    histeq: wgpu::Texture,
+    dummy: wgpu::TextureView,
+    tiles: Vec<Tile>,
+    pub max_texture: u32,
+    pub backend: String,
+}
+
+const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+
+fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::VERTEX_FRAGMENT,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// All colormaps as one `256 × N` RGBA8 texture, row = `Colormap::ALL` index.
+fn lut_bytes() -> Vec<u8> {
+    let mut out = Vec::with_capacity(Colormap::ALL.len() * 256 * 4);
+    for c in Colormap::ALL {
+        for [r, g, b] in c.lut() {
+            out.extend_from_slice(&[r, g, b, 255]);
+        }
+    }
+    out
+}
+
+impl Gpu {
+    pub async fn new(canvas: web_sys::HtmlCanvasElement) -> Result<Gpu, GpuError> {
+        let (width, height) = (canvas.width().max(1), canvas.height().max(1));
+        let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+        desc.backends = wgpu::Backends::BROWSER_WEBGPU | wgpu::Backends::GL;
+        let instance = wgpu::util::new_instance_with_webgpu_detection(desc).await;
+        let surface = instance
+            .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
+            .map_err(|e| GpuError::Surface(e.to_string()))?;
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                compatible_surface: Some(&surface),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::Adapter(e.to_string()))?;
+        let info = adapter.get_info();
+        let backend = format!("{:?} ({})", info.backend, info.name);
+        let limits = wgpu::Limits::downlevel_webgl2_defaults().using_resolution(adapter.limits());
+        let max_texture = limits.max_texture_dimension_2d;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("mode-b"),
+                required_limits: limits,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        let caps = surface.get_capabilities(&adapter);
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| !f.is_srgb())
+            .or_else(|| caps.formats.first().copied())
+            .ok_or_else(|| GpuError::Surface("no surface format".into()))?;
+        let mut config = surface
+            .get_default_config(&adapter, width, height)
+            .ok_or_else(|| GpuError::Surface("surface not supported by the adapter".into()))?;
+        config.format = format;
+        config.alpha_mode = if caps.alpha_modes.contains(&wgpu::CompositeAlphaMode::Opaque) {
+            wgpu::CompositeAlphaMode::Opaque
+        } else {
+            config.alpha_mode
+        };
+        surface.configure(&device, &config);
+
+        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("image.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(include_str!("image.wgsl"))),
+        });
+        let global_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("globals"),
+            entries: &[uniform_entry(0), texture_entry(1), texture_entry(2)],
+        });
+        let tile_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("tile"),
+            entries: &[
+                uniform_entry(0),
+                texture_entry(1),
+                texture_entry(2),
+                texture_entry(3),
+                texture_entry(4),
+            ],
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("image"),
+            bind_group_layouts: &[Some(&global_layout), Some(&tile_layout)],
+            immediate_size: 0,
+        });
+        let pipeline = |target: wgpu::TextureFormat| {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some("image"),
+                layout: Some(&layout),
+                vertex: wgpu::VertexState {
+                    module: &shader,
+                    entry_point: Some("vs_main"),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module: &shader,
+                    entry_point: Some("fs_main"),
+                    compilation_options: Default::default(),
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format: target,
+                        blend: None,
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        };
+        let surface_pipeline = pipeline(format);
+        let offscreen_pipeline = pipeline(OFFSCREEN_FORMAT);
+
+        let globals = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("globals"),
+            size: std::mem::size_of::<Globals>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let lut = device.create_texture_with_data(
+            &queue,
+            &wgpu::TextureDescriptor {
+                label: Some("colormaps"),
+                size: wgpu::Extent3d {
+                    width: 256,
+                    height: Colormap::ALL.len() as u32,
+                    depth_or_array_layers: 1,
+                },
+                mip_level_count: 1,
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format: wgpu::TextureFormat::Rgba8Unorm,
+                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                view_formats: &[],
+            },
+            wgpu::util::TextureDataOrder::LayerMajor,
+            &lut_bytes(),
+        );
+        let histeq = device.create_texture(&float_texture("histeq", HISTEQ_SIZE as u32, MAX_LAYERS as u32));
+        let dummy = device
+            .create_texture(&float_texture("empty layer", 1, 1))
+            .create_view(&Default::default());
+        let global_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("globals"),
+            layout: &global_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: globals.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: wgpu::BindingResource::TextureView(&lut.create_view(&Default::default())),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: wgpu::BindingResource::TextureView(&histeq.create_view(&Default::default())),
+                },
+            ],
+        });
+        Ok(Gpu {
+            device,
+            queue,
+            surface,
+            config,
+            surface_pipeline,
+            offscreen_pipeline,
+            globals,
+            global_group,
+            tile_layout,
+            histeq,
+            dummy,
+            tiles: Vec::new(),
+            max_texture,
+            backend,
+        })
+    }
+
+    /// Resizes the drawing buffer (device pixels).
+    pub fn resize(&mut self, width: u32, height: u32) {
+        let (width, height) = (width.clamp(1, self.max_texture), height.clamp(1, self.max_texture));
+        if (width, height) != (self.config.width, self.config.height) {
+            self.config.width = width;
+            self.config.height = height;
+            self.surface.configure(&self.device, &self.config);
+        }
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        (self.config.width, self.config.height)
+    }
+
+    /// Uploads the planes of all layers (each `width × height`, row 0 = FITS row 1) as float
+    /// tiles no larger than `tile` (≤ MAX_TEXTURE_SIZE). Replaces what was uploaded before.
+    pub fn upload(&mut self, planes: &[&[f32]], width: u32, height: u32, tile: u32) {
+        let tile = tile.clamp(1, self.max_texture);
+        self.tiles.clear();
+        for ty in (0..height).step_by(tile as usize) {
+            for tx in (0..width).step_by(tile as usize) {
+                let (tw, th) = (tile.min(width - tx), tile.min(height - ty));
+                let views: Vec<wgpu::TextureView> = planes
+                    .iter()
+                    .take(MAX_LAYERS)
+                    .map(|plane| self.upload_rect(plane, width, [tx, ty, tw, th]))
+                    .collect();
+                let rect = [tx as f32, ty as f32, tw as f32, th as f32];
+                let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("tile"),
+                    contents: bytemuck::cast_slice(&rect),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                });
+                let view = |i: usize| views.get(i).unwrap_or(&self.dummy);
+                let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("tile"),
+                    layout: &self.tile_layout,
+                    entries: &[
+                        wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: uniform.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: wgpu::BindingResource::TextureView(view(0)),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 2,
+                            resource: wgpu::BindingResource::TextureView(view(1)),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 3,
+                            resource: wgpu::BindingResource::TextureView(view(2)),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 4,
+                            resource: wgpu::BindingResource::TextureView(view(3)),
+                        },
+                    ],
+                });
+                self.tiles.push(Tile { bind_group });
+            }
+        }
+    }
+
+    pub fn tile_count(&self) -> usize {
+        self.tiles.len()
+    }
+
+    fn upload_rect(&self, plane: &[f32], width: u32, [x, y, w, h]: [u32; 4]) -> wgpu::TextureView {
+        let texture = self.device.create_texture(&float_texture("plane tile", w, h));
+        let offset = (u64::from(y) * u64::from(width) + u64::from(x)) * 4;
+        self.queue.write_texture(
+            texture.as_image_copy(),
+            bytemuck::cast_slice(plane),
+            wgpu::TexelCopyBufferLayout {
+                offset,
+                bytes_per_row: Some(width * 4),
+                rows_per_image: Some(h),
+            },
+            wgpu::Extent3d {
+                width: w,
+                height: h,
+                depth_or_array_layers: 1,
+            },
+        );
+        texture.create_view(&Default::default())
+    }
+
+    /// Replaces one layer's histogram-equalisation table ([`HISTEQ_SIZE`] entries).
+    pub fn set_histeq(&self, layer: usize, table: &[f32]) {
+        if layer >= MAX_LAYERS || table.len() != HISTEQ_SIZE {
+            return;
+        }
+        self.queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture: &self.histeq,
+                mip_level: 0,
+                origin: wgpu::Origin3d {
+                    x: 0,
+                    y: layer as u32,
+                    z: 0,
+                },
+                aspect: wgpu::TextureAspect::All,
+            },
+            bytemuck::cast_slice(table),
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(HISTEQ_SIZE as u32 * 4),
+                rows_per_image: Some(1),
+            },
+            wgpu::Extent3d {
+                width: HISTEQ_SIZE as u32,
+                height: 1,
+                depth_or_array_layers: 1,
+            },
+        );
+    }
+
+    fn encode(
+        &self,
+        target: &wgpu::TextureView,
+        pipeline: &wgpu::RenderPipeline,
+        globals: &Globals,
+    ) -> wgpu::CommandBuffer {
+        self.queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(globals));
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        {
+            let [r, g, b, a] = globals.background;
+            let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("image"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: target,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color {
+                            r: f64::from(r),
+                            g: f64::from(g),
+                            b: f64::from(b),
+                            a: f64::from(a),
+                        }),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: None,
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &self.global_group, &[]);
+            for tile in &self.tiles {
+                pass.set_bind_group(1, &tile.bind_group, &[]);
+                pass.draw(0..6, 0..1);
+            }
+        }
+        encoder.finish()
+    }
+
+    /// Draws one frame on the canvas.
+    pub fn draw(&mut self, globals: &Globals) -> Result<(), GpuError> {
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(f) | wgpu::CurrentSurfaceTexture::Suboptimal(f) => f,
+            wgpu::CurrentSurfaceTexture::Outdated | wgpu::CurrentSurfaceTexture::Lost => {
+                self.surface.configure(&self.device, &self.config);
+                return Ok(());
+            }
+            other => return Err(GpuError::Surface(format!("{other:?}"))),
+        };
+        let view = frame.texture.create_view(&Default::default());
+        let commands = self.encode(&view, &self.surface_pipeline, globals);
+        self.queue.submit([commands]);
+        self.queue.present(frame);
+        Ok(())
+    }
+
+    /// Renders into an offscreen RGBA8 target of `width × height` and reads it back, rows
+    /// top-down as drawn on screen.
+    pub async fn read_back(&self, globals: &Globals, width: u32, height: u32) -> Result<Vec<u8>, GpuError> {
+        let (width, height) = (width.clamp(1, self.max_texture), height.clamp(1, self.max_texture));
+        let target = self.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("read-back"),
+            size: wgpu::Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: OFFSCREEN_FORMAT,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let padded = (width * 4).div_ceil(256) * 256;
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read-back"),
+            size: u64::from(padded) * u64::from(height),
+            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+            mapped_at_creation: false,
+        });
+        let draw = self.encode(
+            &target.create_view(&Default::default()),
+            &self.offscreen_pipeline,
+            globals,
+        );
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        encoder.copy_texture_to_buffer(
+            target.as_image_copy(),
+            wgpu::TexelCopyBufferInfo {
+                buffer: &buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(padded),
+                    rows_per_image: Some(height),
+                },
+            },
+            wgpu::Extent3d {
+                width,
+                height,
+                depth_or_array_layers: 1,
+            },
+        );
+        self.queue.submit([draw, encoder.finish()]);
+        map_read(&self.device, &buffer).await?;
+        let mapped = buffer
+            .get_mapped_range(..)
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        let mut out = Vec::with_capacity((width * height * 4) as usize);
+        for row in mapped.chunks_exact(padded as usize) {
+            out.extend_from_slice(&row[..(width * 4) as usize]);
+        }
+        drop(mapped);
+        buffer.unmap();
+        Ok(out)
+    }
+}
+
+fn float_texture(label: &'static str, width: u32, height: u32) -> wgpu::TextureDescriptor<'static> {
+    wgpu::TextureDescriptor {
+        label: Some(label),
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: 1,
+        },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: wgpu::TextureFormat::R32Float,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    }
+}
+
+/// Polls the device, yielding to the browser between polls, until the mapping finished.
+async fn map_read(device: &wgpu::Device, buffer: &wgpu::Buffer) -> Result<(), GpuError> {
+    // wasm32 without atomics: callbacks need not be `Send`, so a local cell carries the result.
+    let done: std::rc::Rc<std::cell::RefCell<Option<Result<(), String>>>> = Default::default();
+    let slot = done.clone();
+    buffer.map_async(wgpu::MapMode::Read, .., move |r| {
+        *slot.borrow_mut() = Some(r.map_err(|e| e.to_string()));
+    });
+    for _ in 0..2000 {
+        let _ = device.poll(wgpu::PollType::Poll);
+        if let Some(r) = done.borrow_mut().take() {
+            return r.map_err(GpuError::Readback);
+        }
+        super::dom::sleep_ms(5).await;
+    }
+    Err(GpuError::Readback("timed out waiting for the GPU".into()))
+}

@@ -1,0 +1,170 @@
+// Mode B image shader: float image tiles → limits → stretch → bias/contrast → colormap → blend.
+//
+// Mirrors ch_render::to_rgba_gpu and ch_render::blend::composite (the CPU reference the
+// end-to-end tests compare read-back pixels with). Every visual change is a uniform change: the
+// float data is uploaded once per plane, the colormaps once per page.
+
+const MAX_LAYERS: u32 = 4u;
+
+struct Layer {
+    // vmin, vmax, gamma (power scale), opacity
+    range: vec4<f32>,
+    // bias, contrast, unused, unused
+    shape: vec4<f32>,
+    // scale code, colormap row, invert (0/1), blend code
+    codes: vec4<u32>,
+    nan_rgba: vec4<f32>,
+};
+
+struct Globals {
+    // image pixel at the canvas centre (xy), clip units per image pixel (zw)
+    view: vec4<f32>,
+    // background colour the layers are composited onto
+    background: vec4<f32>,
+    // layer count, box size (texels averaged per side when zoomed out), unused, unused
+    counts: vec4<u32>,
+    layers: array<Layer, 4>,
+};
+
+struct Tile {
+    // first image pixel (xy) and size in pixels (zw)
+    rect: vec4<f32>,
+};
+
+@group(0) @binding(0) var<uniform> g: Globals;
+@group(0) @binding(1) var lut: texture_2d<f32>;
+@group(0) @binding(2) var histeq: texture_2d<f32>;
+@group(1) @binding(0) var<uniform> tile: Tile;
+@group(1) @binding(1) var img0: texture_2d<f32>;
+@group(1) @binding(2) var img1: texture_2d<f32>;
+@group(1) @binding(3) var img2: texture_2d<f32>;
+@group(1) @binding(4) var img3: texture_2d<f32>;
+
+struct VsOut {
+    @builtin(position) clip: vec4<f32>,
+    // image pixel coordinate (pixel centres on integers)
+    @location(0) pix: vec2<f32>,
+};
+
+@vertex
+fn vs_main(@builtin(vertex_index) i: u32) -> VsOut {
+    var corners = array<vec2<f32>, 6>(
+        vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 1.0),
+        vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 1.0),
+    );
+    let c = corners[i];
+    let pix = tile.rect.xy - vec2<f32>(0.5, 0.5) + c * tile.rect.zw;
+    var out: VsOut;
+    out.clip = vec4<f32>((pix - g.view.xy) * g.view.zw, 0.0, 1.0);
+    out.pix = pix;
+    return out;
+}
+
+fn is_finite(v: f32) -> bool {
+    return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
+}
+
+fn load(layer: u32, t: vec2<i32>) -> f32 {
+    switch layer {
+        case 0u: { return textureLoad(img0, t, 0).r; }
+        case 1u: { return textureLoad(img1, t, 0).r; }
+        case 2u: { return textureLoad(img2, t, 0).r; }
+        default: { return textureLoad(img3, t, 0).r; }
+    }
+}
+
+// The layer's value at this fragment: the nearest texel, or the mean of the finite texels of a
+// box around it when zoomed out (a NaN when none is finite).
+fn sample_value(layer: u32, pix: vec2<f32>) -> f32 {
+    let size = vec2<i32>(tile.rect.zw);
+    let centre = vec2<i32>(floor(pix - tile.rect.xy + vec2<f32>(0.5, 0.5)));
+    let n = i32(g.counts.y);
+    if n <= 1 {
+        return load(layer, clamp(centre, vec2<i32>(0, 0), size - vec2<i32>(1, 1)));
+    }
+    let start = centre - vec2<i32>((n - 1) / 2, (n - 1) / 2);
+    var sum = 0.0;
+    var count = 0.0;
+    for (var dy = 0; dy < n; dy++) {
+        for (var dx = 0; dx < n; dx++) {
+            let t = clamp(start + vec2<i32>(dx, dy), vec2<i32>(0, 0), size - vec2<i32>(1, 1));
+            let v = load(layer, t);
+            if is_finite(v) {
+                sum += v;
+                count += 1.0;
+            }
+        }
+    }
+    if count == 0.0 {
+        return bitcast<f32>(0x7fc00000u);
+    }
+    return sum / count;
+}
+
+fn stretch(code: u32, x: f32, gamma: f32, layer: u32) -> f32 {
+    switch code {
+        case 1u: { return log(1000.0 * x + 1.0) / log(1001.0); }
+        case 2u: { return sqrt(x); }
+        case 3u: { return x * x; }
+        case 4u: {
+            if x <= 0.0 {
+                return 0.0;
+            }
+            return exp2(gamma * log2(x));
+        }
+        case 5u: { return asinh(x / 0.1) / asinh(10.0); }
+        case 6u: { return sinh(x * 3.0) / sinh(3.0); }
+        case 7u: {
+            let n = textureDimensions(histeq).x;
+            let pos = x * f32(n - 1u);
+            let i0 = u32(floor(pos));
+            let i1 = min(i0 + 1u, n - 1u);
+            let a = textureLoad(histeq, vec2<u32>(i0, layer), 0).r;
+            let b = textureLoad(histeq, vec2<u32>(i1, layer), 0).r;
+            return a + (b - a) * (pos - f32(i0));
+        }
+        default: { return x; }
+    }
+}
+
+fn colour(layer: u32, v: f32) -> vec4<f32> {
+    let p = g.layers[layer];
+    if !is_finite(v) {
+        return p.nan_rgba;
+    }
+    let span = p.range.y - p.range.x;
+    var x = 0.0;
+    if span != 0.0 {
+        x = clamp((v - p.range.x) / span, 0.0, 1.0);
+    }
+    var s = clamp(stretch(p.codes.x, x, p.range.z, layer), 0.0, 1.0);
+    s = clamp((s - p.shape.x) * p.shape.y + 0.5, 0.0, 1.0);
+    if p.codes.z == 1u {
+        s = 1.0 - s;
+    }
+    let index = min(u32(floor(s * 256.0)), 255u);
+    return vec4<f32>(textureLoad(lut, vec2<u32>(index, p.codes.y), 0).rgb, 1.0);
+}
+
+fn blend_channel(mode: u32, d: vec3<f32>, s: vec3<f32>) -> vec3<f32> {
+    switch mode {
+        case 1u: { return min(d + s, vec3<f32>(1.0)); }
+        case 2u: { return d + s - d * s; }
+        case 3u: { return d * s; }
+        case 4u: { return max(d, s); }
+        default: { return s; }
+    }
+}
+
+@fragment
+fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
+    var dst = g.background;
+    for (var layer = 0u; layer < min(g.counts.x, MAX_LAYERS); layer++) {
+        let src = colour(layer, sample_value(layer, in.pix));
+        let p = g.layers[layer];
+        let a = p.range.w * src.a;
+        let b = blend_channel(p.codes.w, dst.rgb, src.rgb);
+        dst = vec4<f32>(dst.rgb + (b - dst.rgb) * a, a + dst.a * (1.0 - a));
+    }
+    return dst;
+}

@@ -1,0 +1,366 @@
+//! Browser side of the viewer's controls: start-up, loading, display settings, view, share link.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+use super::engine::{Engine, install, with_engine};
+use super::gpu::Gpu;
+use super::state::{LayerSettings, LayerState, ViewState};
+use super::{LayerInfo, Status, Ui, dom, overlay, panel};
+
+fn element<T: JsCast>(id: &str) -> Option<T> {
+    web_sys::window()?
+        .document()?
+        .get_element_by_id(id)?
+        .dyn_into::<T>()
+        .ok()
+}
+
+/// Sizes the drawing buffers to the element's CSS size × device pixel ratio.
+fn resize() {
+    let Some(gl) = element::<web_sys::HtmlCanvasElement>("modeb-gl") else {
+        return;
+    };
+    let dpr = dom::device_pixel_ratio();
+    let (w, h) = (
+        (f64::from(gl.client_width().max(1)) * dpr).round() as u32,
+        (f64::from(gl.client_height().max(1)) * dpr).round() as u32,
+    );
+    for id in ["modeb-gl", "modeb-overlay"] {
+        if let Some(c) = element::<web_sys::HtmlCanvasElement>(id) {
+            c.set_width(w);
+            c.set_height(h);
+        }
+    }
+    with_engine(|e| {
+        e.gpu.resize(w, h);
+        e.render();
+    });
+}
+
+pub fn start(ui: Ui) {
+    spawn_local(async move {
+        let Some(canvas) = element::<web_sys::HtmlCanvasElement>("modeb-gl") else {
+            ui.status.set(Status::Error("the viewer canvas is missing".into()));
+            return;
+        };
+        resize();
+        match Gpu::new(canvas).await {
+            Ok(gpu) => {
+                leptos::logging::log!("Mode B: {} (max texture {})", gpu.backend, gpu.max_texture);
+                let mut engine = Engine::new(gpu);
+                if let Some(tile) = dom::location_search_param("tile").and_then(|t| t.parse::<u32>().ok()) {
+                    engine.tile = tile.clamp(16, engine.tile);
+                }
+                install(engine);
+            }
+            Err(e) => {
+                ui.status
+                    .set(Status::Error(format!("The GPU viewer cannot start: {e}")));
+                return;
+            }
+        }
+        resize();
+        super::hooks::install(ui);
+        let on_resize = Closure::<dyn Fn()>::new(move || {
+            resize();
+            overlay::draw(ui);
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.add_event_listener_with_callback("resize", on_resize.as_ref().unchecked_ref());
+        }
+        on_resize.forget();
+        let hash = dom::location_hash();
+        let state = if hash.len() > 1 {
+            match ViewState::from_fragment(&hash) {
+                Ok(s) => s,
+                Err(e) => {
+                    ui.status.set(Status::Error(e));
+                    return;
+                }
+            }
+        } else {
+            let src = dom::location_search_param("src").unwrap_or_else(|| panel::SAMPLE.to_owned());
+            ViewState {
+                layers: vec![LayerState {
+                    src,
+                    hdu: None,
+                    plane: 0,
+                    settings: LayerSettings::default(),
+                }],
+                ..ViewState::default()
+            }
+        };
+        if let Err(e) = apply_state(ui, state).await {
+            ui.status.set(Status::Error(e));
+        }
+    });
+}
+
+/// Loads every layer of a share-link state, then restores view, grid and regions.
+pub async fn apply_state(ui: Ui, state: ViewState) -> Result<(), String> {
+    for (i, l) in state.layers.iter().enumerate() {
+        load_url(ui, &l.src, l.hdu, l.plane, l.settings.clone(), i == 0).await?;
+    }
+    with_engine(|e| {
+        if let Some(c) = state.centre {
+            e.camera.centre = c;
+        }
+        if let Some(z) = state.zoom {
+            e.camera.zoom = z;
+        }
+        e.render();
+    });
+    ui.plane.set(state.layers.first().map_or(0, |l| l.plane));
+    ui.grid.set(state.grid);
+    if state.regions.regions.is_empty() {
+        super::regions::load_regions(ui).await;
+    } else {
+        ui.regions.set(state.regions);
+    }
+    overlay::draw(ui);
+    Ok(())
+}
+
+fn file_name(src: &str) -> String {
+    src.rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(src)
+        .to_owned()
+}
+
+async fn load_url(
+    ui: Ui,
+    src: &str,
+    hdu: Option<usize>,
+    plane: usize,
+    settings: LayerSettings,
+    replace: bool,
+) -> Result<(), String> {
+    ui.status.set(Status::Loading(src.to_owned()));
+    let bytes = dom::fetch_bytes(src).await?;
+    load_bytes(ui, &file_name(src), src, bytes, hdu, plane, settings, replace)
+}
+
+/// Adds decoded bytes as a layer and refreshes the panel; errors leave the viewer as it was.
+#[allow(clippy::too_many_arguments)]
+pub fn load_bytes(
+    ui: Ui,
+    name: &str,
+    src: &str,
+    bytes: Vec<u8>,
+    hdu: Option<usize>,
+    plane: usize,
+    settings: LayerSettings,
+    replace: bool,
+) -> Result<(), String> {
+    let result = with_engine(|e| e.load(name, src, bytes, hdu, plane, settings, replace))
+        .unwrap_or_else(|| Err("the GPU viewer is not running".into()));
+    match &result {
+        Ok(()) => {
+            ui.status.set(Status::Ready);
+            if replace {
+                ui.active.set(0);
+                ui.plane.set(plane);
+                ui.selected.set(None);
+                ui.region_report.set(None);
+            }
+            sync(ui);
+        }
+        Err(e) => ui.status.set(Status::Error(e.clone())),
+    }
+    result
+}
+
+/// Copies the engine's layers into the panel's signal and redraws overlay and colour bar.
+pub fn sync(ui: Ui) {
+    let infos = with_engine(|e| {
+        e.layers
+            .iter()
+            .map(|l| LayerInfo {
+                name: l.name.clone(),
+                src: l.src.clone(),
+                width: l.image.width,
+                height: l.image.height,
+                planes: l.planes,
+                bunit: l.bunit(),
+                limits: l.limits,
+                reprojected: l.reprojected,
+                settings: l.settings.clone(),
+            })
+            .collect::<Vec<_>>()
+    })
+    .unwrap_or_default();
+    if ui.active.get_untracked() >= infos.len() {
+        ui.active.set(0);
+    }
+    ui.layers.set(infos);
+    overlay::draw(ui);
+    overlay::draw_colorbar(ui);
+}
+
+pub fn open_url(ui: Ui, url: String, replace: bool) {
+    let url = url.trim().to_owned();
+    if !url.starts_with('/') {
+        ui.status.set(Status::Error(format!(
+            "'{url}' is not a path on this server (e.g. /api/fits/<source>/<file> or /samples/…)"
+        )));
+        return;
+    }
+    spawn_local(async move {
+        if load_url(ui, &url, None, 0, LayerSettings::default(), replace)
+            .await
+            .is_ok()
+            && replace
+        {
+            super::regions::load_regions(ui).await;
+            overlay::draw(ui);
+        }
+    });
+}
+
+pub fn open_file(ui: Ui, ev: leptos::ev::Event) {
+    let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+        return;
+    };
+    let Some(file) = input.files().and_then(|f| f.get(0)) else {
+        return;
+    };
+    spawn_local(async move {
+        ui.status.set(Status::Loading(file.name()));
+        match dom::read_file(&file).await {
+            Ok(bytes) => {
+                let _ = load_bytes(ui, &file.name(), "", bytes, None, 0, LayerSettings::default(), true);
+            }
+            Err(e) => ui.status.set(Status::Error(e)),
+        }
+        input.set_value("");
+    });
+}
+
+pub fn set_settings(ui: Ui, index: usize, settings: LayerSettings) {
+    with_engine(|e| e.set_settings(index, settings));
+    sync(ui);
+}
+
+pub fn remove_layer(ui: Ui, index: usize) {
+    with_engine(|e| e.remove_layer(index));
+    sync(ui);
+}
+
+pub fn rgb_composite(ui: Ui) {
+    use ch_render::{Blend, Colormap};
+    let maps = [Colormap::Red, Colormap::Green, Colormap::Blue];
+    let n = with_engine(|e| {
+        let n = e.layers.len().min(3);
+        for (i, cmap) in maps.into_iter().enumerate().take(n) {
+            let mut s = e.layers[i].settings.clone();
+            s.render.colormap = cmap;
+            s.blend = Blend::Add;
+            s.opacity = 1.0;
+            e.set_settings(i, s);
+        }
+        n
+    })
+    .unwrap_or(0);
+    if n < 3 {
+        ui.status.set(Status::Error(format!(
+            "an RGB composite needs three layers; {n} loaded (use \"Add as layer\")"
+        )));
+    }
+    sync(ui);
+}
+
+pub fn set_plane(ui: Ui, plane: usize) {
+    match with_engine(|e| e.set_plane(plane)) {
+        Some(Ok(())) => {
+            ui.plane.set(plane);
+            sync(ui);
+        }
+        Some(Err(e)) => ui.status.set(Status::Error(e)),
+        None => {}
+    }
+}
+
+pub fn toggle_play(ui: Ui) {
+    if ui.playing.get_untracked() {
+        ui.playing.set(false);
+        return;
+    }
+    ui.playing.set(true);
+    spawn_local(async move {
+        while ui.playing.get_untracked() {
+            let planes = ui.layers.with_untracked(|l| l.first().map_or(1, |l| l.planes));
+            if planes <= 1 {
+                break;
+            }
+            set_plane(ui, (ui.plane.get_untracked() + 1) % planes);
+            dom::sleep_ms(150).await;
+        }
+        ui.playing.set(false);
+    });
+}
+
+pub fn fit(ui: Ui) {
+    with_engine(|e| {
+        e.fit();
+        e.render();
+    });
+    overlay::draw(ui);
+}
+
+pub fn one_to_one(ui: Ui) {
+    with_engine(|e| {
+        e.camera.zoom = dom::device_pixel_ratio();
+        e.render();
+    });
+    overlay::draw(ui);
+}
+
+pub fn zoom(ui: Ui, factor: f64) {
+    with_engine(|e| {
+        let (w, h) = e.gpu.size();
+        e.zoom_at(factor, f64::from(w) / 2.0, f64::from(h) / 2.0);
+        e.render();
+    });
+    overlay::draw(ui);
+}
+
+pub fn set_grid(ui: Ui, on: bool) {
+    ui.grid.set(on);
+    overlay::draw(ui);
+}
+
+/// The state a share link carries.
+pub fn current_state(ui: Ui) -> ViewState {
+    with_engine(|e| ViewState {
+        layers: e
+            .layers
+            .iter()
+            .filter(|l| !l.src.is_empty())
+            .map(|l| LayerState {
+                src: l.src.clone(),
+                hdu: Some(l.hdu),
+                plane: l.plane,
+                settings: l.settings.clone(),
+            })
+            .collect(),
+        centre: Some(e.camera.centre),
+        zoom: Some(e.camera.zoom),
+        grid: ui.grid.get_untracked(),
+        regions: ui.regions.get_untracked(),
+    })
+    .unwrap_or_default()
+}
+
+pub fn share(ui: Ui) {
+    let fragment = current_state(ui).to_fragment();
+    dom::replace_hash(&fragment);
+    let Some(w) = web_sys::window() else { return };
+    let href = w.location().href().unwrap_or_default();
+    ui.share.set(href.clone());
+    let _ = w.navigator().clipboard().write_text(&href);
+}
