@@ -38,6 +38,23 @@ try {
   await waitHydrated(page);
   await sleep(500);
   await page.screenshot({ path: `${out}/job-detail.png` });
+  // Mode B with the bundled Parkes 1904-66 map: asinh + inferno, 99.5 % limits, grid, a region.
+  await page.setViewportSize({ width: 1400, height: 900 });
+  await page.goto(`${server.url}/viewer`);
+  await page.waitForFunction(() => window.__chViewer?.info()?.layers?.length === 1, null, { timeout: 60_000 });
+  await page.selectOption('[data-testid="colormap"]', 'inferno');
+  await page.selectOption('[data-testid="scale"]', 'asinh');
+  await page.selectOption('[data-testid="limits"]', '99.5');
+  await page.click('[data-testid="grid"]');
+  await page.click('[data-testid="tool-ellipse"]');
+  const box = await page.locator('[data-testid="canvas-wrap"]').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.62, box.y + box.height * 0.22);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.62 + 70, box.y + box.height * 0.22 + 45, { steps: 4 });
+  await page.mouse.up();
+  await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.55);
+  await sleep(300);
+  await page.screenshot({ path: `${out}/viewer.png` });
   await browser.close();
 } finally {
   await server.stop();

@@ -75,7 +75,7 @@ export async function waitHydrated(page) {
 
 /// A minimal FITS file: one float32 image HDU (`values` row-major, row 0 = FITS row 1) with
 /// optional extra header cards `{ KEY: value }` (strings are quoted, numbers/booleans as is).
-export function fitsImage(width, height, values, extra = {}) {
+export function fitsImage(width, height, values, extra = {}, planes = 1) {
   const card = (key, value) => {
     let v;
     if (typeof value === 'string') v = `'${value.padEnd(8)}'`.padEnd(20);
@@ -86,24 +86,26 @@ export function fitsImage(width, height, values, extra = {}) {
   const cards = [
     card('SIMPLE', true),
     card('BITPIX', -32),
-    card('NAXIS', 2),
+    card('NAXIS', planes > 1 ? 3 : 2),
     card('NAXIS1', width),
     card('NAXIS2', height),
+    ...(planes > 1 ? [card('NAXIS3', planes)] : []),
     ...Object.entries(extra).map(([k, v]) => card(k, v)),
     'END'.padEnd(80),
   ];
   let header = cards.join('');
   header = header.padEnd(Math.ceil(header.length / 2880) * 2880);
-  const dataBytes = Math.ceil((width * height * 4) / 2880) * 2880;
+  const count = width * height * planes;
+  const dataBytes = Math.ceil((count * 4) / 2880) * 2880;
   const out = new Uint8Array(header.length + dataBytes);
   for (let i = 0; i < header.length; i++) out[i] = header.charCodeAt(i);
   const view = new DataView(out.buffer, header.length);
-  for (let i = 0; i < width * height; i++) view.setFloat32(i * 4, values[i], false);
+  for (let i = 0; i < count; i++) view.setFloat32(i * 4, values[i], false);
   return out;
 }
 
 /// A test image: ramp plus a Gaussian, a NaN-blanked corner, with a TAN WCS and a beam.
-export function testImage(width = 64, height = 48) {
+export function testImage(width = 64, height = 48, wcs = {}) {
   const values = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -124,6 +126,7 @@ export function testImage(width = 64, height = 48) {
     CDELT2: 0.001,
     BMAJ: 0.003,
     BMIN: 0.002,
+    ...wcs,
   });
 }
 

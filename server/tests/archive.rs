@@ -33,9 +33,65 @@ fn fits(n: usize, fill: u8) -> Vec<u8> {
     out
 }
 
+/// Speed of light (m/s).
+const C: f64 = 299_792_458.0;
+
+/// A BITPIX -32 RA/DEC/FREQ cube, `nx × ny × nz`, with value `100 k + 10 y + x`: channel k is at
+/// 1.400 + 0.001 k GHz; the spectral cards are `spectral` (e.g. a velocity axis instead).
+fn cube(nx: usize, ny: usize, nz: usize, spectral: &[&str]) -> Vec<u8> {
+    let mut cards = vec![
+        "SIMPLE  =                    T".to_owned(),
+        "BITPIX  =                  -32".to_owned(),
+        "NAXIS   =                    3".to_owned(),
+        format!("NAXIS1  = {nx:>20}"),
+        format!("NAXIS2  = {ny:>20}"),
+        format!("NAXIS3  = {nz:>20}"),
+        "CTYPE1  = 'RA---TAN'".to_owned(),
+        "CRVAL1  =                150.0".to_owned(),
+        "CDELT1  =             -0.00100".to_owned(),
+        "CRPIX1  =                 10.0".to_owned(),
+        "CTYPE2  = 'DEC--TAN'".to_owned(),
+        "CRVAL2  =                  2.0".to_owned(),
+        "CDELT2  =              0.00100".to_owned(),
+        "CRPIX2  =                  8.0".to_owned(),
+        "RADESYS = 'ICRS    '".to_owned(),
+    ];
+    cards.extend(spectral.iter().map(|c| (*c).to_owned()));
+    cards.push("END".to_owned());
+    let mut out: Vec<u8> = cards.iter().flat_map(|c| format!("{c:<80}").into_bytes()).collect();
+    out.resize(out.len().div_ceil(2880) * 2880, b' ');
+    for k in 0..nz {
+        for y in 0..ny {
+            for x in 0..nx {
+                out.extend_from_slice(&((100 * k + 10 * y + x) as f32).to_be_bytes());
+            }
+        }
+    }
+    out.resize(out.len().div_ceil(2880) * 2880, 0);
+    out
+}
+
+const FREQ_AXIS: [&str; 5] = [
+    "CTYPE3  = 'FREQ    '",
+    "CRVAL3  =           1.4000E+09",
+    "CDELT3  =           1.0000E+06",
+    "CRPIX3  =                  1.0",
+    "CUNIT3  = 'Hz      '",
+];
+
+const VRAD_AXIS: [&str; 5] = [
+    "CTYPE3  = 'VRAD    '",
+    "CRVAL3  =                  0.0",
+    "CDELT3  =              -2000.0",
+    "CRPIX3  =                  1.0",
+    "CUNIT3  = 'm/s     '",
+];
+
 async fn serve_file(State(up): State<Upstream>, Path(name): Path<String>, headers: HeaderMap) -> Response {
     up.hit(&name);
     match name.as_str() {
+        "cube.fits" => cube(20, 16, 12, &FREQ_AXIS).into_response(),
+        "vrad.fits" => cube(4, 4, 6, &VRAD_AXIS).into_response(),
         "missing.fits" => StatusCode::NOT_FOUND.into_response(),
         "page.fits" => ([(header::CONTENT_TYPE, "text/html")], "<html>maintenance</html>").into_response(),
         "slow.fits" => {
@@ -282,4 +338,109 @@ async fn job_results_are_served_when_they_are_fits() {
         404
     );
     assert_eq!(get(&app, "/api/fits/jobs/not-a-job/out.fits", &[]).await.status(), 400);
+}
+
+/// The status and the error body of a SODA request.
+async fn soda_error(app: &TestApp, query: &str) -> (u16, serde_json::Value) {
+    let res = get(app, &format!("/api/soda/up/sync?{query}"), &[]).await;
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
+}
+
+fn band(lo: f64, hi: f64) -> String {
+    let text = |v: f64| match v {
+        f64::INFINITY => "%2BInf".to_owned(),
+        f64::NEG_INFINITY => "-Inf".to_owned(),
+        v => format!("{v:e}"),
+    };
+    format!("BAND={}%20{}", text(lo), text(hi))
+}
+
+#[tokio::test]
+async fn soda_band_cuts_the_channels_of_a_cube() {
+    let (base, _up) = upstream().await;
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, with_upstream(base)).await else {
+        return;
+    };
+    let source = ch_fits::Fits::from_vec(cube(20, 16, 12, &FREQ_AXIS)).expect("cube");
+    let source_wcs = ch_wcs::Wcs::from_cards(source.hdu(0).expect("hdu").header().cards()).expect("wcs");
+    let source_spec = source_wcs.spectral().expect("spectral axis");
+
+    // 1.4025–1.4065 GHz as vacuum wavelengths: channels 3–6.
+    let query = format!("ID=cube.fits&{}", band(C / 1.4065e9, C / 1.4025e9));
+    let res = get(&app, &format!("/api/soda/up/sync?{query}"), &[]).await;
+    assert_eq!(res.status(), 200, "{query}");
+    assert_eq!(res.headers()["content-type"], "application/fits");
+    let cut = ch_fits::Fits::from_vec(res.bytes().await.expect("body").to_vec()).expect("cutout is FITS");
+    let hdu = cut.hdu(0).expect("hdu");
+    assert_eq!(hdu.shape(), &[4, 16, 20]);
+    let wcs = ch_wcs::Wcs::from_cards(hdu.header().cards()).expect("wcs");
+    let spec = wcs.spectral().expect("spectral axis kept");
+    for k in 0..4 {
+        let got = spec.pixel_to_world(k as f64).expect("frequency");
+        let want = source_spec.pixel_to_world((k + 3) as f64).expect("frequency");
+        assert!((got - want).abs() < 1e-3, "channel {k}: {got} vs {want}");
+    }
+    let plane = cut.image_f32(0, 1).expect("plane 1");
+    assert_eq!(plane.get(5, 2), Some(425.0), "plane 1 is source channel 4");
+    // The sky is kept as well.
+    assert_eq!(wcs.pixel_to_world(3.0, 4.0), source_wcs.pixel_to_world(3.0, 4.0));
+
+    // BAND with POS and CHANNEL: the channels both select, in the region's pixels.
+    let (ra, dec) = source_wcs.pixel_to_world(12.0, 9.0).expect("world");
+    let query = format!(
+        "ID=cube.fits&POS=CIRCLE%20{ra}%20{dec}%200.0025&{}&CHANNEL=5%2011",
+        band(f64::NEG_INFINITY, C / 1.4035e9)
+    );
+    let res = get(&app, &format!("/api/soda/up/sync?{query}"), &[]).await;
+    assert_eq!(res.status(), 200, "{query}");
+    let cut = ch_fits::Fits::from_vec(res.bytes().await.expect("body").to_vec()).expect("cutout is FITS");
+    let hdu = cut.hdu(0).expect("hdu");
+    assert_eq!(hdu.shape()[0], 7, "channels 5–11");
+    assert!(hdu.shape()[1] < 16 && hdu.shape()[2] < 20, "{:?}", hdu.shape());
+    let wcs = ch_wcs::Wcs::from_cards(hdu.header().cards()).expect("wcs");
+    let f0 = wcs.spectral().and_then(|s| s.pixel_to_world(0.0)).expect("frequency");
+    assert!((f0 - 1.405e9).abs() < 1e-3, "{f0}");
+    let (x, y) = wcs.world_to_pixel(ra, dec).expect("pixel");
+    let img = cut.image_f32(0, 0).expect("plane");
+    assert_eq!(img.get(x.round() as usize, y.round() as usize), Some(602.0));
+
+    for (query, status, field, says) in [
+        (
+            format!("ID=cube.fits&{}", band(0.3, f64::INFINITY)),
+            422,
+            None,
+            "no overlap",
+        ),
+        (
+            format!("ID=cube.fits&{}&CHANNEL=0%202", band(C / 1.4065e9, C / 1.4025e9)),
+            422,
+            None,
+            "no overlap",
+        ),
+        ("ID=cube.fits&BAND=0.2".to_owned(), 400, Some("BAND"), "BAND"),
+        ("ID=cube.fits&BAND=0.22%200.21".to_owned(), 400, Some("BAND"), "BAND"),
+        ("ID=cube.fits&BAND=short%20long".to_owned(), 400, Some("BAND"), "BAND"),
+        (
+            "ID=cube.fits&BAND=0.2%200.3&BAND=0.2%200.3".to_owned(),
+            400,
+            Some("BAND"),
+            "one BAND",
+        ),
+        ("ID=vrad.fits&BAND=0.2%200.3".to_owned(), 422, None, "RESTFRQ"),
+        (
+            "ID=flat.fits&BAND=0.2%200.3".to_owned(),
+            400,
+            Some("BAND"),
+            "spectral axis",
+        ),
+    ] {
+        let (got, body) = soda_error(&app, &query).await;
+        assert_eq!(got, status, "{query}: {body}");
+        if let Some(f) = field {
+            assert_eq!(body["error"]["field"], f, "{query}: {body}");
+        }
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{query}: {body}");
+    }
 }

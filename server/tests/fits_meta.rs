@@ -325,6 +325,71 @@ async fn region_statistics_in_pixels_and_on_the_sky() {
     assert_eq!(body["error"]["field"], "region");
 }
 
+#[tokio::test]
+async fn region_statistics_over_sky_boxes_and_ellipses() {
+    let Some((app, _up)) = spawn().await else { return };
+    let original = std::fs::read(format!("{DATA}/m13_gzip.fits")).expect("file");
+    let fits = ch_fits::Fits::parse(&original).expect("parse");
+    let wcs = ch_wcs::Wcs::from_cards(fits.hdu(1).expect("hdu").header().cards()).expect("wcs");
+    let (ra, dec) = wcs.pixel_to_world(150.0, 140.0).expect("world");
+    let scale = wcs.pixel_scale().expect("scale");
+    let count = |v: &Value| v["region"]["stats"]["count"].as_u64().expect("count");
+    let stats = |region: String| {
+        let app = &app;
+        async move {
+            get_json(
+                app,
+                &format!("/api/fits/up/m13_gzip.fits?view=stats&region={}", urlencode(&region)),
+            )
+            .await
+        }
+    };
+    // Sides half-way between pixel centres: the pixel box holds 21 × 13 pixels.
+    let pixel = stats(r#"{"shape":"box","x":150,"y":140,"width":20.5,"height":12.5}"#.to_owned()).await;
+    assert_eq!(count(&pixel), 21 * 13, "{pixel}");
+    let sky = stats(format!(
+        r#"{{"sky":{{"shape":"box","ra":{ra},"dec":{dec},"width":{},"height":{},"angle":0}}}}"#,
+        20.5 * scale,
+        12.5 * scale
+    ))
+    .await;
+    let n = count(&sky);
+    // m13 is north up, east left, so the sky box covers the very same pixels.
+    assert_eq!(n, 21 * 13, "{sky}");
+    let sum = |v: &Value| v["region"]["stats"]["sum"].as_f64().expect("sum");
+    assert_eq!(sum(&sky), sum(&pixel));
+    // Turned by 90° east of north the box is 13 wide and 21 high.
+    let turned = stats(format!(
+        r#"{{"sky":{{"shape":"box","ra":{ra},"dec":{dec},"width":{},"height":{},"angle":90}}}}"#,
+        20.5 * scale,
+        12.5 * scale
+    ))
+    .await;
+    let pixel_turned = stats(r#"{"shape":"box","x":150,"y":140,"width":12.5,"height":20.5}"#.to_owned()).await;
+    assert_eq!(count(&turned), count(&pixel_turned), "{turned} vs {pixel_turned}");
+    assert_eq!(turned["region"]["stats"]["sum"], pixel_turned["region"]["stats"]["sum"]);
+    // An ellipse with equal semi-axes is the circle.
+    let circle = stats(format!(
+        r#"{{"sky":{{"shape":"circle","ra":{ra},"dec":{dec},"r":{}}}}}"#,
+        10.0 * scale
+    ))
+    .await;
+    let ellipse = stats(format!(
+        r#"{{"sky":{{"shape":"ellipse","ra":{ra},"dec":{dec},"a":{r},"b":{r},"angle":0}}}}"#,
+        r = 10.0 * scale
+    ))
+    .await;
+    assert_eq!(circle["region"], ellipse["region"]);
+    // A box of no size is named as the bad parameter.
+    let bad = format!(r#"{{"sky":{{"shape":"box","ra":{ra},"dec":{dec},"width":0,"height":0.01}}}}"#);
+    let (status, field) = error_of(
+        &app,
+        &format!("/api/fits/up/m13_gzip.fits?view=stats&region={}", urlencode(&bad)),
+    )
+    .await;
+    assert_eq!((status, field), (400, Value::from("region")));
+}
+
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -10,7 +10,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | e2e | bench cache>";
+const USAGE: &str =
+    "usage: cargo xtask <serve [--release] | build [--release] | test | e2e | bench cache | bench viewer>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,6 +45,7 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("e2e") => e2e(),
         Some("bench") if args.get(1).map(String::as_str) == Some("cache") => bench::cache(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("viewer") => bench_viewer(),
         _ => bail!(USAGE),
     }
 }
@@ -105,6 +107,18 @@ fn test() -> Result<()> {
     tools::require_services()?;
     run(cargo().args(["test", "--workspace", "--exclude", "frontend"]))?;
     e2e()
+}
+
+/// Mode B in Chromium with the release bundle: load time, re-stretch frame times, region
+/// statistics of a 4096×4096 image (end2end/bench-viewer.mjs prints the table).
+fn bench_viewer() -> Result<()> {
+    build(true)?;
+    tools::chromium()?;
+    tools::node()?;
+    tools::npm_ci("end2end")?;
+    run(Command::new("node")
+        .arg("end2end/bench-viewer.mjs")
+        .env("CH_BIN", root().join("target/release/cosmic-horizons")))
 }
 
 /// Browser tests: builds the site and server, then drives Chromium with playwright-core.

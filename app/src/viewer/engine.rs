@@ -304,10 +304,11 @@ impl Engine {
             };
         }
         let zoom = camera.zoom.max(1e-6);
-        let box_size = if zoom >= 1.0 {
-            1
+        // The level whose texels are at most one target pixel wide.
+        let level = if zoom >= 1.0 {
+            0
         } else {
-            (1.0 / zoom).round().clamp(1.0, 4.0) as u32
+            ((1.0 / zoom).log2().floor() as u32).min(self.gpu.levels.saturating_sub(1))
         };
         Globals {
             view: [
@@ -317,7 +318,7 @@ impl Engine {
                 (2.0 * zoom / f64::from(target.1)) as f32,
             ],
             background,
-            counts: [self.layers.len() as u32, box_size, 0, 0],
+            counts: [self.layers.len() as u32, level, 0, 0],
             layers,
         }
     }

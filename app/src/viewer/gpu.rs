@@ -12,6 +12,8 @@ use wgpu::util::DeviceExt;
 
 /// Layers composited in one pass (texture bindings in the shader).
 pub const MAX_LAYERS: usize = 4;
+/// Resolution levels per tile: full, ½, ¼ … 1/64 (the viewer's smallest zoom).
+pub const MAX_LEVELS: usize = 7;
 /// Entries of each layer's histogram-equalisation table.
 pub const HISTEQ_SIZE: usize = ch_render::HISTEQ_TABLE_LEN;
 
@@ -72,6 +74,8 @@ pub struct Gpu {
     histeq: wgpu::Texture,
     dummy: wgpu::TextureView,
     tiles: Vec<Tile>,
+    /// Resolution levels every tile has (the smallest tile has the fewest).
+    pub levels: u32,
     pub max_texture: u32,
     pub backend: String,
 }
@@ -144,6 +148,11 @@ impl Gpu {
             })
             .await
             .map_err(|e| GpuError::Device(e.to_string()))?;
+        // A validation error must never abort the WASM module: log it; the pipeline check
+        // below turns a shader the driver refuses into an error message.
+        device.on_uncaptured_error(std::sync::Arc::new(|e| {
+            leptos::logging::error!("GPU error: {e}");
+        }));
         let caps = surface.get_capabilities(&adapter);
         let format = caps
             .formats
@@ -213,8 +222,12 @@ impl Gpu {
                 cache: None,
             })
         };
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let surface_pipeline = pipeline(format);
         let offscreen_pipeline = pipeline(OFFSCREEN_FORMAT);
+        if let Some(e) = scope.pop().await {
+            return Err(GpuError::Device(format!("the image shader was refused: {e}")));
+        }
 
         let globals = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("globals"),
@@ -276,6 +289,7 @@ impl Gpu {
             histeq,
             dummy,
             tiles: Vec::new(),
+            levels: 1,
             max_texture,
             backend,
         })
@@ -300,9 +314,12 @@ impl Gpu {
     pub fn upload(&mut self, planes: &[&[f32]], width: u32, height: u32, tile: u32) {
         let tile = tile.clamp(1, self.max_texture);
         self.tiles.clear();
+        self.levels = MAX_LEVELS as u32;
         for ty in (0..height).step_by(tile as usize) {
             for tx in (0..width).step_by(tile as usize) {
                 let (tw, th) = (tile.min(width - tx), tile.min(height - ty));
+                let levels = ch_render::pyramid::level_count(tw as usize, th as usize, MAX_LEVELS) as u32;
+                self.levels = self.levels.min(levels);
                 let views: Vec<wgpu::TextureView> = planes
                     .iter()
                     .take(MAX_LAYERS)
@@ -350,8 +367,13 @@ impl Gpu {
         self.tiles.len()
     }
 
+    /// One tile of one plane as an `R32Float` texture with its reduced-resolution levels as mip
+    /// levels (`ch_render::pyramid`), so a zoomed-out view reads one texel per pixel.
     fn upload_rect(&self, plane: &[f32], width: u32, [x, y, w, h]: [u32; 4]) -> wgpu::TextureView {
-        let texture = self.device.create_texture(&float_texture("plane tile", w, h));
+        let levels = ch_render::pyramid::level_count(w as usize, h as usize, MAX_LEVELS);
+        let mut desc = float_texture("plane tile", w, h);
+        desc.mip_level_count = levels as u32;
+        let texture = self.device.create_texture(&desc);
         let offset = (u64::from(y) * u64::from(width) + u64::from(x)) * 4;
         self.queue.write_texture(
             texture.as_image_copy(),
@@ -367,6 +389,38 @@ impl Gpu {
                 depth_or_array_layers: 1,
             },
         );
+        if levels > 1 {
+            // The first halving reads the tile straight out of the plane.
+            let tile: Vec<f32> = (y..y + h)
+                .flat_map(|row| {
+                    let start = (row * width + x) as usize;
+                    plane[start..start + w as usize].iter().copied()
+                })
+                .collect();
+            let (mut data, mut lw, mut lh) = (tile, w as usize, h as usize);
+            for level in 1..levels {
+                (data, lw, lh) = ch_render::pyramid::halve(&data, lw, lh);
+                self.queue.write_texture(
+                    wgpu::TexelCopyTextureInfo {
+                        texture: &texture,
+                        mip_level: level as u32,
+                        origin: wgpu::Origin3d::ZERO,
+                        aspect: wgpu::TextureAspect::All,
+                    },
+                    bytemuck::cast_slice(&data),
+                    wgpu::TexelCopyBufferLayout {
+                        offset: 0,
+                        bytes_per_row: Some(lw as u32 * 4),
+                        rows_per_image: Some(lh as u32),
+                    },
+                    wgpu::Extent3d {
+                        width: lw as u32,
+                        height: lh as u32,
+                        depth_or_array_layers: 1,
+                    },
+                );
+            }
+        }
         texture.create_view(&Default::default())
     }
 

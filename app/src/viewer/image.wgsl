@@ -21,7 +21,7 @@ struct Globals {
     view: vec4<f32>,
     // background colour the layers are composited onto
     background: vec4<f32>,
-    // layer count, box size (texels averaged per side when zoomed out), unused, unused
+    // layer count, resolution level (0 = full; k = 1/2^k when zoomed out), unused, unused
     counts: vec4<u32>,
     layers: array<Layer, 4>,
 };
@@ -64,41 +64,27 @@ fn is_finite(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
 }
 
-fn load(layer: u32, t: vec2<i32>) -> f32 {
+fn load(layer: u32, t: vec2<i32>, level: i32) -> f32 {
     switch layer {
-        case 0u: { return textureLoad(img0, t, 0).r; }
-        case 1u: { return textureLoad(img1, t, 0).r; }
-        case 2u: { return textureLoad(img2, t, 0).r; }
-        default: { return textureLoad(img3, t, 0).r; }
+        case 0u: { return textureLoad(img0, t, level).r; }
+        case 1u: { return textureLoad(img1, t, level).r; }
+        case 2u: { return textureLoad(img2, t, level).r; }
+        default: { return textureLoad(img3, t, level).r; }
     }
 }
 
-// The layer's value at this fragment: the nearest texel, or the mean of the finite texels of a
-// box around it when zoomed out (a NaN when none is finite).
+// The layer's value at this fragment: the nearest texel of the resolution level chosen for the
+// zoom (level 0 = the data; level k = means of 2^k × 2^k blocks of finite pixels).
 fn sample_value(layer: u32, pix: vec2<f32>) -> f32 {
-    let size = vec2<i32>(tile.rect.zw);
-    let centre = vec2<i32>(floor(pix - tile.rect.xy + vec2<f32>(0.5, 0.5)));
-    let n = i32(g.counts.y);
-    if n <= 1 {
-        return load(layer, clamp(centre, vec2<i32>(0, 0), size - vec2<i32>(1, 1)));
+    let level = i32(g.counts.y);
+    let local = vec2<i32>(floor(pix - tile.rect.xy + vec2<f32>(0.5, 0.5)));
+    var size = vec2<i32>(tile.rect.zw);
+    var t = local;
+    if level > 0 {
+        size = max(size >> vec2<u32>(u32(level)), vec2<i32>(1, 1));
+        t = local >> vec2<u32>(u32(level));
     }
-    let start = centre - vec2<i32>((n - 1) / 2, (n - 1) / 2);
-    var sum = 0.0;
-    var count = 0.0;
-    for (var dy = 0; dy < n; dy++) {
-        for (var dx = 0; dx < n; dx++) {
-            let t = clamp(start + vec2<i32>(dx, dy), vec2<i32>(0, 0), size - vec2<i32>(1, 1));
-            let v = load(layer, t);
-            if is_finite(v) {
-                sum += v;
-                count += 1.0;
-            }
-        }
-    }
-    if count == 0.0 {
-        return bitcast<f32>(0x7fc00000u);
-    }
-    return sum / count;
+    return load(layer, clamp(t, vec2<i32>(0, 0), size - vec2<i32>(1, 1)), level);
 }
 
 fn stretch(code: u32, x: f32, gamma: f32, layer: u32) -> f32 {

@@ -13,7 +13,10 @@ use super::state::percent_encode;
 use super::{Tool, Ui, dom, overlay, web};
 
 thread_local! {
+    /// Version of the saved region set this page last saw.
     static VERSION: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+    static SAVING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Recomputes the statistics (or line profile) of the selected region.
@@ -165,23 +168,39 @@ pub async fn load_regions(ui: Ui) {
 }
 
 /// Saves the regions for the first layer's image (optimistic version check on the server).
+/// Saves are serialised: edits made while one is in flight are sent when it returns, so a quick
+/// sequence of edits never races itself into a version conflict.
 pub fn save(ui: Ui) {
     let Some(key) = image_key(ui) else {
         ui.regions_saved.set("local file: regions are not saved".into());
         return;
     };
-    let regions = ui.regions.get_untracked();
+    if SAVING.with(|s| s.replace(true)) {
+        PENDING.with(|p| p.set(true));
+        return;
+    }
     spawn_local(async move {
-        let body = serde_json::json!({ "regions": regions.regions, "version": VERSION.with(|v| v.get()) });
-        let url = format!("/api/regions?image={}", percent_encode(&key));
-        match dom::send_json("PUT", &url, &body.to_string()).await {
-            Ok(doc) => {
-                VERSION.with(|v| v.set(doc.get("version").and_then(|v| v.as_i64()).unwrap_or(0)));
-                ui.regions_saved
-                    .set(format!("{} region(s) saved", regions.regions.len()));
+        loop {
+            PENDING.with(|p| p.set(false));
+            let regions = ui.regions.get_untracked();
+            let body = serde_json::json!({ "regions": regions.regions, "version": VERSION.with(|v| v.get()) });
+            let url = format!("/api/regions?image={}", percent_encode(&key));
+            match dom::send_json("PUT", &url, &body.to_string()).await {
+                Ok(doc) => {
+                    VERSION.with(|v| v.set(doc.get("version").and_then(|v| v.as_i64()).unwrap_or(0)));
+                    ui.regions_saved
+                        .set(format!("{} region(s) saved", regions.regions.len()));
+                }
+                Err(e) => {
+                    ui.regions_saved.set(format!("not saved: {e}"));
+                    break;
+                }
             }
-            Err(e) => ui.regions_saved.set(format!("not saved: {e}")),
+            if !PENDING.with(|p| p.get()) {
+                break;
+            }
         }
+        SAVING.with(|s| s.set(false));
     });
 }
 

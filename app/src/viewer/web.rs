@@ -141,7 +141,9 @@ async fn load_url(
     replace: bool,
 ) -> Result<(), String> {
     ui.status.set(Status::Loading(src.to_owned()));
-    let bytes = dom::fetch_bytes(src).await?;
+    let bytes = dom::fetch_bytes(src)
+        .await
+        .inspect_err(|e| ui.status.set(Status::Error(e.clone())))?;
     load_bytes(ui, &file_name(src), src, bytes, hdu, plane, settings, replace)
 }
 

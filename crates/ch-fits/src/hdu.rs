@@ -157,7 +157,10 @@ pub(crate) fn walk(bytes: &[u8]) -> Result<Vec<Hdu>, FitsError> {
     let mut walk = HeaderWalk::new(bytes.len() as u64);
     while let Some((offset, _)) = walk.next_read() {
         // `next_read` never asks past the end of the file it was given.
-        let rest = usize::try_from(offset).ok().and_then(|o| bytes.get(o..)).unwrap_or_default();
+        let rest = usize::try_from(offset)
+            .ok()
+            .and_then(|o| bytes.get(o..))
+            .unwrap_or_default();
         walk.feed(rest)?;
     }
     walk.finish()
@@ -167,7 +170,9 @@ pub(crate) fn walk(bytes: &[u8]) -> Result<Vec<Hdu>, FitsError> {
 #[derive(Debug, Clone)]
 enum WalkState {
     /// Reading the header that starts at `offset`.
-    Reading { offset: u64 },
+    Reading {
+        offset: u64,
+    },
     Done,
     Failed(FitsError),
 }

@@ -19,7 +19,8 @@
 //! # let _ = (stats, lo, hi, hist); Ok(()) }
 //! ```
 //!
-//! Modules: [`header`] (cards and typed values), [`hdu`] (HDU listing), [`image`] (pixel
+//! Modules: [`header`] (cards and typed values), [`hdu`] (HDU listing; [`HeaderWalk`] lists the
+//! HDUs of a file on disk reading only its header blocks), [`image`] (pixel
 //! decoding), [`stats`] (statistics, percentiles, histograms, zscale), [`region`] (shapes in pixel
 //! coordinates, region statistics, flux density).
 //!
@@ -44,7 +45,7 @@ mod compress;
 mod inflate;
 
 pub use error::FitsError;
-pub use hdu::{Hdu, HduInfo, HduKind};
+pub use hdu::{Hdu, HduInfo, HduKind, HeaderWalk};
 pub use header::{Card, Header, Value};
 pub use image::{Image, Sample};
 pub use region::{Region, Shape};
@@ -76,6 +77,8 @@ pub struct Fits<'a> {
     hdus: Vec<Hdu>,
     limits: Limits,
     gzipped: bool,
+    /// Built from headers alone ([`Fits::from_header_walk`]): no data units to decode.
+    headers_only: bool,
 }
 
 impl<'a> Fits<'a> {
@@ -94,15 +97,13 @@ impl<'a> Fits<'a> {
     }
 
     fn from_cow(bytes: Cow<'a, [u8]>, limits: Limits, gzipped: bool) -> Result<Fits<'a>, FitsError> {
-        if bytes.is_empty() {
-            return Err(FitsError::NotFits("empty input".into()));
-        }
         let hdus = hdu::walk(&bytes)?;
         Ok(Fits {
             bytes,
             hdus,
             limits,
             gzipped,
+            headers_only: false,
         })
     }
 
@@ -129,14 +130,29 @@ impl<'a> Fits<'a> {
         self.gzipped
     }
 
-    /// The (inflated) file bytes.
+    /// The (inflated) file bytes (empty for a header-only [`Fits::from_header_walk`]).
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// True when built from headers alone ([`Fits::from_header_walk`]).
+    pub fn is_headers_only(&self) -> bool {
+        self.headers_only
+    }
+
+    fn pixels_loaded(&self, index: usize) -> Result<(), FitsError> {
+        if self.headers_only {
+            return Err(FitsError::Unsupported(format!(
+                "HDU {index}: only the headers were read, not the data"
+            )));
+        }
+        Ok(())
     }
 
     /// The raw data unit of an HDU (as stored; for compressed images the binary table).
     pub fn data_unit(&self, index: usize) -> Result<&[u8], FitsError> {
         let info = self.hdu(index)?.info();
+        self.pixels_loaded(index)?;
         self.bytes
             .get(info.data_offset..info.data_offset.saturating_add(info.data_len))
             .ok_or_else(|| FitsError::Truncated(format!("HDU {index}: data unit extends past the end of the file")))
@@ -165,7 +181,9 @@ impl<'a> Fits<'a> {
     /// Decode a plane into `buffer`'s allocation (e.g. the previous plane's `data`), so a viewer
     /// stepping through a cube does not pay for a fresh allocation per plane.
     pub fn image_into<T: Sample>(&self, hdu: usize, plane: usize, buffer: Vec<T>) -> Result<Image<T>, FitsError> {
-        image::read_plane(&self.bytes, self.hdu(hdu)?, plane, &self.limits, buffer)
+        let header = self.hdu(hdu)?;
+        self.pixels_loaded(hdu)?;
+        image::read_plane(&self.bytes, header, plane, &self.limits, buffer)
     }
 
     /// Detach from the input buffer.
@@ -175,11 +193,25 @@ impl<'a> Fits<'a> {
             hdus: self.hdus,
             limits: self.limits,
             gzipped: self.gzipped,
+            headers_only: self.headers_only,
         }
     }
 }
 
 impl Fits<'static> {
+    /// A header-only file from a finished [`HeaderWalk`]: HDU listing and headers as
+    /// [`Fits::parse`] gives them; pixel access ([`Fits::image`], [`Fits::data_unit`]) answers
+    /// [`FitsError::Unsupported`].
+    pub fn from_header_walk(walk: HeaderWalk) -> Result<Fits<'static>, FitsError> {
+        Ok(Fits {
+            bytes: Cow::Owned(Vec::new()),
+            hdus: walk.finish()?,
+            limits: Limits::default(),
+            gzipped: false,
+            headers_only: true,
+        })
+    }
+
     /// Parse an owned buffer without copying it.
     pub fn from_vec(bytes: Vec<u8>) -> Result<Fits<'static>, FitsError> {
         Fits::from_vec_with_limits(bytes, Limits::default())

@@ -40,6 +40,7 @@ pub mod colormap;
 pub mod gpu;
 pub mod limits;
 pub mod params;
+pub mod pyramid;
 pub mod render;
 pub mod reproject;
 pub mod stretch;

@@ -104,11 +104,14 @@ pub struct MetaRequest {
     /// Longest side of a thumbnail.
     pub size: usize,
     pub render: RenderParams,
-    /// `view=stats` over a region as well: pixel shape JSON, or `{"sky": …}` in degrees.
+    /// `view=stats` over a region as well: pixel shape JSON, or `{"sky": …}` in degrees
+    /// (circle, box, ellipse or polygon; see [`ch_fits::SkyShape`]).
     pub region: Option<RegionParam>,
 }
 
-/// A region for statistics, in pixel coordinates or on the sky.
+/// A region for statistics, in pixel coordinates or on the sky: `{"shape": "box", "x": …}` is a
+/// pixel box, `{"sky": {"shape": "box", "ra": …, "dec": …, "width": …, "height": …, "angle": …}}`
+/// a sky one (sizes in degrees, angle east of north).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum RegionParam {
@@ -156,8 +159,11 @@ impl MetaRequest {
                         bad(
                             key,
                             format!(
-                                "expected a shape such as {{\"shape\":\"circle\",\"x\":10,\"y\":10,\"r\":3}} or \
-                                 {{\"sky\":{{\"shape\":\"circle\",\"ra\":250.4,\"dec\":36.4,\"r\":0.01}}}}: {e}"
+                                "expected a pixel shape (circle, box, ellipse or polygon) such as \
+                                 {{\"shape\":\"circle\",\"x\":10,\"y\":10,\"r\":3}} or a sky one in degrees such as \
+                                 {{\"sky\":{{\"shape\":\"circle\",\"ra\":250.4,\"dec\":36.4,\"r\":0.01}}}} or \
+                                 {{\"sky\":{{\"shape\":\"box\",\"ra\":250.4,\"dec\":36.4,\"width\":0.02,\
+                                 \"height\":0.01,\"angle\":30}}}}: {e}"
                             ),
                         )
                     })?)
@@ -298,7 +304,12 @@ struct StatsView {
 
 /// Computes a view of a FITS file's bytes. CPU-bound: call from the blocking pool.
 pub fn compute(bytes: Vec<u8>, req: &MetaRequest) -> Result<Output, MetaError> {
-    let fits = Fits::from_vec(bytes)?;
+    compute_fits(Fits::from_vec(bytes)?, req)
+}
+
+/// [`compute`] on a parsed file; the views that need no pixels also work on a header-only
+/// one (from `headers::read_headers`).
+pub fn compute_fits(fits: Fits<'_>, req: &MetaRequest) -> Result<Output, MetaError> {
     match req.view {
         View::Hdus => json(&fits.infos()),
         View::Header => json(pick_hdu(&fits, req, false)?.header()),
@@ -328,10 +339,13 @@ pub fn compute(bytes: Vec<u8>, req: &MetaRequest) -> Result<Output, MetaError> {
                 Some(RegionParam::Sky { sky }) => {
                     let wcs = ch_wcs::Wcs::from_cards(picked.header().cards())
                         .map_err(|e| bad("region", format!("a sky region needs a celestial WCS: {e}")))?;
-                    Some(
-                        sky.to_pixels(|a, d| wcs.world_to_pixel(a, d))
-                            .ok_or_else(|| bad("region", "the region is malformed or outside the projection"))?,
-                    )
+                    Some(sky.to_pixels(|a, d| wcs.world_to_pixel(a, d)).ok_or_else(|| {
+                        bad(
+                            "region",
+                            "the sky region is malformed (sizes must be in (0, 90) degrees, |dec| ≤ 90) \
+                                     or outside the projection",
+                        )
+                    })?)
                 }
             }
             .map(|shape| ch_fits::Region::new(shape).measure(&image, picked.header()));
@@ -425,13 +439,15 @@ impl MetaCache {
             .inner
             .try_get_with(key, async move {
                 let task = tokio::task::spawn_blocking(move || {
-                    let bytes = if owned.view.needs_pixels() {
-                        std::fs::read(&path)
+                    let fits = if owned.view.needs_pixels() {
+                        Fits::from_vec(std::fs::read(&path).map_err(|e| MetaError::Io(e.to_string()))?)?
                     } else {
-                        super::headers::read_headers(&path)
-                    }
-                    .map_err(|e| MetaError::Io(e.to_string()))?;
-                    compute(bytes, &owned).map(Arc::new)
+                        super::headers::read_headers(&path).map_err(|e| match e {
+                            super::headers::ReadError::Io(e) => MetaError::Io(e.to_string()),
+                            super::headers::ReadError::Fits(e) => MetaError::Fits(e),
+                        })?
+                    };
+                    compute_fits(fits, &owned).map(Arc::new)
                 });
                 task.await.map_err(|e| MetaError::Worker(e.to_string()))?
             })

@@ -1,5 +1,11 @@
 //! `GET /api/soda/{source}/sync`: SODA-style synchronous cutouts (`ID`, `POS`/`CIRCLE`/`POLYGON`,
-//! `CHANNEL`) of archive and job-result images.
+//! `BAND`, `CHANNEL`) of archive and job-result images.
+//!
+//! `BAND=lo hi` is SODA 1.0's: vacuum wavelengths in metres, either bound may be `-Inf`/`+Inf`;
+//! it selects the channels whose centres lie in the band. Given with `CHANNEL`, the cut has the
+//! channels both select (422 when they share none). A malformed `BAND`, or `BAND` on an image
+//! without a spectral axis, is a 400 naming `BAND`; a band outside the cube, or a velocity axis
+//! without a rest frequency, is a 422.
 
 use std::net::SocketAddr;
 
@@ -35,6 +41,7 @@ struct SodaQuery {
     id: Option<String>,
     pos: Option<Pos>,
     channel: Option<(usize, usize)>,
+    band: Option<(f64, f64)>,
     hdu: Option<usize>,
 }
 
@@ -67,12 +74,18 @@ fn parse_query(raw: Option<&str>) -> Result<SodaQuery, ApiError> {
                         .map_err(|_| ApiError::bad_request(Some("hdu"), format!("'{value}' is not an HDU index")))?,
                 )
             }
-            "BAND" | "TIME" | "POL" => {
+            "BAND" => {
+                if q.band.is_some() {
+                    return Err(ApiError::bad_request(Some("BAND"), "give one BAND"));
+                }
+                q.band = Some(cutout::parse_band(&value)?);
+            }
+            "TIME" | "POL" => {
                 return Err(ApiError::Status {
                     status: StatusCode::BAD_REQUEST,
                     field: Some(key.to_ascii_uppercase()),
                     message: format!(
-                        "{} is not supported yet; select planes with CHANNEL",
+                        "{} is not supported yet; select planes with CHANNEL or BAND",
                         key.to_ascii_uppercase()
                     ),
                 });
@@ -130,7 +143,7 @@ async fn answer(
     let bytes = tokio::fs::read(&served.path)
         .await
         .map_err(|e| ApiError::from(crate::archive::ArchiveError::Io(e)))?;
-    let out = tokio::task::spawn_blocking(move || cutout::cut(&bytes, q.hdu, q.pos.as_ref(), q.channel))
+    let out = tokio::task::spawn_blocking(move || cutout::cut(&bytes, q.hdu, q.pos.as_ref(), q.channel, q.band))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "cutout task failed");

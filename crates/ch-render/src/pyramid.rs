@@ -1,0 +1,84 @@
+//! Reduced-resolution levels of a plane (a mipmap pyramid): what the viewer samples when zoomed
+//! out, so one texel read stands for a block of pixels. Each level halves the previous one;
+//! every output pixel is the mean of the finite pixels of its 2×2 block (a trailing odd row or
+//! column joins the last block), NaN when none is finite — the same rule as [`crate::downsample`].
+
+/// Halves a `width × height` plane; a side of 1 stays 1.
+pub fn halve(values: &[f32], width: usize, height: usize) -> (Vec<f32>, usize, usize) {
+    let (w2, h2) = ((width / 2).max(1), (height / 2).max(1));
+    if width.checked_mul(height) != Some(values.len()) || values.is_empty() {
+        return (Vec::new(), 0, 0);
+    }
+    // Source columns of output column i: 2i, 2i+1 (and 2i+2 for the last one of an odd width).
+    let span = |i: usize, n_out: usize, n_in: usize| {
+        let start = (2 * i).min(n_in - 1);
+        let end = if i + 1 == n_out { n_in } else { (2 * i + 2).min(n_in) };
+        start..end
+    };
+    let mut out = Vec::with_capacity(w2 * h2);
+    for j in 0..h2 {
+        let rows = span(j, h2, height);
+        for i in 0..w2 {
+            let cols = span(i, w2, width);
+            let (mut sum, mut n) = (0f64, 0u32);
+            for y in rows.clone() {
+                for &v in &values[y * width + cols.start..y * width + cols.end] {
+                    if v.is_finite() {
+                        sum += f64::from(v);
+                        n += 1;
+                    }
+                }
+            }
+            out.push(if n == 0 { f32::NAN } else { (sum / f64::from(n)) as f32 });
+        }
+    }
+    (out, w2, h2)
+}
+
+/// Number of levels (including the full plane) a `width × height` plane gets, at most `max`.
+pub fn level_count(width: usize, height: usize, max: usize) -> usize {
+    let longest = width.max(height).max(1);
+    ((usize::BITS - longest.leading_zeros()) as usize).clamp(1, max.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halves_with_finite_means() {
+        let v: Vec<f32> = (0..16).map(|i| i as f32).collect();
+        let (h, w2, h2) = halve(&v, 4, 4);
+        assert_eq!((w2, h2), (2, 2));
+        assert_eq!(h, vec![2.5, 4.5, 10.5, 12.5]);
+        let mut n = v.clone();
+        n[0] = f32::NAN;
+        n[1] = f32::NAN;
+        n[4] = f32::NAN;
+        assert_eq!(halve(&n, 4, 4).0[0], 5.0);
+        let (h, w2, h2) = halve(&[f32::NAN; 4], 2, 2);
+        assert_eq!((w2, h2), (1, 1));
+        assert!(h[0].is_nan());
+    }
+
+    #[test]
+    fn odd_sides_keep_every_pixel() {
+        // 3 × 1: one output pixel averaging all three.
+        assert_eq!(halve(&[1.0, 2.0, 6.0], 3, 1), (vec![3.0], 1, 1));
+        let v: Vec<f32> = (0..15).map(|i| i as f32).collect();
+        let (h, w2, h2) = halve(&v, 5, 3);
+        assert_eq!((w2, h2), (2, 1));
+        // Rows 0–2; columns 0–1 and 2–4.
+        assert_eq!(
+            h,
+            vec![
+                (0.0 + 1.0 + 5.0 + 6.0 + 10.0 + 11.0) / 6.0,
+                (2.0 + 3.0 + 4.0 + 7.0 + 8.0 + 9.0 + 12.0 + 13.0 + 14.0) / 9.0
+            ]
+        );
+        assert_eq!(halve(&[], 0, 0).0.len(), 0);
+        assert_eq!(level_count(4096, 4096, 8), 8);
+        assert_eq!(level_count(5, 3, 8), 3);
+        assert_eq!(level_count(1, 1, 8), 1);
+    }
+}

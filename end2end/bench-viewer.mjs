@@ -1,0 +1,117 @@
+// Mode B benchmark in headless Chromium: a 4096×4096 float32 image like a VLASS Quick Look tile
+// (Gaussian sources on noise, NaN-blanked outside the primary-beam circle) is decoded, uploaded
+// and drawn; then re-stretch frame times and region statistics are measured with
+// performance.now(). Baseline in the same run: the CPU path (ch-render in WASM, what a Canvas-2D
+// viewer does on every change).
+// Usage: `cargo xtask bench viewer` (release bundle + server), or after a build:
+//   CH_BIN=target/release/cosmic-horizons node end2end/bench-viewer.mjs
+import { fitsImage, launchBrowser, startServer } from './tests/support.mjs';
+
+const N = Number(process.env.CH_BENCH_SIZE ?? 4096);
+
+function vlassLike(n) {
+  let seed = 12345;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const gauss = () => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+  const v = new Float32Array(n * n);
+  for (let i = 0; i < v.length; i++) v[i] = 1.2e-4 * gauss();
+  for (let s = 0; s < 400; s++) {
+    const cx = rand() * n;
+    const cy = rand() * n;
+    const peak = 5e-4 * Math.exp(6 * rand());
+    const sigma = 1.5 + 3 * rand();
+    const r = Math.ceil(sigma * 5);
+    for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(n, cy + r); y++) {
+      for (let x = Math.max(0, Math.floor(cx - r)); x < Math.min(n, cx + r); x++) {
+        v[y * n + x] += peak * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * sigma * sigma));
+      }
+    }
+  }
+  const c = (n - 1) / 2;
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) if ((x - c) ** 2 + (y - c) ** 2 > (0.49 * n) ** 2) v[y * n + x] = NaN;
+  }
+  return fitsImage(n, n, v, {
+    BUNIT: 'Jy/beam',
+    CTYPE1: 'RA---SIN',
+    CTYPE2: 'DEC--SIN',
+    CRPIX1: n / 2,
+    CRPIX2: n / 2,
+    CRVAL1: 150.1,
+    CRVAL2: 2.2,
+    CDELT1: -0.000277778,
+    CDELT2: 0.000277778,
+    BMAJ: 0.000694,
+    BMIN: 0.000556,
+  });
+}
+
+const bytes = vlassLike(N);
+const server = await startServer();
+const browser = await launchBrowser();
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.route('**/bench/vlass-ql.fits', (route) =>
+    route.fulfill({ status: 200, contentType: 'application/fits', body: Buffer.from(bytes) }),
+  );
+  await page.goto(`${server.url}/viewer`);
+  await page.waitForFunction(() => window.__chViewer?.info()?.layers?.length >= 1, null, { timeout: 120_000 });
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    runs.push(
+      await page.evaluate(async () => {
+        const b = new Uint8Array(await (await fetch('/bench/vlass-ql.fits')).arrayBuffer());
+        const t0 = performance.now();
+        const err = window.__chViewer.loadBytes(b, 'vlass-ql.fits', true);
+        if (err) throw new Error(err);
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        return { total: performance.now() - t0, ...window.__chViewer.info().timings };
+      }),
+    );
+  }
+  const info = await page.evaluate(() => window.__chViewer.info());
+  const frames = await page.evaluate(() => window.__chViewer.frameBench(240));
+  const cpu = await page.evaluate(() => {
+    const t = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const px = window.__chViewer.cpuReference();
+      if (typeof px === 'string') throw new Error(px);
+      t.push(performance.now() - t0);
+    }
+    return Math.min(...t);
+  });
+  const region = await page.evaluate(
+    ([n]) => {
+      const t = [];
+      let count = 0;
+      for (let i = 0; i < 5; i++) {
+        const r = window.__chViewer.regionStats(JSON.stringify({ shape: 'circle', x: n / 2 + i, y: n / 2, r: 300 }));
+        t.push(r.ms);
+        count = r.stats.stats.count;
+      }
+      t.sort((a, b) => a - b);
+      return { median_ms: t[2], count };
+    },
+    [N],
+  );
+  const best = runs.reduce((a, b) => (a.total < b.total ? a : b));
+  const f = (x) => x.toFixed(1);
+  console.log(`Mode B benchmark — ${N}×${N} float32 (${(bytes.length / 1e6).toFixed(1)} MB), ${info.backend}, tiles ${info.tiles}`);
+  console.log('| measure | value | target | ratio to target/baseline |');
+  console.log('|---|---|---|---|');
+  console.log(`| decode + upload + first frame (best of 3) | ${f(best.total)} ms | < 300 ms | ${(best.total / 300).toFixed(2)}× of target |`);
+  console.log(`| … decode (FITS → f32, WCS) | ${f(best.decode)} ms | | |`);
+  console.log(`| … limits + texture upload | ${f(best.upload)} ms | | |`);
+  console.log(`| … first draw submitted | ${f(best.first_frame)} ms | | |`);
+  console.log(`| re-stretch frame time p50 / p95 (${frames.frames} frames) | ${f(frames.frame_p50_ms)} / ${f(frames.frame_p95_ms)} ms | p95 < 16 ms | |`);
+  console.log(`| … CPU time per change p50 / p95 | ${f(frames.cpu_p50_ms)} / ${f(frames.cpu_p95_ms)} ms | | |`);
+  console.log(`| baseline: CPU re-render (ch-render in WASM) | ${f(cpu)} ms | | GPU p95 is ${(cpu / frames.frame_p95_ms).toFixed(1)}× faster |`);
+  console.log(`| region statistics, circle r = 300 px (${region.count} px) | ${f(region.median_ms)} ms | < 50 ms | ${(region.median_ms / 50).toFixed(2)}× of target |`);
+} finally {
+  await browser.close();
+  await server.stop();
+}

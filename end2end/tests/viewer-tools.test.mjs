@@ -1,0 +1,178 @@
+// Mode B interaction in Chromium: cubes, reprojected layers, pan/zoom and shortcuts, line
+// profiles, moving regions, DS9 import/export.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { comparePixels, fitsImage, launchBrowser, startServer, testImage, watchErrors } from './support.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function viewerWith(bytes, name) {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  const errors = watchErrors(page);
+  await page.route((url) => url.pathname === `/test-data/${name}`, (route) =>
+    route.fulfill({ status: 200, contentType: 'application/fits', body: Buffer.from(bytes) }),
+  );
+  await page.goto(`${server.url}/viewer?src=/test-data/${name}`);
+  await page.waitForFunction((n) => window.__chViewer?.info()?.layers?.[0]?.name === n, name, { timeout: 60_000 });
+  return { page, errors };
+}
+
+const info = (page) => page.evaluate(() => window.__chViewer.info());
+
+/// The regions saved for an image, once `pred` holds for them (saves are asynchronous).
+async function savedRegions(key, pred) {
+  for (let i = 0; i < 100; i++) {
+    const doc = await (await fetch(`${server.url}/api/regions?image=${encodeURIComponent(key)}`)).json();
+    if (pred(doc)) return doc;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`regions of ${key} never matched`);
+}
+
+test('cube: plane slider, animator and per-cube limits', async () => {
+  const planes = 3;
+  const values = new Float32Array(32 * 32 * planes).map((_, i) => Math.floor(i / 1024) * 10 + (i % 32) / 32);
+  const { page, errors } = await viewerWith(fitsImage(32, 32, values, {}, planes), 'cube.fits');
+  assert.equal((await info(page)).layers[0].planes, 3);
+  assert.deepEqual((await info(page)).layers[0].limits, [0, 31 / 32]);
+  await page.$eval('[data-testid="plane"]', (el) => {
+    el.value = '2';
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await page.waitForFunction(() => window.__chViewer.info().layers[0].plane === 2);
+  assert.deepEqual((await info(page)).layers[0].limits, [20, 20 + 31 / 32]);
+  assert.equal(await page.textContent('[data-testid="plane-label"]'), '3/3');
+  await page.getByText('limits over the whole cube').click();
+  await page.waitForFunction(() => window.__chViewer.info().layers[0].settings.cube_limits === true);
+  assert.deepEqual((await info(page)).layers[0].limits, [0, 20 + 31 / 32]);
+  await page.click('[data-testid="play"]');
+  await page.waitForFunction(() => window.__chViewer.info().layers[0].plane === 0, null, { timeout: 5000 });
+  await page.click('[data-testid="play"]');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a layer with another WCS is reprojected; one without WCS and another size is refused', async () => {
+  const { page, errors } = await viewerWith(testImage(), 'base.fits');
+  const shifted = testImage(64, 48, { CRPIX1: 37, CRPIX2: 27 });
+  await page.route((u) => u.pathname === '/test-data/shifted.fits', (r) => r.fulfill({ status: 200, body: Buffer.from(shifted) }));
+  await page.fill('[data-testid="src-input"]', '/test-data/shifted.fits');
+  await page.click('[data-testid="add-layer"]');
+  await page.waitForFunction(() => window.__chViewer.info().layers.length === 2);
+  const layers = (await info(page)).layers;
+  assert.equal(layers[1].reprojected, true);
+  await page.waitForSelector('.layers .tag');
+  const { got, want } = await page.evaluate(async () => ({
+    got: Array.from((await window.__chViewer.readNative()).data),
+    want: Array.from(window.__chViewer.cpuReference()),
+  }));
+  assert.ok(comparePixels(got, want, 2).bad <= 64 * 48 * 0.01);
+  const bare = fitsImage(10, 10, new Float32Array(100));
+  await page.route((u) => u.pathname === '/test-data/bare.fits', (r) => r.fulfill({ status: 200, body: Buffer.from(bare) }));
+  await page.fill('[data-testid="src-input"]', '/test-data/bare.fits');
+  await page.click('[data-testid="add-layer"]');
+  await page.waitForSelector('[data-testid="viewer-message"].error');
+  assert.match(await page.textContent('[data-testid="viewer-message"]'), /cannot be aligned/);
+  assert.equal((await info(page)).layers.length, 2);
+  // A missing file names the HTTP status.
+  await page.fill('[data-testid="src-input"]', '/api/fits/nowhere/x.fits');
+  await page.click('[data-testid="open-url"]');
+  await page.waitForFunction(() => /HTTP 4\d\d/.test(document.querySelector('[data-testid="viewer-message"]')?.textContent ?? ''));
+  assert.equal((await info(page)).layers.length, 2);
+  assert.deepEqual(errors.filter((e) => !/Failed to load resource/.test(e)), []);
+  await page.close();
+});
+
+test('pan, zoom, keyboard shortcuts, line profile, moving a region, DS9 round trip', async () => {
+  const { page, errors } = await viewerWith(testImage(), 'tools.fits');
+  const wrap = page.locator('[data-testid="canvas-wrap"]');
+  const box = await wrap.boundingBox();
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  const fitted = (await info(page)).camera;
+  await page.mouse.move(cx, cy);
+  await page.mouse.wheel(0, -400);
+  await page.waitForFunction((z) => window.__chViewer.info().camera.zoom > z * 1.2, fitted.zoom);
+  await wrap.focus();
+  await page.keyboard.press('f');
+  await page.waitForFunction((z) => Math.abs(window.__chViewer.info().camera.zoom - z) < 1e-9, fitted.zoom);
+  // Drag pans.
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  await page.mouse.move(cx + 100, cy, { steps: 5 });
+  await page.mouse.up();
+  const panned = (await info(page)).camera;
+  assert.ok(panned.centre[0] < fitted.centre[0] - 1, 'dragging right moves the view left');
+  await page.keyboard.press('f');
+  // Line tool draws a line and plots its profile.
+  await page.keyboard.press('l');
+  await page.mouse.move(cx - 150, cy);
+  await page.mouse.down();
+  await page.mouse.move(cx + 150, cy, { steps: 6 });
+  await page.mouse.up();
+  await page.waitForSelector('[data-testid="profile"] svg');
+  assert.match(await page.textContent('[data-testid="region-report"]'), /line/);
+  // Box, then move it with the pan tool.
+  await page.keyboard.press('b');
+  await page.mouse.move(cx + 40, cy + 40);
+  await page.mouse.down();
+  await page.mouse.move(cx + 120, cy + 100, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForSelector('[data-testid="stat-count"]');
+  const before = Number(await page.textContent('[data-testid="stat-count"]'));
+  assert.ok(before > 0);
+  await page.keyboard.press('v');
+  const regionsBefore = await savedRegions('/test-data/tools.fits', (d) => d.regions.length === 2);
+  await page.mouse.move(cx + 80, cy + 70);
+  await page.mouse.down();
+  await page.mouse.move(cx + 20, cy + 30, { steps: 4 });
+  await page.mouse.up();
+  const moved = await savedRegions('/test-data/tools.fits', (d) => d.version > regionsBefore.version);
+  assert.equal(moved.regions.length, 2);
+  assert.ok(moved.version > regionsBefore.version);
+  const boxBefore = regionsBefore.regions.find((r) => r.shape === 'box');
+  const boxAfter = moved.regions.find((r) => r.shape === 'box');
+  assert.ok(boxAfter.x < boxBefore.x - 1, `the box moved left: ${boxBefore.x} → ${boxAfter.x}`);
+  // DS9 export then import (sky coordinates through the WCS).
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="ds9-export"]')]);
+  const text = readFileSync(await download.path(), 'utf8');
+  assert.match(text, /# Region file format: DS9/);
+  assert.match(text, /fk5/);
+  assert.match(text, /box\(/);
+  await wrap.focus();
+  await page.keyboard.press('Delete');
+  await savedRegions('/test-data/tools.fits', (d) => d.regions.length === 1);
+  await page.setInputFiles('[data-testid="ds9-import"]', {
+    name: 'regions.reg',
+    mimeType: 'text/plain',
+    buffer: Buffer.from(text),
+  });
+  const imported = await savedRegions(
+    '/test-data/tools.fits',
+    (d) => d.regions.length === 2 && d.regions.every((r) => /^r\d+$/.test(r.id)) && d.version > moved.version + 1,
+  );
+  assert.deepEqual(imported.regions.map((r) => r.shape).sort(), ['box', 'line']);
+  const b2 = imported.regions.find((r) => r.shape === 'box');
+  assert.ok(Math.abs(b2.x - boxAfter.x) < 1e-3 && Math.abs(b2.width - boxAfter.width) < 1e-3);
+  // A malformed DS9 file names the line.
+  await page.setInputFiles('[data-testid="ds9-import"]', {
+    name: 'bad.reg',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('image\ncircle(10,10,-3)\n'),
+  });
+  await page.waitForFunction(() => /bad\.reg: line 2/.test(document.querySelector('[data-testid="regions-saved"]').textContent));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
