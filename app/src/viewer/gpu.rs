@@ -390,16 +390,13 @@ impl Gpu {
             },
         );
         if levels > 1 {
-            // The first halving reads the tile straight out of the plane.
-            let tile: Vec<f32> = (y..y + h)
-                .flat_map(|row| {
-                    let start = (row * width + x) as usize;
-                    plane[start..start + w as usize].iter().copied()
-                })
-                .collect();
-            let (mut data, mut lw, mut lh) = (tile, w as usize, h as usize);
+            // The first halving reads the tile in place; later ones halve the previous level.
+            let rect = [x, y, w, h].map(|v| v as usize);
+            let (mut data, mut lw, mut lh) = ch_render::pyramid::halve_rect(plane, width as usize, rect);
             for level in 1..levels {
-                (data, lw, lh) = ch_render::pyramid::halve(&data, lw, lh);
+                if level > 1 {
+                    (data, lw, lh) = ch_render::pyramid::halve(&data, lw, lh);
+                }
                 self.queue.write_texture(
                     wgpu::TexelCopyTextureInfo {
                         texture: &texture,

@@ -193,40 +193,39 @@ fn draw_grid(ctx: &web_sys::CanvasRenderingContext2d, e: &Engine, wcs: &Wcs, dpr
         ctx.stroke();
         visible
     };
-    let gap = 70.0 * dpr;
-    let mut last_label = f64::NEG_INFINITY;
+    // Labels sit where a line enters the view, kept apart so they never overlap.
+    let mut placed: Vec<(f64, f64)> = Vec::new();
+    let mut label = |pts: &[(f64, f64)], text: &str| {
+        let Some(&(x, y)) = pts.first() else { return };
+        let (x, y) = (x.clamp(2.0 * dpr, w - 80.0 * dpr), y.clamp(12.0 * dpr, h - 4.0 * dpr));
+        if placed.iter().all(|(px, py)| (px - x).hypot(py - y) > 60.0 * dpr) {
+            let _ = ctx.fill_text(text, x + 3.0 * dpr, y - 3.0 * dpr);
+            placed.push((x, y));
+        }
+    };
     let mut lat = (lat_lo / lat_step).floor() * lat_step;
     while lat <= lat_hi {
         let pts = polyline(&mut (0..=96).map(|k| (lon_lo + (lon_hi - lon_lo) * f64::from(k) / 96.0, lat)));
-        if let Some(&(cx, cy)) = pts.iter().min_by(|a, b| a.0.total_cmp(&b.0))
-            && (cy - last_label).abs() > 16.0 * dpr
-        {
-            let text = if equatorial {
-                ch_wcs::format::dec_dms(lat, 0)
-            } else {
-                format!("{lat:.3}°")
-            };
-            let _ = ctx.fill_text(&text, cx.max(0.0) + 4.0 * dpr, cy - 3.0 * dpr);
-            last_label = cy;
-        }
+        let text = if equatorial {
+            ch_wcs::format::dec_dms(lat, 0)
+        } else {
+            format!("{lat:.3}°")
+        };
+        label(&pts, &text);
         lat += lat_step;
     }
-    let mut labels: Vec<f64> = Vec::new();
     let mut lon = (lon_lo / lon_step).floor() * lon_step;
     while lon <= lon_hi {
-        let pts = polyline(&mut (0..=96).map(|k| (lon, lat_lo + (lat_hi - lat_lo) * f64::from(k) / 96.0)));
-        if let Some(&(cx, cy)) = pts.iter().max_by(|a, b| a.1.total_cmp(&b.1))
-            && labels.iter().all(|x| (x - cx).abs() > gap)
-        {
-            let l = lon.rem_euclid(360.0);
-            let text = if equatorial {
-                ch_wcs::format::ra_hms(l, 0)
-            } else {
-                format!("{l:.3}°")
-            };
-            let _ = ctx.fill_text(&text, cx + 3.0 * dpr, (cy - 4.0 * dpr).max(12.0 * dpr));
-            labels.push(cx);
-        }
+        let mut pts = polyline(&mut (0..=96).map(|k| (lon, lat_lo + (lat_hi - lat_lo) * f64::from(k) / 96.0)));
+        // Meridians are labelled at their lower end, where a reader looks for them.
+        pts.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let l = lon.rem_euclid(360.0);
+        let text = if equatorial {
+            ch_wcs::format::ra_hms(l, 0)
+        } else {
+            format!("{l:.3}°")
+        };
+        label(&pts, &text);
         lon += lon_step;
     }
 }

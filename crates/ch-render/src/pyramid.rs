@@ -5,11 +5,27 @@
 
 /// Halves a `width × height` plane; a side of 1 stays 1.
 pub fn halve(values: &[f32], width: usize, height: usize) -> (Vec<f32>, usize, usize) {
-    let (w2, h2) = ((width / 2).max(1), (height / 2).max(1));
     if width.checked_mul(height) != Some(values.len()) || values.is_empty() {
         return (Vec::new(), 0, 0);
     }
-    // Source columns of output column i: 2i, 2i+1 (and 2i+2 for the last one of an odd width).
+    halve_rect(values, width, [0, 0, width, height])
+}
+
+/// Halves the `[x, y, w, h]` rectangle of a plane whose rows are `stride` values long (a tile of
+/// a larger image, read in place). Empty output when the rectangle is not inside `values`.
+pub fn halve_rect(values: &[f32], stride: usize, [x, y, width, height]: [usize; 4]) -> (Vec<f32>, usize, usize) {
+    let inside = width > 0
+        && height > 0
+        && x + width <= stride
+        && (y + height - 1)
+            .checked_mul(stride)
+            .and_then(|r| r.checked_add(x + width))
+            .is_some_and(|end| end <= values.len());
+    if !inside {
+        return (Vec::new(), 0, 0);
+    }
+    let (w2, h2) = ((width / 2).max(1), (height / 2).max(1));
+    // Source span of output index i: 2i, 2i+1 (and 2i+2 for the last one of an odd side).
     let span = |i: usize, n_out: usize, n_in: usize| {
         let start = (2 * i).min(n_in - 1);
         let end = if i + 1 == n_out { n_in } else { (2 * i + 2).min(n_in) };
@@ -18,11 +34,37 @@ pub fn halve(values: &[f32], width: usize, height: usize) -> (Vec<f32>, usize, u
     let mut out = Vec::with_capacity(w2 * h2);
     for j in 0..h2 {
         let rows = span(j, h2, height);
-        for i in 0..w2 {
+        let row = |r: usize| &values[(y + r) * stride + x..(y + r) * stride + x + width];
+        // Fast path: two full rows, pairs of columns (all but possibly the last output column).
+        let pairs = if rows.len() == 2 && width >= 2 {
+            if width % 2 == 0 { w2 } else { w2 - 1 }
+        } else {
+            0
+        };
+        if pairs > 0 {
+            let (r0, r1) = (row(rows.start), row(rows.start + 1));
+            for (a, b) in r0[..2 * pairs]
+                .as_chunks::<2>()
+                .0
+                .iter()
+                .zip(r1[..2 * pairs].as_chunks::<2>().0)
+            {
+                let block = [a[0], a[1], b[0], b[1]];
+                let (mut sum, mut n) = (0f32, 0u8);
+                for v in block {
+                    if v.is_finite() {
+                        sum += v;
+                        n += 1;
+                    }
+                }
+                out.push(if n == 0 { f32::NAN } else { sum / f32::from(n) });
+            }
+        }
+        for i in pairs..w2 {
             let cols = span(i, w2, width);
             let (mut sum, mut n) = (0f64, 0u32);
-            for y in rows.clone() {
-                for &v in &values[y * width + cols.start..y * width + cols.end] {
+            for r in rows.clone() {
+                for &v in &row(r)[cols.clone()] {
                     if v.is_finite() {
                         sum += f64::from(v);
                         n += 1;
@@ -77,6 +119,11 @@ mod tests {
             ]
         );
         assert_eq!(halve(&[], 0, 0).0.len(), 0);
+        // A tile read in place equals the tile copied out first.
+        let plane: Vec<f32> = (0..64).map(|i| (i * 7 % 13) as f32).collect();
+        let tile: Vec<f32> = (2..7).flat_map(|r| plane[r * 8 + 1..r * 8 + 4].to_vec()).collect();
+        assert_eq!(halve_rect(&plane, 8, [1, 2, 3, 5]), halve(&tile, 3, 5));
+        assert_eq!(halve_rect(&plane, 8, [6, 0, 3, 1]).1, 0);
         assert_eq!(level_count(4096, 4096, 8), 8);
         assert_eq!(level_count(5, 3, 8), 3);
         assert_eq!(level_count(1, 1, 8), 1);
