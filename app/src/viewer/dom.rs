@@ -75,6 +75,13 @@ pub async fn send_json(method: &str, url: &str, body: &str) -> Result<serde_json
     Ok(value)
 }
 
+/// The `<input type=file>` an event came from and the file chosen in it.
+pub fn chosen_file(ev: &web_sys::Event) -> Option<(web_sys::HtmlInputElement, web_sys::File)> {
+    let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
+    let file = input.files()?.get(0)?;
+    Some((input, file))
+}
+
 /// Reads a user-chosen file into memory.
 pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
     let buffer = JsFuture::from(file.array_buffer()).await.map_err(js_error)?;

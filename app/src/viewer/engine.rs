@@ -39,6 +39,34 @@ impl Layer {
     }
 }
 
+/// A file to show: its bytes, where it came from, which HDU/plane, how, and whether it
+/// replaces the layers or is added as one.
+pub struct LoadRequest {
+    pub name: String,
+    /// Same-origin URL; empty for a local file.
+    pub src: String,
+    pub bytes: Vec<u8>,
+    pub hdu: Option<usize>,
+    pub plane: usize,
+    pub settings: LayerSettings,
+    pub replace: bool,
+}
+
+impl LoadRequest {
+    /// A file that did not come from this server (not shareable), with default settings.
+    pub fn local(name: String, bytes: Vec<u8>, replace: bool) -> LoadRequest {
+        LoadRequest {
+            name,
+            src: String::new(),
+            bytes,
+            hdu: None,
+            plane: 0,
+            settings: LayerSettings::default(),
+            replace,
+        }
+    }
+}
+
 /// What the cursor is over.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Readout {
@@ -108,17 +136,17 @@ impl Engine {
 
     /// Parses `bytes` and adds the image as a layer (replacing all layers when `replace`).
     /// Nothing changes when the file cannot be shown.
-    #[allow(clippy::too_many_arguments)]
-    pub fn load(
-        &mut self,
-        name: &str,
-        src: &str,
-        bytes: Vec<u8>,
-        hdu: Option<usize>,
-        plane: usize,
-        settings: LayerSettings,
-        replace: bool,
-    ) -> Result<(), String> {
+    pub fn load(&mut self, req: LoadRequest) -> Result<(), String> {
+        let LoadRequest {
+            name,
+            src,
+            bytes,
+            hdu,
+            plane,
+            settings,
+            replace,
+        } = req;
+        let (name, src) = (name.as_str(), src.as_str());
         let t0 = super::dom::now_ms();
         let fits = Fits::from_vec(bytes).map_err(|e| format!("{name}: {e}"))?;
         let hdu = match hdu {

@@ -6,7 +6,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::engine::with_engine;
+use super::engine::{LoadRequest, with_engine};
 use super::state::LayerSettings;
 use super::{Ui, dom, web};
 
@@ -94,13 +94,7 @@ pub fn install(ui: Ui) {
     let load = Closure::<dyn Fn(Uint8Array, String, bool) -> JsValue>::new(
         move |bytes: Uint8Array, name: String, replace: bool| match web::load_bytes(
             ui,
-            &name,
-            "",
-            bytes.to_vec(),
-            None,
-            0,
-            LayerSettings::default(),
-            replace,
+            LoadRequest::local(name, bytes.to_vec(), replace),
         ) {
             Ok(()) => JsValue::NULL,
             Err(e) => JsValue::from_str(&e),

@@ -225,10 +225,7 @@ fn with_sky<R>(f: impl FnOnce(Option<&SkyTransform<'_>>) -> R) -> R {
 }
 
 pub fn import_ds9(ui: Ui, ev: leptos::ev::Event) {
-    let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
-        return;
-    };
-    let Some(file) = input.files().and_then(|f| f.get(0)) else {
+    let Some((input, file)) = dom::chosen_file(&ev) else {
         return;
     };
     spawn_local(async move {

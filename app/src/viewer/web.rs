@@ -5,7 +5,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
-use super::engine::{Engine, install, with_engine};
+use super::engine::{Engine, LoadRequest, install, with_engine};
 use super::gpu::Gpu;
 use super::state::{LayerSettings, LayerState, ViewState};
 use super::{LayerInfo, Status, Ui, dom, overlay, panel};
@@ -144,23 +144,24 @@ async fn load_url(
     let bytes = dom::fetch_bytes(src)
         .await
         .inspect_err(|e| ui.status.set(Status::Error(e.clone())))?;
-    load_bytes(ui, &file_name(src), src, bytes, hdu, plane, settings, replace)
+    load_bytes(
+        ui,
+        LoadRequest {
+            name: file_name(src),
+            src: src.to_owned(),
+            bytes,
+            hdu,
+            plane,
+            settings,
+            replace,
+        },
+    )
 }
 
 /// Adds decoded bytes as a layer and refreshes the panel; errors leave the viewer as it was.
-#[allow(clippy::too_many_arguments)]
-pub fn load_bytes(
-    ui: Ui,
-    name: &str,
-    src: &str,
-    bytes: Vec<u8>,
-    hdu: Option<usize>,
-    plane: usize,
-    settings: LayerSettings,
-    replace: bool,
-) -> Result<(), String> {
-    let result = with_engine(|e| e.load(name, src, bytes, hdu, plane, settings, replace))
-        .unwrap_or_else(|| Err("the GPU viewer is not running".into()));
+pub fn load_bytes(ui: Ui, req: LoadRequest) -> Result<(), String> {
+    let (replace, plane) = (req.replace, req.plane);
+    let result = with_engine(|e| e.load(req)).unwrap_or_else(|| Err("the GPU viewer is not running".into()));
     match &result {
         Ok(()) => {
             ui.status.set(Status::Ready);
@@ -225,17 +226,14 @@ pub fn open_url(ui: Ui, url: String, replace: bool) {
 }
 
 pub fn open_file(ui: Ui, ev: leptos::ev::Event) {
-    let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
-        return;
-    };
-    let Some(file) = input.files().and_then(|f| f.get(0)) else {
+    let Some((input, file)) = dom::chosen_file(&ev) else {
         return;
     };
     spawn_local(async move {
         ui.status.set(Status::Loading(file.name()));
         match dom::read_file(&file).await {
             Ok(bytes) => {
-                let _ = load_bytes(ui, &file.name(), "", bytes, None, 0, LayerSettings::default(), true);
+                let _ = load_bytes(ui, LoadRequest::local(file.name(), bytes, true));
             }
             Err(e) => ui.status.set(Status::Error(e)),
         }
