@@ -176,3 +176,31 @@ test('pan, zoom, keyboard shortcuts, line profile, moving a region, DS9 round tr
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('pinch with two touch points zooms about their midpoint', async () => {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 }, hasTouch: true });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.route((u) => u.pathname === '/test-data/pinch.fits', (r) => r.fulfill({ status: 200, body: Buffer.from(testImage()) }));
+  await page.goto(`${server.url}/viewer?src=/test-data/pinch.fits`);
+  await page.waitForFunction(() => window.__chViewer?.info()?.layers?.[0]?.name === 'pinch.fits', null, { timeout: 60_000 });
+  const before = (await info(page)).camera.zoom;
+  const box = await page.locator('[data-testid="canvas-wrap"]').boundingBox();
+  const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+  const cdp = await context.newCDPSession(page);
+  const touch = (type, d) =>
+    cdp.send('Input.dispatchTouchEvent', {
+      type,
+      touchPoints: type === 'touchEnd' ? [] : [
+        { x: cx - d, y: cy, id: 1 },
+        { x: cx + d, y: cy, id: 2 },
+      ],
+    });
+  await touch('touchStart', 40);
+  for (const d of [60, 80, 100, 120]) await touch('touchMove', d);
+  await touch('touchEnd', 0);
+  const after = (await info(page)).camera.zoom;
+  assert.ok(after > before * 2.5, `spreading two fingers 3× apart zooms in: ${before} → ${after}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
