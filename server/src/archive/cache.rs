@@ -166,6 +166,10 @@ impl DiskCache {
         E: Send + Sync + 'static,
         F: Future<Output = Result<Fetched, E>>,
     {
+        // Hits (the common case) skip the entry API and its clones.
+        if let Some(entry) = self.index.get(key).await {
+            return Ok((entry, Lookup::Hit));
+        }
         let root = self.root.clone();
         let this = self.clone();
         let owned_key = key.to_owned();

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
+use axum::http::HeaderValue;
 use bytes::Bytes;
 use moka::future::Cache;
 
@@ -11,8 +12,9 @@ use moka::future::Cache;
 #[derive(Debug, Clone)]
 pub struct HotFile {
     pub body: Bytes,
-    /// `Last-Modified` of the cached file (its mtime), HTTP-date formatted.
-    pub last_modified: String,
+    /// `Last-Modified` of the cached file (its mtime), HTTP-date formatted; a ready header
+    /// value, so a hit clones it without allocating.
+    pub last_modified: Option<HeaderValue>,
 }
 
 #[derive(Clone)]
@@ -46,7 +48,7 @@ impl HotFiles {
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let file = HotFile {
             body,
-            last_modified: httpdate::fmt_http_date(modified),
+            last_modified: HeaderValue::from_str(&httpdate::fmt_http_date(modified)).ok(),
         };
         self.files.insert(sha256.to_owned(), file.clone()).await;
         Ok(file)

@@ -147,16 +147,14 @@ impl Archive {
                 known: self.known_sources(),
             })?;
         authorize(principal, &Resource::ArchiveFile { source, path: raw_path })?;
-        let url = format!("{}/{}", upstream.base_url.trim_end_matches('/'), raw_path);
         let key = format!("{source}/{raw_path}");
-        let timeout = Duration::from_secs(upstream.timeout_secs);
-        let fill = upstream::fetch(
-            &self.client,
-            &url,
-            timeout,
-            self.settings.max_file_bytes,
-            self.cache.temp_path(),
-        );
+        // Only a miss polls this, so a hit builds no URL and no temp path.
+        let fill = async {
+            let url = format!("{}/{}", upstream.base_url.trim_end_matches('/'), raw_path);
+            let timeout = Duration::from_secs(upstream.timeout_secs);
+            let temp = self.cache.temp_path();
+            upstream::fetch(&self.client, &url, timeout, self.settings.max_file_bytes, temp).await
+        };
         let (entry, lookup) = self.cache.get_or_fill(&key, fill).await.map_err(|e| shared_error(&e))?;
         Ok(Served {
             path: self.cache.blob_path(&entry),

@@ -82,7 +82,7 @@ async fn serve_hot(archive: &Archive, served: &Served) -> Option<Response> {
     let headers = res.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/fits"));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Ok(v) = HeaderValue::from_str(&file.last_modified) {
+    if let Some(v) = file.last_modified {
         headers.insert(header::LAST_MODIFIED, v);
     }
     Some(res)
