@@ -76,20 +76,31 @@ export async function waitHydrated(page) {
 /// A minimal FITS file: one float32 image HDU (`values` row-major, row 0 = FITS row 1) with
 /// optional extra header cards `{ KEY: value }` (strings are quoted, numbers/booleans as is).
 export function fitsImage(width, height, values, extra = {}, planes = 1) {
-  const card = (key, value) => {
-    let v;
-    if (typeof value === 'string') v = `'${value.padEnd(8)}'`.padEnd(20);
-    else if (typeof value === 'boolean') v = (value ? 'T' : 'F').padStart(20);
-    else v = String(value).padStart(20);
-    return `${key.padEnd(8)}= ${v}`.padEnd(80).slice(0, 80);
-  };
+  return imageHdu(false, width, height, values, extra, planes);
+}
+
+/// An `IMAGE` extension HDU to append to a file made by `fitsImage`.
+export function fitsExtension(width, height, values, extra = {}) {
+  return imageHdu(true, width, height, values, extra, 1);
+}
+
+function card(key, value) {
+  let v;
+  if (typeof value === 'string') v = `'${value.padEnd(8)}'`.padEnd(20);
+  else if (typeof value === 'boolean') v = (value ? 'T' : 'F').padStart(20);
+  else v = String(value).padStart(20);
+  return `${key.padEnd(8)}= ${v}`.padEnd(80).slice(0, 80);
+}
+
+function imageHdu(extension, width, height, values, extra, planes) {
   const cards = [
-    card('SIMPLE', true),
+    extension ? card('XTENSION', 'IMAGE') : card('SIMPLE', true),
     card('BITPIX', -32),
     card('NAXIS', planes > 1 ? 3 : 2),
     card('NAXIS1', width),
     card('NAXIS2', height),
     ...(planes > 1 ? [card('NAXIS3', planes)] : []),
+    ...(extension ? [card('PCOUNT', 0), card('GCOUNT', 1)] : []),
     ...Object.entries(extra).map(([k, v]) => card(k, v)),
     'END'.padEnd(80),
   ];

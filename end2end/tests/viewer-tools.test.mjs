@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { comparePixels, fitsImage, launchBrowser, startServer, testImage, watchErrors } from './support.mjs';
+import { comparePixels, fitsExtension, fitsImage, launchBrowser, startServer, testImage, watchErrors } from './support.mjs';
 
 let server;
 let browser;
@@ -44,7 +44,12 @@ async function savedRegions(key, pred) {
 test('cube: plane slider, animator and per-cube limits', async () => {
   const planes = 3;
   const values = new Float32Array(32 * 32 * planes).map((_, i) => Math.floor(i / 1024) * 10 + (i % 32) / 32);
-  const { page, errors } = await viewerWith(fitsImage(32, 32, values, {}, planes), 'cube.fits');
+  const wcs = {
+    CTYPE1: 'RA---SIN', CTYPE2: 'DEC--SIN', CTYPE3: 'FREQ', CRPIX1: 16, CRPIX2: 16, CRPIX3: 1,
+    CRVAL1: 200.0, CRVAL2: -45.0, CRVAL3: 1.4e9, CDELT1: -0.01, CDELT2: 0.01, CDELT3: 1.0e6, CUNIT3: 'Hz',
+  };
+  const { page, errors } = await viewerWith(fitsImage(32, 32, values, wcs, planes), 'cube.fits');
+  assert.equal(await page.textContent('[data-testid="plane-world"]'), '1.400000 GHz');
   assert.equal((await info(page)).layers[0].planes, 3);
   assert.deepEqual((await info(page)).layers[0].limits, [0, 31 / 32]);
   await page.$eval('[data-testid="plane"]', (el) => {
@@ -54,6 +59,7 @@ test('cube: plane slider, animator and per-cube limits', async () => {
   await page.waitForFunction(() => window.__chViewer.info().layers[0].plane === 2);
   assert.deepEqual((await info(page)).layers[0].limits, [20, 20 + 31 / 32]);
   assert.equal(await page.textContent('[data-testid="plane-label"]'), '3/3');
+  assert.equal(await page.textContent('[data-testid="plane-world"]'), '1.402000 GHz');
   await page.getByText('limits over the whole cube').click();
   await page.waitForFunction(() => window.__chViewer.info().layers[0].settings.cube_limits === true);
   assert.deepEqual((await info(page)).layers[0].limits, [0, 20 + 31 / 32]);
@@ -203,4 +209,20 @@ test('pinch with two touch points zooms about their midpoint', async () => {
   assert.ok(after > before * 2.5, `spreading two fingers 3× apart zooms in: ${before} → ${after}`);
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test('a file with several image HDUs: choose the HDU', async () => {
+  const primary = fitsImage(4, 4, new Float32Array(16).fill(1));
+  const ext = fitsExtension(8, 6, new Float32Array(48).map((_, i) => i), { EXTNAME: 'SCI' });
+  const bytes = new Uint8Array(primary.length + ext.length);
+  bytes.set(primary, 0);
+  bytes.set(ext, primary.length);
+  const { page, errors } = await viewerWith(bytes, 'multi.fits');
+  assert.equal((await info(page)).layers[0].width, 4);
+  await page.selectOption('[data-testid="hdu"]', '1');
+  await page.waitForFunction(() => window.__chViewer.info().layers[0].width === 8);
+  assert.deepEqual((await info(page)).layers[0].limits, [0, 47]);
+  assert.match(await page.textContent('[data-testid="hdu"]'), /1 SCI 8×6/);
+  assert.deepEqual(errors, []);
+  await page.close();
 });

@@ -71,6 +71,8 @@ facade!(remove_layer(index: usize) => super::web::remove_layer);
 facade!(/// Red, green and blue colormaps with additive blending on the first three layers.
     rgb_composite() => super::web::rgb_composite);
 facade!(set_plane(plane: usize) => super::web::set_plane);
+facade!(/// Shows another image HDU of a layer's file.
+    set_hdu(index: usize, hdu: usize) => super::web::set_hdu);
 facade!(toggle_play() => super::web::toggle_play);
 facade!(fit() => super::web::fit);
 facade!(one_to_one() => super::web::one_to_one);

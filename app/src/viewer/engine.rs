@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use ch_fits::region::{Region, RegionStats};
-use ch_fits::{Fits, Header, image::Image};
+use ch_fits::{Fits, HduKind, Header, image::Image};
 use ch_render::stretch::Prepared;
 use ch_render::{Colormap, Scale};
 use ch_wcs::Wcs;
@@ -36,6 +36,65 @@ pub struct Layer {
 impl Layer {
     pub fn bunit(&self) -> String {
         self.header.get_str("BUNIT").unwrap_or("").trim().to_owned()
+    }
+
+    /// The file's image HDUs with data: index and a label (`1 SCI 2048×2048`).
+    pub fn image_hdus(&self) -> Vec<(usize, String)> {
+        self.fits
+            .hdus()
+            .iter()
+            .filter(|h| {
+                matches!(h.kind(), HduKind::Primary | HduKind::Image | HduKind::CompressedImage)
+                    && !h.shape().is_empty()
+            })
+            .map(|h| {
+                let dims: Vec<String> = h.shape().iter().rev().map(u64::to_string).collect();
+                let name = h.extname().map(|n| format!(" {n}")).unwrap_or_default();
+                (h.index(), format!("{}{name} {}", h.index(), dims.join("×")))
+            })
+            .collect()
+    }
+
+    /// What the shown plane is: the spectral value and Stokes product of its indices along the
+    /// cube axes (e.g. `1.420406 GHz · Stokes I`); empty without such axes.
+    pub fn plane_label(&self) -> String {
+        let Some(wcs) = self.wcs.as_ref() else {
+            return String::new();
+        };
+        let shape = &self.image.shape;
+        // Length of FITS axis `a` (0-based; numpy order is reversed).
+        let len = |a: usize| {
+            shape
+                .len()
+                .checked_sub(a + 1)
+                .and_then(|i| shape.get(i))
+                .map_or(1, |&n| n.max(1) as usize)
+        };
+        // Index along axis `a` ≥ 2 of the flattened plane (NAXIS3 fastest).
+        let index = |a: usize| (self.plane / (2..a).map(len).product::<usize>()) % len(a);
+        let mut parts = Vec::new();
+        if let Some(s) = wcs.spectral().filter(|s| s.axis() >= 2)
+            && let Some(v) = s.pixel_to_world(index(s.axis()) as f64)
+        {
+            parts.push(spectral_text(v, s.unit()));
+        }
+        if let Some(st) = wcs.stokes().filter(|s| s.axis() >= 2)
+            && let Some(p) = st.pixel_to_stokes(index(st.axis()) as f64)
+        {
+            parts.push(format!("Stokes {p:?}"));
+        }
+        parts.join(" · ")
+    }
+}
+
+/// A spectral coordinate in the unit radio astronomers read (GHz/MHz, km/s, µm…).
+fn spectral_text(v: f64, unit: &str) -> String {
+    match unit {
+        "Hz" if v.abs() >= 1e9 => format!("{:.6} GHz", v / 1e9),
+        "Hz" => format!("{:.6} MHz", v / 1e6),
+        "m/s" => format!("{:.3} km/s", v / 1e3),
+        "m" if v.abs() < 1e-3 => format!("{:.4} µm", v * 1e6),
+        _ => format!("{} {unit}", super::actions::fmt_value(v)),
     }
 }
 
@@ -261,6 +320,48 @@ impl Engine {
             self.upload_histeq(i);
         }
         self.upload();
+        self.render();
+        Ok(())
+    }
+
+    /// Shows another image HDU of a layer's file (its first plane). The first layer can only
+    /// switch while it is alone, since the others are aligned to its grid.
+    pub fn set_hdu(&mut self, index: usize, hdu: usize) -> Result<(), String> {
+        if index == 0 && self.layers.len() > 1 {
+            return Err("remove the other layers before showing another HDU of the first".into());
+        }
+        let layer = self.layers.get(index).ok_or("no such layer")?;
+        let name = layer.name.clone();
+        let header = layer
+            .fits
+            .hdu(hdu)
+            .map_err(|e| format!("{name}: {e}"))?
+            .header()
+            .clone();
+        let image = decode(&layer.fits, hdu, 0).map_err(|e| format!("{name}: {e}"))?;
+        if image.width == 0 || image.height == 0 {
+            return Err(format!("{name}: HDU {hdu} is empty"));
+        }
+        let wcs = Wcs::from_cards(header.cards()).ok().filter(Wcs::has_celestial);
+        let (image, reprojected) = if index == 0 {
+            (image, false)
+        } else {
+            self.align(&name, image, wcs.as_ref())?
+        };
+        let layer = &mut self.layers[index];
+        layer.planes = image.planes;
+        layer.image = image;
+        layer.header = header;
+        layer.wcs = wcs;
+        layer.hdu = hdu;
+        layer.plane = 0;
+        layer.reprojected = reprojected;
+        update_limits(layer);
+        self.upload_histeq(index);
+        self.upload();
+        if index == 0 {
+            self.fit();
+        }
         self.render();
         Ok(())
     }

@@ -44,6 +44,11 @@ pub struct LayerInfo {
     pub width: usize,
     pub height: usize,
     pub planes: usize,
+    /// Image HDUs of the file (index, label) and the one shown.
+    pub hdus: Vec<(usize, String)>,
+    pub hdu: usize,
+    /// Spectral value / Stokes product of the shown plane.
+    pub plane_label: String,
     pub bunit: String,
     pub limits: (f64, f64),
     pub reprojected: bool,

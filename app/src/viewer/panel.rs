@@ -153,6 +153,17 @@ pub fn Panel() -> impl IntoView {
             <button class="button small" data-testid="rgb" title="Red, green and blue colormaps with additive blending on the first three layers" on:click=move |_| actions::rgb_composite(ui)>
                 "RGB composite"
             </button>
+            {move || current().filter(|l| l.hdus.len() > 1).map(|l| view! {
+                <label class="field-row">"HDU"
+                    <select data-testid="hdu" on:change=move |ev| {
+                        if let Ok(h) = event_target_value(&ev).parse::<usize>() {
+                            actions::set_hdu(ui, ui.active.get_untracked(), h);
+                        }
+                    }>
+                        {l.hdus.iter().map(|(i, label)| view! { <option value=i.to_string() selected=*i == l.hdu>{label.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+            })}
             <h2>"Display"</h2>
             <label class="field-row">"Scale"
                 <select data-testid="scale" on:change=move |ev| {
@@ -211,6 +222,7 @@ pub fn Panel() -> impl IntoView {
                         on:input=move |ev| actions::set_plane(ui, event_target_value(&ev).parse().unwrap_or(0)) />
                     <span class="small" data-testid="plane-label">{move || format!("{}/{}", ui.plane.get() + 1, planes())}</span>
                 </div>
+                <div class="small" data-testid="plane-world">{move || ui.layers.with(|l| l.first().map(|l| l.plane_label.clone()).unwrap_or_default())}</div>
                 <label class="small"><input type="checkbox" prop:checked=move || settings().cube_limits on:change=move |ev| { let v = event_target_checked(&ev); update(&|s| s.cube_limits = v); } />" limits over the whole cube"</label>
             </Show>
             <h2>"View"</h2>

@@ -189,6 +189,9 @@ pub fn sync(ui: Ui) {
                 width: l.image.width,
                 height: l.image.height,
                 planes: l.planes,
+                plane_label: l.plane_label(),
+                hdus: l.image_hdus(),
+                hdu: l.hdu,
                 bunit: l.bunit(),
                 limits: l.limits,
                 reprojected: l.reprojected,
@@ -278,6 +281,20 @@ pub fn set_plane(ui: Ui, plane: usize) {
     match with_engine(|e| e.set_plane(plane)) {
         Some(Ok(())) => {
             ui.plane.set(plane);
+            sync(ui);
+        }
+        Some(Err(e)) => ui.status.set(Status::Error(e)),
+        None => {}
+    }
+}
+
+pub fn set_hdu(ui: Ui, index: usize, hdu: usize) {
+    match with_engine(|e| e.set_hdu(index, hdu)) {
+        Some(Ok(())) => {
+            ui.status.set(Status::Ready);
+            if index == 0 {
+                ui.plane.set(0);
+            }
             sync(ui);
         }
         Some(Err(e)) => ui.status.set(Status::Error(e)),
