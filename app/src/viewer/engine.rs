@@ -3,100 +3,20 @@
 
 use std::cell::RefCell;
 
+use ch_fits::Fits;
+use ch_fits::image::Image;
 use ch_fits::region::{Region, RegionStats};
-use ch_fits::{Fits, HduKind, Header, image::Image};
 use ch_render::stretch::Prepared;
 use ch_render::{Colormap, Scale};
 use ch_wcs::Wcs;
 
 use super::gpu::{Camera, Globals, Gpu, HISTEQ_SIZE, LayerUniform, MAX_LAYERS};
+pub use super::layer::Layer;
+use super::layer::{decode, update_limits};
 use super::state::LayerSettings;
 
 /// Viewer background behind blank (NaN) pixels.
 pub const BACKGROUND: [f32; 4] = [0.043, 0.059, 0.09, 1.0];
-
-pub struct Layer {
-    pub name: String,
-    /// Same-origin URL it came from; empty for a local file (not shareable).
-    pub src: String,
-    fits: Fits<'static>,
-    pub hdu: usize,
-    pub plane: usize,
-    pub planes: usize,
-    /// Current plane on the first layer's grid.
-    pub image: Image<f32>,
-    pub header: Header,
-    pub wcs: Option<Wcs>,
-    pub settings: LayerSettings,
-    pub limits: (f64, f64),
-    /// Set when this layer was resampled onto the first layer's WCS grid.
-    pub reprojected: bool,
-}
-
-impl Layer {
-    pub fn bunit(&self) -> String {
-        self.header.get_str("BUNIT").unwrap_or("").trim().to_owned()
-    }
-
-    /// The file's image HDUs with data: index and a label (`1 SCI 2048×2048`).
-    pub fn image_hdus(&self) -> Vec<(usize, String)> {
-        self.fits
-            .hdus()
-            .iter()
-            .filter(|h| {
-                matches!(h.kind(), HduKind::Primary | HduKind::Image | HduKind::CompressedImage)
-                    && !h.shape().is_empty()
-            })
-            .map(|h| {
-                let dims: Vec<String> = h.shape().iter().rev().map(u64::to_string).collect();
-                let name = h.extname().map(|n| format!(" {n}")).unwrap_or_default();
-                (h.index(), format!("{}{name} {}", h.index(), dims.join("×")))
-            })
-            .collect()
-    }
-
-    /// What the shown plane is: the spectral value and Stokes product of its indices along the
-    /// cube axes (e.g. `1.420406 GHz · Stokes I`); empty without such axes.
-    pub fn plane_label(&self) -> String {
-        let Some(wcs) = self.wcs.as_ref() else {
-            return String::new();
-        };
-        let shape = &self.image.shape;
-        // Length of FITS axis `a` (0-based; numpy order is reversed).
-        let len = |a: usize| {
-            shape
-                .len()
-                .checked_sub(a + 1)
-                .and_then(|i| shape.get(i))
-                .map_or(1, |&n| n.max(1) as usize)
-        };
-        // Index along axis `a` ≥ 2 of the flattened plane (NAXIS3 fastest).
-        let index = |a: usize| (self.plane / (2..a).map(len).product::<usize>()) % len(a);
-        let mut parts = Vec::new();
-        if let Some(s) = wcs.spectral().filter(|s| s.axis() >= 2)
-            && let Some(v) = s.pixel_to_world(index(s.axis()) as f64)
-        {
-            parts.push(spectral_text(v, s.unit()));
-        }
-        if let Some(st) = wcs.stokes().filter(|s| s.axis() >= 2)
-            && let Some(p) = st.pixel_to_stokes(index(st.axis()) as f64)
-        {
-            parts.push(format!("Stokes {p:?}"));
-        }
-        parts.join(" · ")
-    }
-}
-
-/// A spectral coordinate in the unit radio astronomers read (GHz/MHz, km/s, µm…).
-fn spectral_text(v: f64, unit: &str) -> String {
-    match unit {
-        "Hz" if v.abs() >= 1e9 => format!("{:.6} GHz", v / 1e9),
-        "Hz" => format!("{:.6} MHz", v / 1e6),
-        "m/s" => format!("{:.3} km/s", v / 1e3),
-        "m" if v.abs() < 1e-3 => format!("{:.4} µm", v * 1e6),
-        _ => format!("{} {unit}", super::actions::fmt_value(v)),
-    }
-}
 
 /// A file to show: its bytes, where it came from, which HDU/plane, how, and whether it
 /// replaces the layers or is added as one.
@@ -163,11 +83,6 @@ pub fn take() -> Option<Engine> {
 /// Runs `f` on the engine when it exists.
 pub fn with_engine<R>(f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
     ENGINE.with(|e| e.try_borrow_mut().ok().and_then(|mut e| e.as_mut().map(f)))
-}
-
-/// Decodes one plane of an image HDU as `f32`.
-fn decode(fits: &Fits<'static>, hdu: usize, plane: usize) -> Result<Image<f32>, String> {
-    fits.image_f32(hdu, plane).map_err(|e| e.to_string())
 }
 
 impl Engine {
@@ -580,21 +495,4 @@ impl Engine {
 
 fn ordered((a, b): (f64, f64)) -> (f64, f64) {
     if a <= b { (a, b) } else { (b, a) }
-}
-
-/// Recomputes a layer's display limits from its plane (or its whole cube).
-fn update_limits(layer: &mut Layer) {
-    let limits = &layer.settings.render.limits;
-    let computed = if layer.settings.cube_limits && layer.planes > 1 {
-        let mut all = Vec::new();
-        for p in 0..layer.planes {
-            if let Ok(img) = decode(&layer.fits, layer.hdu, p) {
-                all.extend_from_slice(&img.data);
-            }
-        }
-        limits.compute(&all)
-    } else {
-        limits.compute(&layer.image.data)
-    };
-    layer.limits = computed.unwrap_or((0.0, 1.0));
 }

@@ -4,7 +4,7 @@
 //!
 //! Layout: [`state`] (share-link state, pure) · [`panel`] (controls) · [`actions`] (what the
 //! controls do; a no-op on the server) · hydrate-only: `gpu` (typed wgpu layer + image.wgsl),
-//! `engine` (layers, camera, limits), `overlay` (grid, regions, colour bar), `hooks` (test and
+//! `engine` (layers, camera, uniforms), `layer` (one decoded image), `overlay` (grid, regions, colour bar), `hooks` (test and
 //! benchmark entry points on `window.__chViewer`).
 
 pub mod actions;
@@ -21,6 +21,8 @@ pub(crate) mod gpu;
 mod hooks;
 #[cfg(feature = "hydrate")]
 mod interact;
+#[cfg(feature = "hydrate")]
+mod layer;
 #[cfg(feature = "hydrate")]
 mod overlay;
 #[cfg(feature = "hydrate")]
