@@ -402,85 +402,8 @@ mod tests {
         assert_eq!(h.counts, vec![0; 4]);
     }
 
-    /// The counting code as it was before the single-precision index pass changed (kept to
-    /// prove the new one gives identical counts).
-    fn count_linear_before<T: Sample>(values: &[T], edges: &[f64], lo: f64, hi: f64) -> (Vec<u64>, u64, u64, u64) {
-        const BLOCK: usize = 1024;
-        const CHECK: i32 = -1;
-        let bins = edges.len().saturating_sub(1).max(1);
-        let norm = bins as f64 / (hi - lo);
-        // Worst-case rounding of both the index arithmetic and the edges, in bin units. f32 input
-        // is binned in single precision (twice the lanes); the margin grows to match.
-        let eps = if T::IS_F32 {
-            f64::from(f32::EPSILON)
-        } else {
-            f64::EPSILON
-        };
-        let margin = 64.0 * eps * ((lo.abs() + hi.abs()) * norm + bins as f64);
-        if bins > (1 << 24) || margin.is_nan() || margin >= 0.25 {
-            return count::<T, false>(values, edges, lo, hi);
-        }
-        let (upper, last) = (1.0 - margin, bins - 1);
-        let (lo32, hi32, norm32, margin32, upper32) = (lo as f32, hi as f32, norm as f32, margin as f32, upper as f32);
-        let mut counts = vec![0u64; bins];
-        let (mut underflow, mut overflow, mut nan_count) = (0u64, 0u64, 0u64);
-        let mut idx = [0i32; BLOCK];
-        for block in values.chunks(BLOCK) {
-            if T::IS_F32 {
-                for (o, v) in idx.iter_mut().zip(block) {
-                    let x = v.to_f32();
-                    let y = ((x - lo32) * norm32).clamp(-1.0, bins as f32);
-                    let i = y as i32;
-                    let frac = y - i as f32;
-                    let safe = x >= lo32 && x <= hi32 && frac > margin32 && frac < upper32;
-                    *o = if safe { i } else { CHECK };
-                }
-            } else {
-                for (o, v) in idx.iter_mut().zip(block) {
-                    let x = v.to_f64();
-                    let y = ((x - lo) * norm).clamp(-1.0, bins as f64);
-                    let i = y as i32;
-                    let frac = y - f64::from(i);
-                    let safe = x >= lo && x <= hi && frac > margin && frac < upper;
-                    *o = if safe { i } else { CHECK };
-                }
-            }
-            for (&i, v) in idx.iter().zip(block) {
-                if let Some(c) = usize::try_from(i)
-                    .ok()
-                    .filter(|&i| i <= last)
-                    .and_then(|i| counts.get_mut(i))
-                {
-                    *c += 1;
-                    continue;
-                }
-                let x = v.to_f64();
-                if !(x >= lo && x <= hi) {
-                    if !x.is_finite() {
-                        nan_count += 1;
-                    } else if x < lo {
-                        underflow += 1;
-                    } else {
-                        overflow += 1;
-                    }
-                    continue;
-                }
-                let mut i = (((x - lo) * norm) as usize).min(last);
-                if i > 0 && edges.get(i).is_some_and(|&e| x < e) {
-                    i -= 1;
-                } else if i < last && edges.get(i + 1).is_some_and(|&e| x >= e) {
-                    i += 1;
-                }
-                if let Some(c) = counts.get_mut(i) {
-                    *c += 1;
-                }
-            }
-        }
-        (counts, underflow, overflow, nan_count)
-    }
-
     #[test]
-    fn counts_identical_to_the_previous_implementation() {
+    fn fast_counts_identical_to_the_exact_pass() {
         let mut state = 0x1234_5678_9abc_def1u64;
         let mut next = move || {
             state ^= state << 13;
@@ -545,12 +468,12 @@ mod tests {
             v64.extend(edges.iter().map(|&e| f64::from(e as f32)));
             assert_eq!(
                 count_linear(&v32, &edges, lo, hi),
-                count_linear_before(&v32, &edges, lo, hi),
+                count::<_, false>(&v32, &edges, lo, hi),
                 "f32 {lo} {hi} {bins}"
             );
             assert_eq!(
                 count_linear(&v64, &edges, lo, hi),
-                count_linear_before(&v64, &edges, lo, hi),
+                count::<_, false>(&v64, &edges, lo, hi),
                 "f64 {lo} {hi} {bins}"
             );
         }
@@ -558,7 +481,7 @@ mod tests {
 
     #[test]
     fn perf_image_counts_unchanged() {
-        // The data of tests/perf.rs at 512×512: every bin and the NaN count as before.
+        // The data of tests/perf.rs at 512×512: every bin and the NaN count as the exact pass.
         let mut state = 0x2545_f491u32;
         let v: Vec<f32> = (0..512 * 512)
             .map(|i| {
@@ -577,7 +500,7 @@ mod tests {
             let (lo, hi) = (h.edges[0], h.edges[256]);
             assert_eq!(
                 (h.counts.clone(), h.underflow, h.overflow, h.nan_count),
-                count_linear_before(&v, &h.edges, lo, hi)
+                count::<_, false>(&v, &h.edges, lo, hi)
             );
             assert_eq!(
                 h.counts.iter().sum::<u64>() + h.underflow + h.overflow + h.nan_count,
