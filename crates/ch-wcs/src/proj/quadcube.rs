@@ -175,6 +175,9 @@ pub(super) fn csc_x2s(x: f64, y: f64) -> Option<(f64, f64)> {
     Some(to_native(l, m, n))
 }
 
+/// [`locate`] in single precision, as wcslib's CSC does it: the shifted coordinate `xf + 8` is
+/// rounded to `f32` before the face offset is taken, so this cannot defer to the `f64` version
+/// (the astropy comparison catches the difference).
 fn locate_f32(xf: f32, yf: f32) -> Option<(u8, f32, f32)> {
     if f64::from(xf).abs() <= 1.0 {
         if f64::from(yf).abs() > 3.0 {
