@@ -10,6 +10,9 @@ use ch_fits::stats::{self, BinScale, Stats};
 use ch_fits::{Fits, Limits, Shape};
 use proptest::prelude::*;
 
+mod common;
+use common::{NUMBERS, cases, edit_and_cut, value_cards, write_number};
+
 const FILES: &[&str] = &[
     "bitpix16.fits",
     "bitpix-64.fits",
@@ -81,31 +84,8 @@ fn corpus_is_clean() {
     }
 }
 
-/// Cases per property (`CH_FITS_FUZZ_CASES` raises it for a longer run).
-fn cases() -> u32 {
-    std::env::var("CH_FITS_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(400)
-}
-
-/// Digit strings that stress size arithmetic when written into header values.
-const NUMBERS: &[&str] = &[
-    "0",
-    "-1",
-    "1",
-    "3",
-    "999",
-    "1000",
-    "2147483647",
-    "-2147483648",
-    "4294967296",
-    "9223372036854775807",
-    "99999999999999999999",
-];
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(400), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn random_byte_mutations_never_panic(
@@ -115,35 +95,21 @@ proptest! {
     ) {
         let files = corpus();
         let mut bytes = files[file % files.len()].clone();
-        for (pos, b) in edits {
-            let n = bytes.len();
-            // Half the edits land in the first blocks, where headers and table rows live.
-            let p = if pos % 2 == 0 { pos as usize % n.min(3 * 2880) } else { pos as usize % n };
-            bytes[p] = b;
-        }
-        if let Some(c) = cut {
-            let n = bytes.len();
-            bytes.truncate(c as usize % (n + 1));
-        }
+        edit_and_cut(&mut bytes, &edits, cut);
         exercise(&bytes);
     }
 
     #[test]
     fn header_value_mutations_never_panic(
         file in 0usize..14,
-        edits in prop::collection::vec((any::<u16>(), 0usize..11), 1..6),
+        edits in prop::collection::vec((any::<u16>(), 0..NUMBERS.len()), 1..6),
     ) {
         let files = corpus();
         let mut bytes = files[file % files.len()].clone();
-        // Cards with a value indicator in the first headers.
-        let cards: Vec<usize> = (0..bytes.len().min(40 * 2880) / 80)
-            .filter(|i| bytes.get(i * 80 + 8..i * 80 + 10) == Some(b"= "))
-            .collect();
+        let cards = value_cards(&bytes);
         prop_assume!(!cards.is_empty());
         for (card, number) in edits {
-            let start = cards[card as usize % cards.len()] * 80 + 10;
-            let text = format!("{:>20}", NUMBERS[number]);
-            bytes[start..start + 20].copy_from_slice(text.as_bytes());
+            write_number(&mut bytes, cards[card as usize % cards.len()], number);
         }
         exercise(&bytes);
     }

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use ch_fits::{Fits, FitsError, Hdu, HeaderWalk};
 use proptest::prelude::*;
 
+mod common;
+use common::{NUMBERS, cases, edit_and_cut, value_cards, write_number};
+
 /// Every corpus file that parses, as plain (inflated) FITS bytes, with its name.
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("data");
@@ -185,47 +188,19 @@ fn misuse_is_an_error_not_a_panic() {
     }
 }
 
-/// Header cards with a value indicator, by start offset, in the first headers.
-fn value_cards(bytes: &[u8]) -> Vec<usize> {
-    (0..bytes.len().min(40 * 2880) / 80)
-        .filter(|i| bytes.get(i * 80 + 8..i * 80 + 10) == Some(b"= "))
-        .map(|i| i * 80)
-        .collect()
-}
-
-const NUMBERS: &[&str] = &[
-    "0",
-    "-1",
-    "1",
-    "3",
-    "999",
-    "1000",
-    "2147483647",
-    "4294967296",
-    "9223372036854775807",
-    "99999999999999999999",
-];
-
-fn cases() -> u32 {
-    std::env::var("CH_FITS_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300)
-}
-
 fn small_corpus() -> &'static [(String, Vec<u8>)] {
     static CORPUS: std::sync::OnceLock<Vec<(String, Vec<u8>)>> = std::sync::OnceLock::new();
     CORPUS.get_or_init(|| corpus().into_iter().filter(|(_, b)| b.len() <= 4 << 20).collect())
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(300), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn mutated_files_walk_like_parse(
         file in any::<prop::sample::Index>(),
         edits in prop::collection::vec((any::<u32>(), any::<u8>()), 0..8),
-        numbers in prop::collection::vec((any::<prop::sample::Index>(), 0usize..10), 0..4),
+        numbers in prop::collection::vec((any::<prop::sample::Index>(), 0..NUMBERS.len()), 0..4),
         cut in prop::option::of(any::<u32>()),
     ) {
         let files = small_corpus();
@@ -235,19 +210,10 @@ proptest! {
         let cards = value_cards(&bytes);
         if !cards.is_empty() {
             for (card, number) in &numbers {
-                let start = cards[card.index(cards.len())] + 10;
-                bytes[start..start + 20].copy_from_slice(format!("{:>20}", NUMBERS[*number]).as_bytes());
+                write_number(&mut bytes, cards[card.index(cards.len())], *number);
             }
         }
-        for (pos, b) in edits {
-            let n = bytes.len();
-            let p = if pos % 2 == 0 { pos as usize % n.min(3 * 2880) } else { pos as usize % n };
-            bytes[p] = b;
-        }
-        if let Some(c) = cut {
-            let n = bytes.len();
-            bytes.truncate(c as usize % (n + 1));
-        }
+        edit_and_cut(&mut bytes, &edits, cut);
         let expected = parse(&bytes);
         for feed in [Feed::Exact, Feed::Generous] {
             prop_assert_eq!(&walk(&bytes, feed).0, &expected, "{} {:?}", name, feed);
