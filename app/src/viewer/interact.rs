@@ -200,6 +200,8 @@ pub fn pointer_move(ui: Ui, ev: leptos::ev::PointerEvent) {
     let tool = ui.tool.get_untracked();
     let mut changed_regions = false;
     let mut bias_contrast = None;
+    // What a move changes: nothing (hover: only the readout), the overlay, or the view.
+    let (mut overlay, mut view) = (false, false);
     P.with(|p| {
         let mut p = p.borrow_mut();
         let Some(prev) = p.down.get(&ev.pointer_id()).copied() else {
@@ -217,6 +219,7 @@ pub fn pointer_move(ui: Ui, ev: leptos::ev::PointerEvent) {
             let mid = ((pts[0].0 + pts[1].0) / 2.0, (pts[0].1 + pts[1].1) / 2.0);
             if d0 > 0.0 {
                 with_engine(|e| e.zoom_at(d1 / d0, mid.0, mid.1));
+                view = true;
             }
             p.pinch = Some(d1);
             return;
@@ -230,6 +233,7 @@ pub fn pointer_move(ui: Ui, ev: leptos::ev::PointerEvent) {
                 let (dx, dy) = (pos.0 - last.0, pos.1 - last.1);
                 *last = pos;
                 with_engine(|e| e.pan_by(dx, dy));
+                view = true;
             }
             Drag::BiasContrast => {
                 let size = with_engine(|e| e.gpu.size()).unwrap_or((1, 1));
@@ -261,6 +265,7 @@ pub fn pointer_move(ui: Ui, ev: leptos::ev::PointerEvent) {
             Drag::Create { start } => {
                 let start = *start;
                 p.draft = new_geometry(tool, start, img);
+                overlay = true;
             }
         }
     });
@@ -275,7 +280,11 @@ pub fn pointer_move(ui: Ui, ev: leptos::ev::PointerEvent) {
     if changed_regions {
         report(ui);
     }
-    redraw(ui);
+    if view {
+        redraw(ui);
+    } else if overlay || changed_regions {
+        overlay::draw(ui);
+    }
 }
 
 pub fn pointer_up(ui: Ui, ev: leptos::ev::PointerEvent) {
@@ -315,7 +324,8 @@ pub fn pointer_up(ui: Ui, ev: leptos::ev::PointerEvent) {
         }
         _ => {}
     }
-    redraw(ui);
+    // Releasing never moves the view (pans and pinches apply while moving).
+    overlay::draw(ui);
 }
 
 fn big_enough(g: &Geometry) -> bool {
@@ -343,7 +353,7 @@ pub fn double_click(ui: Ui, _ev: leptos::ev::MouseEvent) {
     if vertices.len() >= 3 {
         add_region(ui, Geometry::Polygon { vertices });
     }
-    redraw(ui);
+    overlay::draw(ui);
 }
 
 fn add_region(ui: Ui, geometry: Geometry) {

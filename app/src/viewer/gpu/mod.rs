@@ -239,20 +239,13 @@ impl Gpu {
         });
         let lut = device.create_texture_with_data(
             &queue,
-            &wgpu::TextureDescriptor {
-                label: Some("colormaps"),
-                size: wgpu::Extent3d {
-                    width: 256,
-                    height: Colormap::ALL.len() as u32,
-                    depth_or_array_layers: 1,
-                },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: wgpu::TextureFormat::Rgba8Unorm,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            },
+            &texture_2d(
+                "colormaps",
+                256,
+                Colormap::ALL.len() as u32,
+                wgpu::TextureFormat::Rgba8Unorm,
+                wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            ),
             wgpu::util::TextureDataOrder::LayerMajor,
             &lut_bytes(),
         );
@@ -512,7 +505,14 @@ impl Gpu {
     }
 }
 
-fn float_texture(label: &'static str, width: u32, height: u32) -> wgpu::TextureDescriptor<'static> {
+/// A one-level 2-D texture description.
+fn texture_2d(
+    label: &'static str,
+    width: u32,
+    height: u32,
+    format: wgpu::TextureFormat,
+    usage: wgpu::TextureUsages,
+) -> wgpu::TextureDescriptor<'static> {
     wgpu::TextureDescriptor {
         label: Some(label),
         size: wgpu::Extent3d {
@@ -523,8 +523,19 @@ fn float_texture(label: &'static str, width: u32, height: u32) -> wgpu::TextureD
         mip_level_count: 1,
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
-        format: wgpu::TextureFormat::R32Float,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        format,
+        usage,
         view_formats: &[],
     }
+}
+
+/// An `R32Float` texture the shader reads with `textureLoad` (planes, hist-eq tables).
+fn float_texture(label: &'static str, width: u32, height: u32) -> wgpu::TextureDescriptor<'static> {
+    texture_2d(
+        label,
+        width,
+        height,
+        wgpu::TextureFormat::R32Float,
+        wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+    )
 }

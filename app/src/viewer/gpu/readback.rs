@@ -1,26 +1,19 @@
 //! Pixel read-back for the tests: render offscreen at a given size and copy the result out.
 
-use super::{Globals, Gpu, GpuError, OFFSCREEN_FORMAT};
+use super::{Globals, Gpu, GpuError, OFFSCREEN_FORMAT, texture_2d};
 
 impl Gpu {
     /// Renders into an offscreen RGBA8 target of `width × height` and reads it back, rows
     /// top-down as drawn on screen.
     pub async fn read_back(&self, globals: &Globals, width: u32, height: u32) -> Result<Vec<u8>, GpuError> {
         let (width, height) = (width.clamp(1, self.max_texture), height.clamp(1, self.max_texture));
-        let target = self.device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("read-back"),
-            size: wgpu::Extent3d {
-                width,
-                height,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: OFFSCREEN_FORMAT,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
+        let target = self.device.create_texture(&texture_2d(
+            "read-back",
+            width,
+            height,
+            OFFSCREEN_FORMAT,
+            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        ));
         let padded = (width * 4).div_ceil(256) * 256;
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("read-back"),
