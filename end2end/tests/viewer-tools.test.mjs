@@ -60,6 +60,12 @@ test('cube: plane slider, animator and per-cube limits', async () => {
   assert.deepEqual((await info(page)).layers[0].limits, [20, 20 + 31 / 32]);
   assert.equal(await page.textContent('[data-testid="plane-label"]'), '3/3');
   assert.equal(await page.textContent('[data-testid="plane-world"]'), '1.402000 GHz');
+  // The new plane is what the GPU draws (only that layer's textures were replaced).
+  const shown = await page.evaluate(async () => ({
+    got: Array.from((await window.__chViewer.readNative()).data),
+    want: Array.from(window.__chViewer.cpuReference()),
+  }));
+  assert.ok(comparePixels(shown.got, shown.want, 2).bad <= 32 * 32 * 0.01);
   await page.getByText('limits over the whole cube').click();
   await page.waitForFunction(() => window.__chViewer.info().layers[0].settings.cube_limits === true);
   assert.deepEqual((await info(page)).layers[0].limits, [0, 20 + 31 / 32]);

@@ -233,8 +233,10 @@ impl Engine {
                 update_limits(layer);
             }
             self.upload_histeq(i);
+            // Only this layer's textures change; the others stay on the GPU.
+            let width = self.width() as u32;
+            self.gpu.replace_layer(i, &self.layers[i].image.data, width);
         }
-        self.upload();
         self.render();
         Ok(())
     }

@@ -60,6 +60,11 @@ pub struct Camera {
 
 /// One tile of one plane set: the same rectangle of every layer.
 struct Tile {
+    /// First pixel and size: `[x, y, w, h]`.
+    rect: [u32; 4],
+    uniform: wgpu::Buffer,
+    /// One texture per layer.
+    views: Vec<wgpu::TextureView>,
     bind_group: wgpu::BindGroup,
 }
 
@@ -312,50 +317,73 @@ impl Gpu {
         self.levels = MAX_LEVELS as u32;
         for ty in (0..height).step_by(tile as usize) {
             for tx in (0..width).step_by(tile as usize) {
-                let (tw, th) = (tile.min(width - tx), tile.min(height - ty));
-                let levels = ch_render::pyramid::level_count(tw as usize, th as usize, MAX_LEVELS) as u32;
+                let rect = [tx, ty, tile.min(width - tx), tile.min(height - ty)];
+                let levels = ch_render::pyramid::level_count(rect[2] as usize, rect[3] as usize, MAX_LEVELS) as u32;
                 self.levels = self.levels.min(levels);
                 let views: Vec<wgpu::TextureView> = planes
                     .iter()
                     .take(MAX_LAYERS)
-                    .map(|plane| self.upload_rect(plane, width, [tx, ty, tw, th]))
+                    .map(|plane| self.upload_rect(plane, width, rect))
                     .collect();
-                let rect = [tx as f32, ty as f32, tw as f32, th as f32];
                 let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some("tile"),
-                    contents: bytemuck::cast_slice(&rect),
+                    contents: bytemuck::cast_slice(&rect.map(|v| v as f32)),
                     usage: wgpu::BufferUsages::UNIFORM,
                 });
-                let view = |i: usize| views.get(i).unwrap_or(&self.dummy);
-                let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("tile"),
-                    layout: &self.tile_layout,
-                    entries: &[
-                        wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: uniform.as_entire_binding(),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 1,
-                            resource: wgpu::BindingResource::TextureView(view(0)),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 2,
-                            resource: wgpu::BindingResource::TextureView(view(1)),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 3,
-                            resource: wgpu::BindingResource::TextureView(view(2)),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 4,
-                            resource: wgpu::BindingResource::TextureView(view(3)),
-                        },
-                    ],
+                let bind_group = self.bind_tile(&uniform, &views);
+                self.tiles.push(Tile {
+                    rect,
+                    uniform,
+                    views,
+                    bind_group,
                 });
-                self.tiles.push(Tile { bind_group });
             }
         }
+    }
+
+    /// Replaces one layer's plane (same size as uploaded) in every tile, leaving the other
+    /// layers' textures as they are: what a cube's plane change needs.
+    pub fn replace_layer(&mut self, layer: usize, plane: &[f32], width: u32) {
+        for i in 0..self.tiles.len() {
+            let view = self.upload_rect(plane, width, self.tiles[i].rect);
+            let Some(slot) = self.tiles[i].views.get_mut(layer) else {
+                continue;
+            };
+            *slot = view;
+            let tile = &self.tiles[i];
+            let bind_group = self.bind_tile(&tile.uniform, &tile.views);
+            self.tiles[i].bind_group = bind_group;
+        }
+    }
+
+    fn bind_tile(&self, uniform: &wgpu::Buffer, views: &[wgpu::TextureView]) -> wgpu::BindGroup {
+        let view = |i: usize| wgpu::BindingResource::TextureView(views.get(i).unwrap_or(&self.dummy));
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("tile"),
+            layout: &self.tile_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: uniform.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: view(0),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: view(1),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: view(2),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: view(3),
+                },
+            ],
+        })
     }
 
     pub fn tile_count(&self) -> usize {
