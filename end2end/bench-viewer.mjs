@@ -50,6 +50,55 @@ function vlassLike(n) {
   });
 }
 
+// What any WebGL2 page pays per frame at this canvas size in this browser: a full-canvas
+// triangle of constant colour, redrawn every animation frame (interval) and once more with a
+// 1-pixel readPixels after each draw (cost to GPU completion). No viewer can go below it here.
+async function frameFloor(browser, [w, h]) {
+  const page = await browser.newPage({ viewport: { width: VW, height: VH } });
+  await page.setContent(`<canvas id="c" width="${w}" height="${h}"></canvas>`);
+  const out = await page.evaluate(async () => {
+    const gl = document.getElementById('c').getContext('webgl2', { antialias: false });
+    const shader = (type, src) => {
+      const s = gl.createShader(type);
+      gl.shaderSource(s, `#version 300 es\nprecision highp float;\n${src}`);
+      gl.compileShader(s);
+      return s;
+    };
+    const prog = gl.createProgram();
+    gl.attachShader(prog, shader(gl.VERTEX_SHADER, 'void main() { vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2)); gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0); }'));
+    gl.attachShader(prog, shader(gl.FRAGMENT_SHADER, 'uniform vec4 c; out vec4 o; void main() { o = c; }'));
+    gl.linkProgram(prog);
+    gl.useProgram(prog);
+    const colour = gl.getUniformLocation(prog, 'c');
+    const px = new Uint8Array(4);
+    const draw = (i) => {
+      gl.uniform4f(colour, (i % 7) / 7, 0.3, 0.5, 1);
+      gl.drawArrays(gl.TRIANGLES, 0, 3);
+    };
+    const frame = () => new Promise(requestAnimationFrame);
+    const pct = (v, q) => v.sort((a, b) => a - b)[Math.round((v.length - 1) * q)];
+    const times = [];
+    let last = await frame();
+    for (let i = 0; i < 240; i++) {
+      draw(i);
+      const now = await frame();
+      times.push(now - last);
+      last = now;
+    }
+    const cost = [];
+    for (let i = 0; i < 120; i++) {
+      const t0 = performance.now();
+      draw(i);
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+      cost.push(performance.now() - t0);
+      await frame();
+    }
+    return { frame_p50_ms: pct([...times], 0.5), frame_p95_ms: pct(times, 0.95), cost_p50_ms: pct([...cost], 0.5), cost_p95_ms: pct(cost, 0.95) };
+  });
+  await page.close();
+  return out;
+}
+
 const bytes = vlassLike(N);
 const server = await startServer();
 const browser = await launchBrowser();
@@ -75,6 +124,18 @@ try {
   }
   const info = await page.evaluate(() => window.__chViewer.info());
   const frames = await page.evaluate(() => window.__chViewer.frameBench(240));
+  // The same changes, each followed by a 1-pixel readPixels that waits for the GPU: the frame's
+  // cost without vsync rounding (WebGL2 only; WebGPU has no synchronous wait). Baseline in the
+  // same page: the one generic pipeline that reads scale and blend mode from uniforms.
+  const costOf = (generic) =>
+    page.evaluate((generic) => {
+      const gl = document.getElementById('modeb-gl').getContext('webgl2');
+      const px = new Uint8Array(4);
+      const finish = gl ? () => gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px) : null;
+      return window.__chViewer.frameBench(120, finish, generic);
+    }, generic);
+  const cost = await costOf(false);
+  const generic = await costOf(true);
   const cpu = await page.evaluate(() => {
     const t = [];
     for (let i = 0; i < 3; i++) {
@@ -99,6 +160,8 @@ try {
     },
     [N],
   );
+  await page.close();
+  const floor = await frameFloor(browser, info.canvas);
   const best = runs.reduce((a, b) => (a.total < b.total ? a : b));
   const f = (x) => x.toFixed(1);
   console.log(`Mode B benchmark — viewport ${VW}×${VH}, ${N}×${N} float32 (${(bytes.length / 1e6).toFixed(1)} MB), ${info.backend}, tiles ${info.tiles}`);
@@ -109,6 +172,12 @@ try {
   console.log(`| … limits + texture upload | ${f(best.upload)} ms | | |`);
   console.log(`| … first draw submitted | ${f(best.first_frame)} ms | | |`);
   console.log(`| re-stretch frame time p50 / p95 (${frames.frames} frames) | ${f(frames.frame_p50_ms)} / ${f(frames.frame_p95_ms)} ms | p95 < 16 ms | |`);
+  if (cost.cost_p50_ms !== undefined) {
+    console.log(`| … frame cost to GPU completion p50 / p95 (${cost.frames} changes) | ${f(cost.cost_p50_ms)} / ${f(cost.cost_p95_ms)} ms | | |`);
+    console.log(`| baseline: same with one generic pipeline (scale/blend from uniforms) | ${f(generic.cost_p50_ms)} / ${f(generic.cost_p95_ms)} ms | | specialised p50 is ${(generic.cost_p50_ms / cost.cost_p50_ms).toFixed(1)}× faster |`);
+  }
+  console.log(`| floor: constant-colour WebGL2 frame on a ${info.canvas.join('×')} canvas, interval p50 / p95 | ${f(floor.frame_p50_ms)} / ${f(floor.frame_p95_ms)} ms | | viewer p95 is ${(frames.frame_p95_ms / floor.frame_p95_ms).toFixed(1)}× the floor |`);
+  console.log(`| floor: … cost to GPU completion p50 / p95 | ${f(floor.cost_p50_ms)} / ${f(floor.cost_p95_ms)} ms | | |`);
   console.log(`| … CPU time per change p50 / p95 | ${f(frames.cpu_p50_ms)} / ${f(frames.cpu_p95_ms)} ms | | |`);
   console.log(`| baseline: CPU re-render (ch-render in WASM) | ${f(cpu)} ms | | GPU p95 is ${(cpu / frames.frame_p95_ms).toFixed(1)}× faster |`);
   console.log(`| region statistics, circle r = 300 px (${region.count} px) | ${f(region.median_ms)} ms | < 50 ms | ${(region.median_ms / 50).toFixed(2)}× of target |`);

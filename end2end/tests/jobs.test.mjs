@@ -1,41 +1,31 @@
 // Submit a job from the form, watch it go queued → running → completed live, then read its
 // log on the detail page; the list page updates without reload.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { launchBrowser, startServer, waitHydrated, watchErrors } from './support.mjs';
+import { serverAndBrowser, waitHydrated, watchErrors } from './support.mjs';
 
 const shots = process.env.CH_SCREENSHOTS ?? 'target/screenshots';
-let server;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  mkdirSync(shots, { recursive: true });
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+mkdirSync(shots, { recursive: true });
 
 test('dashboard is server-rendered before any script runs', async () => {
-  const res = await fetch(`${server.url}/api/jobs`, {
+  const res = await fetch(`${env.server.url}/api/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'ssr-check', command: 'true' }),
   });
   assert.equal(res.status, 201);
-  const html = await (await fetch(`${server.url}/`)).text();
+  const html = await (await fetch(`${env.server.url}/`)).text();
   assert.match(html, /ssr-check/);
   assert.match(html, /data-testid="job-table"/);
 });
 
 test('submit from the form and follow the job live to its log', async () => {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await env.browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors = watchErrors(page);
-  await page.goto(`${server.url}/submit`);
+  await page.goto(`${env.server.url}/submit`);
   await waitHydrated(page);
 
   // Validation runs in the browser with the domain crate: a bad value is named at once.
@@ -73,11 +63,11 @@ test('submit from the form and follow the job live to its log', async () => {
 });
 
 test('job list updates live without reload', async () => {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+  const page = await env.browser.newPage({ viewport: { width: 1400, height: 800 } });
   const errors = watchErrors(page);
-  await page.goto(`${server.url}/`);
+  await page.goto(`${env.server.url}/`);
   await waitHydrated(page);
-  const res = await fetch(`${server.url}/api/jobs`, {
+  const res = await fetch(`${env.server.url}/api/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'live-list', command: "sh -c 'sleep 1; echo ok'" }),

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -55,6 +56,21 @@ export async function launchBrowser() {
       '--enable-unsafe-swiftshader',
     ],
   });
+}
+
+/// For a test file: starts the server and Chromium before its tests and stops both after them.
+/// `server` and `browser` of the returned object are set once the tests run.
+export function serverAndBrowser() {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await startServer();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }
 
 /// Collects page errors so a test can assert the WASM module never panicked.

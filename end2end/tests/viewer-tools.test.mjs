@@ -1,30 +1,20 @@
 // Mode B interaction in Chromium: cubes, reprojected layers, pan/zoom and shortcuts, line
 // profiles, moving regions, DS9 import/export.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { comparePixels, fitsExtension, fitsImage, launchBrowser, startServer, testImage, watchErrors } from './support.mjs';
+import { comparePixels, fitsExtension, fitsImage, serverAndBrowser, testImage, watchErrors } from './support.mjs';
 
-let server;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 async function viewerWith(bytes, name) {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  const page = await env.browser.newPage({ viewport: { width: 1200, height: 800 } });
   const errors = watchErrors(page);
   await page.route((url) => url.pathname === `/test-data/${name}`, (route) =>
     route.fulfill({ status: 200, contentType: 'application/fits', body: Buffer.from(bytes) }),
   );
-  await page.goto(`${server.url}/viewer?src=/test-data/${name}`);
+  await page.goto(`${env.server.url}/viewer?src=/test-data/${name}`);
   await page.waitForFunction((n) => window.__chViewer?.info()?.layers?.[0]?.name === n, name, { timeout: 60_000 });
   return { page, errors };
 }
@@ -34,7 +24,7 @@ const info = (page) => page.evaluate(() => window.__chViewer.info());
 /// The regions saved for an image, once `pred` holds for them (saves are asynchronous).
 async function savedRegions(key, pred) {
   for (let i = 0; i < 100; i++) {
-    const doc = await (await fetch(`${server.url}/api/regions?image=${encodeURIComponent(key)}`)).json();
+    const doc = await (await fetch(`${env.server.url}/api/regions?image=${encodeURIComponent(key)}`)).json();
     if (pred(doc)) return doc;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -190,11 +180,11 @@ test('pan, zoom, keyboard shortcuts, line profile, moving a region, DS9 round tr
 });
 
 test('pinch with two touch points zooms about their midpoint', async () => {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 700 }, hasTouch: true });
+  const context = await env.browser.newContext({ viewport: { width: 1000, height: 700 }, hasTouch: true });
   const page = await context.newPage();
   const errors = watchErrors(page);
   await page.route((u) => u.pathname === '/test-data/pinch.fits', (r) => r.fulfill({ status: 200, body: Buffer.from(testImage()) }));
-  await page.goto(`${server.url}/viewer?src=/test-data/pinch.fits`);
+  await page.goto(`${env.server.url}/viewer?src=/test-data/pinch.fits`);
   await page.waitForFunction(() => window.__chViewer?.info()?.layers?.[0]?.name === 'pinch.fits', null, { timeout: 60_000 });
   const before = (await info(page)).camera.zoom;
   const box = await page.locator('[data-testid="canvas-wrap"]').boundingBox();

@@ -2,30 +2,20 @@
 // compared with the CPU reference (ch-render compiled to WASM) for several scales, colormaps,
 // blend modes and a NaN-containing image; corrupt files show a message and never break the page;
 // regions, readout, share links.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { comparePixels, fitsImage, launchBrowser, startServer, testImage, watchErrors } from './support.mjs';
+import { comparePixels, fitsImage, serverAndBrowser, testImage, watchErrors } from './support.mjs';
 
 const shots = process.env.CH_SCREENSHOTS ?? 'target/screenshots';
-let server;
-let browser;
+const env = serverAndBrowser();
 
-before(async () => {
-  mkdirSync(shots, { recursive: true });
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+mkdirSync(shots, { recursive: true });
 
 async function openViewer(query = '') {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await env.browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors = watchErrors(page);
-  await page.goto(`${server.url}/viewer${query}`);
+  await page.goto(`${env.server.url}/viewer${query}`);
   // The page opens the sample image first; wait for it so a test's own file replaces it.
   await page.waitForFunction(() => window.__chViewer?.info()?.layers?.length >= 1, null, { timeout: 60_000 });
   return { page, errors };
@@ -154,7 +144,17 @@ test('sample image: readout, colour bar, colormap, regions, share link', async (
   assert.match(await page.textContent('[data-testid="readout-gal"]'), /l\/b \d/);
   await page.selectOption('[data-testid="colormap"]', 'inferno');
   await page.selectOption('[data-testid="scale"]', 'asinh');
+  // With no grid and no regions the overlay canvas is hidden (nothing to composite per frame);
+  // the grid shows it.
+  const overlayIs = (v) =>
+    page.waitForFunction(
+      (v) => getComputedStyle(document.querySelector('[data-testid="modeb-overlay"]')).visibility === v,
+      v,
+      { timeout: 5_000 },
+    );
+  await overlayIs('hidden');
   await page.click('[data-testid="grid"]');
+  await overlayIs('visible');
   // Draw a circle and read its statistics.
   await page.click('[data-testid="tool-circle"]');
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -172,7 +172,7 @@ test('sample image: readout, colour bar, colormap, regions, share link', async (
   await page.click('[data-testid="share"]');
   const link = await page.inputValue('[data-testid="share-link"]');
   assert.match(link, /#v=/);
-  const other = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const other = await env.browser.newPage({ viewport: { width: 1400, height: 900 } });
   const otherErrors = watchErrors(other);
   await other.goto(link);
   await other.waitForFunction(() => window.__chViewer?.info()?.layers?.length === 1, null, { timeout: 60_000 });
@@ -182,7 +182,7 @@ test('sample image: readout, colour bar, colormap, regions, share link', async (
   assert.ok(Math.abs(restored.camera.zoom - shared.zoom) < 1e-9, `zoom ${shared.zoom} → ${restored.camera.zoom}`);
   assert.ok(Math.hypot(restored.camera.centre[0] - shared.centre[0], restored.camera.centre[1] - shared.centre[1]) < 1e-9);
   // The region was saved on the server for this image and comes back without the link too.
-  const saved = await (await fetch(`${server.url}/api/regions?image=${encodeURIComponent('/samples/1904-66_AZP.fits')}`)).json();
+  const saved = await (await fetch(`${env.server.url}/api/regions?image=${encodeURIComponent('/samples/1904-66_AZP.fits')}`)).json();
   assert.equal(saved.regions.length, 1);
   assert.equal(saved.regions[0].shape, 'circle');
   assert.deepEqual(errors, []);

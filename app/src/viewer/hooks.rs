@@ -2,8 +2,8 @@
 //! pixel read-back, state, loading bytes, settings, frame timing and region-statistics timing.
 
 use js_sys::{Object, Promise, Reflect, Uint8Array};
-use wasm_bindgen::JsValue;
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::future_to_promise;
 
 use super::engine::{LoadRequest, with_engine};
@@ -24,6 +24,7 @@ fn info() -> serde_json::Value {
             "backend": e.gpu.backend,
             "max_texture": e.gpu.max_texture,
             "tiles": e.gpu.tile_count(),
+            "canvas": e.gpu.size(),
             "camera": { "centre": e.camera.centre, "zoom": e.camera.zoom },
             "timings": e.timings.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
             "layers": e.layers.iter().map(|l| serde_json::json!({
@@ -117,41 +118,61 @@ pub fn install(ui: Ui) {
     settings.forget();
 
     // Frame timing of re-stretches: every animation frame changes the colormap or scale (a
-    // uniform update + draw); the interval between frames is what a user sees.
-    let bench = Closure::<dyn Fn(u32) -> Promise>::new(move |n: u32| {
-        future_to_promise(async move {
-            let maps = ch_render::Colormap::ALL;
-            let scales = [
-                ch_render::Scale::Linear,
-                ch_render::Scale::Log,
-                ch_render::Scale::Sqrt,
-                ch_render::Scale::Asinh,
-            ];
-            let base = with_engine(|e| e.layers.first().map(|l| l.settings.clone()))
-                .flatten()
-                .ok_or_else(|| JsValue::from_str("no image"))?;
-            let mut times = Vec::new();
-            let mut work = Vec::new();
-            let mut last = next_frame().await;
-            for i in 0..n as usize {
-                let mut s = base.clone();
-                s.render.colormap = maps[i % maps.len()];
-                s.render.scale = scales[i % scales.len()];
-                let t0 = dom::now_ms();
-                with_engine(|e| e.set_settings(0, s));
-                work.push(dom::now_ms() - t0);
-                let now = next_frame().await;
-                times.push(now - last);
-                last = now;
-            }
-            with_engine(|e| e.set_settings(0, base));
-            let (p50, p95v) = p95(times.clone());
-            let (w50, w95) = p95(work);
-            Ok(json(
-                &serde_json::json!({ "frames": n, "frame_p50_ms": p50, "frame_p95_ms": p95v, "cpu_p50_ms": w50, "cpu_p95_ms": w95 }),
-            ))
-        })
-    });
+    // uniform update + draw); the interval between frames is what a user sees. With `finish` (a
+    // function that waits for the GPU, e.g. a 1-pixel `readPixels`) it also times each change
+    // up to the GPU's completion: the frame's cost without the display's vsync rounding. With
+    // `generic` true it draws with the one unspecialised pipeline (the baseline).
+    let bench = Closure::<dyn Fn(u32, JsValue, JsValue) -> Promise>::new(
+        move |n: u32, finish: JsValue, generic: JsValue| {
+            let generic = generic.is_truthy();
+            let finish = finish.dyn_into::<js_sys::Function>().ok();
+            future_to_promise(async move {
+                with_engine(|e| e.gpu.specialise = !generic);
+                let maps = ch_render::Colormap::ALL;
+                let scales = [
+                    ch_render::Scale::Linear,
+                    ch_render::Scale::Log,
+                    ch_render::Scale::Sqrt,
+                    ch_render::Scale::Asinh,
+                ];
+                let base = with_engine(|e| e.layers.first().map(|l| l.settings.clone()))
+                    .flatten()
+                    .ok_or_else(|| JsValue::from_str("no image"))?;
+                let mut times = Vec::new();
+                let mut work = Vec::new();
+                let mut cost = Vec::new();
+                let mut last = next_frame().await;
+                for i in 0..n as usize {
+                    let mut s = base.clone();
+                    s.render.colormap = maps[i % maps.len()];
+                    s.render.scale = scales[i % scales.len()];
+                    let t0 = dom::now_ms();
+                    with_engine(|e| e.set_settings(0, s));
+                    work.push(dom::now_ms() - t0);
+                    if let Some(f) = &finish {
+                        f.call0(&JsValue::NULL)?;
+                        cost.push(dom::now_ms() - t0);
+                    }
+                    let now = next_frame().await;
+                    times.push(now - last);
+                    last = now;
+                }
+                with_engine(|e| {
+                    e.gpu.specialise = true;
+                    e.set_settings(0, base);
+                });
+                let (p50, p95v) = p95(times);
+                let (w50, w95) = p95(work);
+                let mut out = serde_json::json!({ "frames": n, "frame_p50_ms": p50, "frame_p95_ms": p95v, "cpu_p50_ms": w50, "cpu_p95_ms": w95 });
+                if !cost.is_empty() {
+                    let (c50, c95) = p95(cost);
+                    out["cost_p50_ms"] = c50.into();
+                    out["cost_p95_ms"] = c95.into();
+                }
+                Ok(json(&out))
+            })
+        },
+    );
     set(&hooks, "frameBench", bench.as_ref());
     bench.forget();
 

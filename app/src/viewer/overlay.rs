@@ -37,6 +37,12 @@ pub fn draw(ui: Ui) {
     let draft = interact::draft();
     let dpr = super::dom::device_pixel_ratio();
     with_engine(|e| {
+        // An empty overlay is hidden: the compositor then skips blending a transparent
+        // canvas-sized layer over every GPU frame (a large share of a frame in software GL).
+        let empty = e.layers.is_empty()
+            || (!(grid && e.layers[0].wcs.is_some()) && regions.regions.is_empty() && draft.is_none());
+        let _ =
+            web_sys::HtmlElement::style(&canvas).set_property("visibility", if empty { "hidden" } else { "visible" });
         if e.layers.is_empty() {
             return;
         }

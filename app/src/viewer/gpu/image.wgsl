@@ -4,14 +4,29 @@
 // end-to-end tests compare read-back pixels with). Every visual change is a uniform change: the
 // float data is uploaded once per plane, the colormaps once per page.
 
-const MAX_LAYERS: u32 = 4u;
+// The pipeline is specialised per layer count, scale and blend mode (pipeline-overridable
+// constants, see gpu/pipeline.rs): the driver folds the branches away, so a fragment runs only
+// its own stretch and blend. A change of limits, colormap, bias/contrast, gamma, opacity or
+// NaN colour is a uniform change; a change of scale or blend mode selects another (cached)
+// pipeline. With GENERIC set they come from the uniforms instead: one pipeline for every
+// setting, kept as the benchmark's baseline.
+override GENERIC: bool = false;
+override LAYERS: u32 = 1u;
+override SCALE_0: u32 = 0u;
+override SCALE_1: u32 = 0u;
+override SCALE_2: u32 = 0u;
+override SCALE_3: u32 = 0u;
+override BLEND_0: u32 = 0u;
+override BLEND_1: u32 = 0u;
+override BLEND_2: u32 = 0u;
+override BLEND_3: u32 = 0u;
 
 struct Layer {
     // vmin, vmax, gamma (power scale), opacity
     range: vec4<f32>,
     // bias, contrast, unused, unused
     shape: vec4<f32>,
-    // scale code, colormap row, invert (0/1), blend code
+    // scale code (pipeline key), colormap row, invert (0/1), blend code (pipeline key)
     codes: vec4<u32>,
     nan_rgba: vec4<f32>,
 };
@@ -21,7 +36,8 @@ struct Globals {
     view: vec4<f32>,
     // background colour the layers are composited onto
     background: vec4<f32>,
-    // layer count, resolution level (0 = full; k = 1/2^k when zoomed out), unused, unused
+    // layer count (pipeline key), resolution level (0 = full; k = 1/2^k when zoomed out), unused,
+    // unused
     counts: vec4<u32>,
     layers: array<Layer, 4>,
 };
@@ -64,19 +80,9 @@ fn is_finite(v: f32) -> bool {
     return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u;
 }
 
-fn load(layer: u32, t: vec2<i32>, level: i32) -> f32 {
-    switch layer {
-        case 0u: { return textureLoad(img0, t, level).r; }
-        case 1u: { return textureLoad(img1, t, level).r; }
-        case 2u: { return textureLoad(img2, t, level).r; }
-        default: { return textureLoad(img3, t, level).r; }
-    }
-}
-
-// The layer's value at this fragment: the nearest texel of the resolution level chosen for the
-// zoom (level 0 = the data; level k = means of 2^k × 2^k blocks of finite pixels).
-fn sample_value(layer: u32, pix: vec2<f32>) -> f32 {
-    let level = i32(g.counts.y);
+// The texel of the resolution level chosen for the zoom (level 0 = the data; level k = means of
+// 2^k × 2^k blocks of finite pixels) nearest to this fragment; the same for every layer.
+fn texel(pix: vec2<f32>, level: i32) -> vec2<i32> {
     let local = vec2<i32>(floor(pix - tile.rect.xy + vec2<f32>(0.5, 0.5)));
     var size = vec2<i32>(tile.rect.zw);
     var t = local;
@@ -84,7 +90,7 @@ fn sample_value(layer: u32, pix: vec2<f32>) -> f32 {
         size = max(size >> vec2<u32>(u32(level)), vec2<i32>(1, 1));
         t = local >> vec2<u32>(u32(level));
     }
-    return load(layer, clamp(t, vec2<i32>(0, 0), size - vec2<i32>(1, 1)), level);
+    return clamp(t, vec2<i32>(0, 0), size - vec2<i32>(1, 1));
 }
 
 fn stretch(code: u32, x: f32, gamma: f32, layer: u32) -> f32 {
@@ -113,7 +119,7 @@ fn stretch(code: u32, x: f32, gamma: f32, layer: u32) -> f32 {
     }
 }
 
-fn colour(layer: u32, v: f32) -> vec4<f32> {
+fn colour(layer: u32, scale: u32, v: f32) -> vec4<f32> {
     let p = g.layers[layer];
     if !is_finite(v) {
         return p.nan_rgba;
@@ -123,7 +129,7 @@ fn colour(layer: u32, v: f32) -> vec4<f32> {
     if span != 0.0 {
         x = clamp((v - p.range.x) / span, 0.0, 1.0);
     }
-    var s = clamp(stretch(p.codes.x, x, p.range.z, layer), 0.0, 1.0);
+    var s = clamp(stretch(scale, x, p.range.z, layer), 0.0, 1.0);
     s = clamp((s - p.shape.x) * p.shape.y + 0.5, 0.0, 1.0);
     if p.codes.z == 1u {
         s = 1.0 - s;
@@ -142,15 +148,32 @@ fn blend_channel(mode: u32, d: vec3<f32>, s: vec3<f32>) -> vec3<f32> {
     }
 }
 
+// Composites one layer's value over what the layers below produced.
+fn over(dst: vec4<f32>, layer: u32, scale: u32, blend: u32, v: f32) -> vec4<f32> {
+    let codes = g.layers[layer].codes;
+    let src = colour(layer, select(scale, codes.x, GENERIC), v);
+    let a = g.layers[layer].range.w * src.a;
+    let b = blend_channel(select(blend, codes.w, GENERIC), dst.rgb, src.rgb);
+    return vec4<f32>(dst.rgb + (b - dst.rgb) * a, a + dst.a * (1.0 - a));
+}
+
 @fragment
 fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
+    let level = i32(g.counts.y);
+    let t = texel(in.pix, level);
+    let n = select(LAYERS, g.counts.x, GENERIC);
     var dst = g.background;
-    for (var layer = 0u; layer < min(g.counts.x, MAX_LAYERS); layer++) {
-        let src = colour(layer, sample_value(layer, in.pix));
-        let p = g.layers[layer];
-        let a = p.range.w * src.a;
-        let b = blend_channel(p.codes.w, dst.rgb, src.rgb);
-        dst = vec4<f32>(dst.rgb + (b - dst.rgb) * a, a + dst.a * (1.0 - a));
+    if n > 0u {
+        dst = over(dst, 0u, SCALE_0, BLEND_0, textureLoad(img0, t, level).r);
+    }
+    if n > 1u {
+        dst = over(dst, 1u, SCALE_1, BLEND_1, textureLoad(img1, t, level).r);
+    }
+    if n > 2u {
+        dst = over(dst, 2u, SCALE_2, BLEND_2, textureLoad(img2, t, level).r);
+    }
+    if n > 3u {
+        dst = over(dst, 3u, SCALE_3, BLEND_3, textureLoad(img3, t, level).r);
     }
     return dst;
 }

@@ -1,16 +1,17 @@
 //! The typed GPU layer of the Mode B canvas: wgpu device on a `<canvas>` (WebGPU when the
-//! browser has an adapter, WebGL2 otherwise), the image pipeline, float tile textures, colormap
-//! and histogram-equalisation tables, and pixel read-back for the tests.
+//! browser has an adapter, WebGL2 otherwise), the image pipelines (`pipeline.rs`), float tile
+//! textures, colormap and histogram-equalisation tables, and pixel read-back for the tests.
 //!
 //! Nothing here knows about FITS: the engine hands it planes of `f32` and uniform values.
-
-use std::borrow::Cow;
 
 use bytemuck::{Pod, Zeroable};
 use ch_render::Colormap;
 use wgpu::util::DeviceExt;
 
+mod pipeline;
 mod readback;
+
+use pipeline::{Pipelines, Variant};
 
 /// Layers composited in one pass (texture bindings in the shader).
 pub const MAX_LAYERS: usize = 4;
@@ -73,8 +74,7 @@ pub struct Gpu {
     queue: wgpu::Queue,
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
-    surface_pipeline: wgpu::RenderPipeline,
-    offscreen_pipeline: wgpu::RenderPipeline,
+    pipelines: Pipelines,
     globals: wgpu::Buffer,
     global_group: wgpu::BindGroup,
     tile_layout: wgpu::BindGroupLayout,
@@ -85,6 +85,9 @@ pub struct Gpu {
     pub levels: u32,
     pub max_texture: u32,
     pub backend: String,
+    /// Draw with pipelines specialised per layer count, scale and blend mode (the default);
+    /// off, one generic pipeline reads them from the uniforms (the benchmark's baseline).
+    pub specialise: bool,
 }
 
 const OFFSCREEN_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
@@ -179,10 +182,6 @@ impl Gpu {
         };
         surface.configure(&device, &config);
 
-        let shader = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("image.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(include_str!("image.wgsl"))),
-        });
         let global_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("globals"),
             entries: &[uniform_entry(0), texture_entry(1), texture_entry(2)],
@@ -197,41 +196,12 @@ impl Gpu {
                 texture_entry(4),
             ],
         });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("image"),
-            bind_group_layouts: &[Some(&global_layout), Some(&tile_layout)],
-            immediate_size: 0,
-        });
-        let pipeline = |target: wgpu::TextureFormat| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some("image"),
-                layout: Some(&layout),
-                vertex: wgpu::VertexState {
-                    module: &shader,
-                    entry_point: Some("vs_main"),
-                    compilation_options: Default::default(),
-                    buffers: &[],
-                },
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState::default(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &shader,
-                    entry_point: Some("fs_main"),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format: target,
-                        blend: None,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
-        };
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let surface_pipeline = pipeline(format);
-        let offscreen_pipeline = pipeline(OFFSCREEN_FORMAT);
+        let pipelines = Pipelines::new(&device, &[&global_layout, &tile_layout]);
+        for variant in [Variant::default(), Variant::ONE_LINEAR] {
+            pipelines.get(&device, variant, format);
+            pipelines.get(&device, variant, OFFSCREEN_FORMAT);
+        }
         if let Some(e) = scope.pop().await {
             return Err(GpuError::Device(format!("the image shader was refused: {e}")));
         }
@@ -281,8 +251,7 @@ impl Gpu {
             queue,
             surface,
             config,
-            surface_pipeline,
-            offscreen_pipeline,
+            pipelines,
             globals,
             global_group,
             tile_layout,
@@ -292,6 +261,7 @@ impl Gpu {
             levels: 1,
             max_texture,
             backend,
+            specialise: true,
         })
     }
 
@@ -477,9 +447,15 @@ impl Gpu {
     fn encode(
         &self,
         target: &wgpu::TextureView,
-        pipeline: &wgpu::RenderPipeline,
+        format: wgpu::TextureFormat,
         globals: &Globals,
     ) -> wgpu::CommandBuffer {
+        let variant = if self.specialise {
+            Variant::of(globals)
+        } else {
+            Variant::GENERIC
+        };
+        let pipeline = self.pipelines.get(&self.device, variant, format);
         self.queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(globals));
         let mut encoder = self.device.create_command_encoder(&Default::default());
         {
@@ -505,7 +481,7 @@ impl Gpu {
                 occlusion_query_set: None,
                 multiview_mask: None,
             });
-            pass.set_pipeline(pipeline);
+            pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &self.global_group, &[]);
             for tile in &self.tiles {
                 pass.set_bind_group(1, &tile.bind_group, &[]);
@@ -526,7 +502,7 @@ impl Gpu {
             other => return Err(GpuError::Surface(format!("{other:?}"))),
         };
         let view = frame.texture.create_view(&Default::default());
-        let commands = self.encode(&view, &self.surface_pipeline, globals);
+        let commands = self.encode(&view, self.config.format, globals);
         self.queue.submit([commands]);
         self.queue.present(frame);
         Ok(())
