@@ -56,15 +56,27 @@ test('GPU pixels match the CPU reference for scales, colormaps and NaN', async (
   const info = await page.evaluate(() => window.__chViewer.info());
   assert.equal(info.layers[0].width, 64);
   assert.ok(info.tiles >= 4, `64×48 with 32-pixel tiles must use several textures, got ${info.tiles}`);
-  for (const [name, render] of CASES) {
-    assert.equal(await page.evaluate(([s]) => window.__chViewer.setSettings(0, s), [settings(render)]), null, name);
-    const { got, want } = await gpuVsCpu(page);
-    assert.equal(got.length, 64 * 48 * 4);
-    const cmp = comparePixels(got, want, 2);
-    // Float rounding may move a pixel across a colormap step; histogram equalisation uses a
-    // 2048-entry table on the GPU.
-    assert.ok(cmp.bad <= cmp.pixels * 0.01, `${name}: ${cmp.bad} of ${cmp.pixels} pixels differ (worst ${cmp.worst})`);
+  // Both the pipelines specialised per scale and the generic one (drawn until a specialised
+  // pipeline is compiled) must match the reference.
+  for (const specialised of [true, false]) {
+    await page.evaluate((on) => window.__chViewer.specialise(on), specialised);
+    for (const [name, render] of CASES) {
+      assert.equal(await page.evaluate(([s]) => window.__chViewer.setSettings(0, s), [settings(render)]), null, name);
+      const { got, want } = await gpuVsCpu(page);
+      assert.equal(got.length, 64 * 48 * 4);
+      const cmp = comparePixels(got, want, 2);
+      // Float rounding may move a pixel across a colormap step; histogram equalisation uses a
+      // 2048-entry table on the GPU.
+      const what = `${name}${specialised ? '' : ' (generic pipeline)'}`;
+      assert.ok(cmp.bad <= cmp.pixels * 0.01, `${what}: ${cmp.bad} of ${cmp.pixels} pixels differ (worst ${cmp.worst})`);
+    }
   }
+  await page.evaluate(() => window.__chViewer.specialise(true));
+  // On screen, a combination drawn for the first time shows at once with the generic pipeline;
+  // its own pipeline is compiled after that frame and then used.
+  const before = (await page.evaluate(() => window.__chViewer.info())).pipelines;
+  await page.evaluate(([s]) => window.__chViewer.setSettings(0, s), [settings({ scale: 'sinh' }, { blend: 'multiply' })]);
+  await page.waitForFunction((n) => window.__chViewer.info().pipelines > n, before, { timeout: 5_000 });
   // The NaN corner shows the NaN colour.
   await page.evaluate(([s]) => window.__chViewer.setSettings(0, s), [settings({ nan_rgba: '#ff0000' })]);
   const { got } = await gpuVsCpu(page);
@@ -78,7 +90,8 @@ test('layers blend on the GPU as the CPU reference composites them', async () =>
   assert.equal(await loadBytes(page, testImage()), null);
   const values = new Float32Array(64 * 48).map((_, i) => ((i * 7919) % 97) / 97);
   assert.equal(await loadBytes(page, fitsImage(64, 48, values), 'noise.fits', false), null);
-  for (const blend of ['normal', 'add', 'screen', 'multiply', 'lighten']) {
+  for (const [blend, specialised] of ['normal', 'add', 'screen', 'multiply', 'lighten'].flatMap((b) => [[b, true], [b, false]])) {
+    await page.evaluate((on) => window.__chViewer.specialise(on), specialised);
     await page.evaluate(
       ([a, b]) => {
         window.__chViewer.setSettings(0, a);
@@ -88,8 +101,9 @@ test('layers blend on the GPU as the CPU reference composites them', async () =>
     );
     const { got, want } = await gpuVsCpu(page);
     const cmp = comparePixels(got, want, 2);
-    assert.ok(cmp.bad <= cmp.pixels * 0.01, `${blend}: ${cmp.bad} pixels differ (worst ${cmp.worst})`);
+    assert.ok(cmp.bad <= cmp.pixels * 0.01, `${blend} (specialised ${specialised}): ${cmp.bad} pixels differ (worst ${cmp.worst})`);
   }
+  await page.evaluate(() => window.__chViewer.specialise(true));
   // RGB composite of three layers from the panel.
   assert.equal(await loadBytes(page, testImage(), 'third.fits', false), null);
   await page.click('[data-testid="rgb"]');

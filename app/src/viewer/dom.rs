@@ -13,6 +13,20 @@ pub async fn sleep_ms(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
+/// Waits for the next animation frame; resolves with its timestamp.
+pub async fn next_frame() -> f64 {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.request_animation_frame(&resolve);
+        }
+    });
+    JsFuture::from(promise)
+        .await
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(now_ms)
+}
+
 /// Milliseconds since page load (`performance.now()`).
 pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())

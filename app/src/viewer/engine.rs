@@ -377,6 +377,19 @@ impl Engine {
         if let Err(e) = self.gpu.draw(&globals) {
             leptos::logging::warn!("draw failed: {e}");
         }
+        if self.gpu.wants_compile() {
+            // This frame was drawn with the generic pipeline: compile its specialised one once
+            // the frame is on screen (after the next animation frame), then redraw with it.
+            leptos::task::spawn_local(async {
+                super::dom::next_frame().await;
+                super::dom::sleep_ms(0).await;
+                with_engine(|e| {
+                    if e.gpu.compile_wanted() {
+                        e.render();
+                    }
+                });
+            });
+        }
     }
 
     /// Fits the whole image in the canvas.

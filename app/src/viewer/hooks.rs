@@ -25,6 +25,7 @@ fn info() -> serde_json::Value {
             "max_texture": e.gpu.max_texture,
             "tiles": e.gpu.tile_count(),
             "canvas": e.gpu.size(),
+            "pipelines": e.gpu.pipeline_count(),
             "camera": { "centre": e.camera.centre, "zoom": e.camera.zoom },
             "timings": e.timings.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
             "layers": e.layers.iter().map(|l| serde_json::json!({
@@ -45,20 +46,6 @@ fn p95(mut v: Vec<f64>) -> (f64, f64) {
             .unwrap_or(f64::NAN)
     };
     (at(0.5), at(0.95))
-}
-
-/// Waits for the next animation frame.
-async fn next_frame() -> f64 {
-    let promise = Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.request_animation_frame(&resolve);
-        }
-    });
-    wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .ok()
-        .and_then(|v| v.as_f64())
-        .unwrap_or_else(dom::now_ms)
 }
 
 pub fn install(ui: Ui) {
@@ -141,7 +128,7 @@ pub fn install(ui: Ui) {
                 let mut times = Vec::new();
                 let mut work = Vec::new();
                 let mut cost = Vec::new();
-                let mut last = next_frame().await;
+                let mut last = dom::next_frame().await;
                 for i in 0..n as usize {
                     let mut s = base.clone();
                     s.render.colormap = maps[i % maps.len()];
@@ -153,7 +140,7 @@ pub fn install(ui: Ui) {
                         f.call0(&JsValue::NULL)?;
                         cost.push(dom::now_ms() - t0);
                     }
-                    let now = next_frame().await;
+                    let now = dom::next_frame().await;
                     times.push(now - last);
                     last = now;
                 }
@@ -175,6 +162,16 @@ pub fn install(ui: Ui) {
     );
     set(&hooks, "frameBench", bench.as_ref());
     bench.forget();
+
+    // Draw (and read back) with the specialised pipelines (true, the default) or the generic one.
+    let specialise = Closure::<dyn Fn(bool)>::new(|on: bool| {
+        with_engine(|e| {
+            e.gpu.specialise = on;
+            e.render();
+        });
+    });
+    set(&hooks, "specialise", specialise.as_ref());
+    specialise.forget();
 
     let region = Closure::<dyn Fn(String) -> JsValue>::new(move |text: String| {
         let Ok(g) = serde_json::from_str::<ch_regions::Geometry>(&text) else {

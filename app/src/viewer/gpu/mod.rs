@@ -198,10 +198,10 @@ impl Gpu {
         });
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipelines = Pipelines::new(&device, &[&global_layout, &tile_layout]);
-        for variant in [Variant::default(), Variant::ONE_LINEAR] {
+        for variant in [Variant::GENERIC, Variant::default(), Variant::ONE_LINEAR] {
             pipelines.get(&device, variant, format);
-            pipelines.get(&device, variant, OFFSCREEN_FORMAT);
         }
+        pipelines.get(&device, Variant::ONE_LINEAR, OFFSCREEN_FORMAT);
         if let Some(e) = scope.pop().await {
             return Err(GpuError::Device(format!("the image shader was refused: {e}")));
         }
@@ -444,18 +444,25 @@ impl Gpu {
         );
     }
 
+    /// Encodes one frame. `wait` compiles the exact pipeline variant if it is missing
+    /// (read-back); otherwise a missing one is drawn generically and compiled later.
     fn encode(
         &self,
         target: &wgpu::TextureView,
         format: wgpu::TextureFormat,
         globals: &Globals,
+        wait: bool,
     ) -> wgpu::CommandBuffer {
         let variant = if self.specialise {
             Variant::of(globals)
         } else {
             Variant::GENERIC
         };
-        let pipeline = self.pipelines.get(&self.device, variant, format);
+        let pipeline = if wait {
+            self.pipelines.get(&self.device, variant, format)
+        } else {
+            self.pipelines.ready(&self.device, variant, format)
+        };
         self.queue.write_buffer(&self.globals, 0, bytemuck::bytes_of(globals));
         let mut encoder = self.device.create_command_encoder(&Default::default());
         {
@@ -491,6 +498,28 @@ impl Gpu {
         encoder.finish()
     }
 
+    /// Compiles the pipeline variant the last frame had to draw generically; true when there
+    /// was one (the caller then redraws).
+    pub fn compile_wanted(&self) -> bool {
+        match self.pipelines.take_wanted() {
+            Some((variant, format)) => {
+                self.pipelines.get(&self.device, variant, format);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True when the last frame drew generically while its own pipeline variant is missing.
+    pub fn wants_compile(&self) -> bool {
+        self.pipelines.has_wanted()
+    }
+
+    /// Pipeline variants compiled so far.
+    pub fn pipeline_count(&self) -> usize {
+        self.pipelines.len()
+    }
+
     /// Draws one frame on the canvas.
     pub fn draw(&mut self, globals: &Globals) -> Result<(), GpuError> {
         let frame = match self.surface.get_current_texture() {
@@ -502,7 +531,7 @@ impl Gpu {
             other => return Err(GpuError::Surface(format!("{other:?}"))),
         };
         let view = frame.texture.create_view(&Default::default());
-        let commands = self.encode(&view, self.config.format, globals);
+        let commands = self.encode(&view, self.config.format, globals, false);
         self.queue.submit([commands]);
         self.queue.present(frame);
         Ok(())

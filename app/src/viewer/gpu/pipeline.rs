@@ -4,6 +4,12 @@
 //! general shader cost 2–3× more per pixel). Pipelines are made on first use and cached; the
 //! values a user drags (limits, colormap, bias/contrast, gamma, opacity, NaN colour) stay
 //! uniforms.
+//!
+//! Compiling a variant takes from a few milliseconds (hardware) to a few hundred (SwiftShader),
+//! so the canvas never waits for one: until a variant is ready it is drawn with the generic
+//! pipeline (compiled at start-up, same output), and the variant is compiled after the frame
+//! is shown ([`Pipelines::ready`] / [`Pipelines::take_wanted`]). Read-back for the tests always
+//! compiles the exact variant.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -76,6 +82,8 @@ pub(super) struct Pipelines {
     shader: wgpu::ShaderModule,
     layout: wgpu::PipelineLayout,
     cache: RefCell<HashMap<(Variant, wgpu::TextureFormat), wgpu::RenderPipeline>>,
+    /// A variant a frame wanted but drew generically; compiled later by the caller.
+    wanted: RefCell<Option<(Variant, wgpu::TextureFormat)>>,
 }
 
 impl Pipelines {
@@ -94,7 +102,37 @@ impl Pipelines {
             shader,
             layout,
             cache: RefCell::default(),
+            wanted: RefCell::default(),
         }
+    }
+
+    /// The pipeline for `variant` if it is compiled; the generic one otherwise, noting the
+    /// variant as wanted.
+    pub(super) fn ready(
+        &self,
+        device: &wgpu::Device,
+        variant: Variant,
+        target: wgpu::TextureFormat,
+    ) -> wgpu::RenderPipeline {
+        if let Some(p) = self.cache.borrow().get(&(variant, target)) {
+            return p.clone();
+        }
+        *self.wanted.borrow_mut() = Some((variant, target));
+        self.get(device, Variant::GENERIC, target)
+    }
+
+    /// How many pipelines are compiled (all targets).
+    pub(super) fn len(&self) -> usize {
+        self.cache.borrow().len()
+    }
+
+    pub(super) fn has_wanted(&self) -> bool {
+        self.wanted.borrow().is_some()
+    }
+
+    /// The variant the last frame drew generically, if any (cleared).
+    pub(super) fn take_wanted(&self) -> Option<(Variant, wgpu::TextureFormat)> {
+        self.wanted.borrow_mut().take()
     }
 
     /// The pipeline drawing `variant` into `target`, compiled on first use.

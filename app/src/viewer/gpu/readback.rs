@@ -21,7 +21,12 @@ impl Gpu {
             usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
             mapped_at_creation: false,
         });
-        let draw = self.encode(&target.create_view(&Default::default()), OFFSCREEN_FORMAT, globals);
+        let draw = self.encode(
+            &target.create_view(&Default::default()),
+            OFFSCREEN_FORMAT,
+            globals,
+            true,
+        );
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_texture_to_buffer(
             target.as_image_copy(),
