@@ -9,7 +9,7 @@
 // its own stretch and blend. A change of limits, colormap, bias/contrast, gamma, opacity or
 // NaN colour is a uniform change; a change of scale or blend mode selects another (cached)
 // pipeline. With GENERIC set they come from the uniforms instead: one pipeline for every
-// setting, kept as the benchmark's baseline.
+// setting, drawn while a specialised one compiles (and the benchmark's baseline).
 override GENERIC: bool = false;
 override LAYERS: u32 = 1u;
 override SCALE_0: u32 = 0u;

@@ -86,7 +86,7 @@ pub struct Gpu {
     pub max_texture: u32,
     pub backend: String,
     /// Draw with pipelines specialised per layer count, scale and blend mode (the default);
-    /// off, one generic pipeline reads them from the uniforms (the benchmark's baseline).
+    /// off, always the generic pipeline that reads them from the uniforms (the baseline).
     pub specialise: bool,
 }
 

@@ -1,7 +1,7 @@
 //! The image pipelines: one shader (`image.wgsl`) specialised per layer count, scale and blend
 //! mode through pipeline-overridable constants, so the driver compiles each fragment program
-//! without the branches it does not take (on a software rasteriser such as SwiftShader the
-//! general shader cost 2–3× more per pixel). Pipelines are made on first use and cached; the
+//! without the branches it does not take (on SwiftShader a frame of the generic shader costs
+//! 2.5× more; docs/benchmarks.md). Pipelines are made on first use and cached; the
 //! values a user drags (limits, colormap, bias/contrast, gamma, opacity, NaN colour) stay
 //! uniforms.
 //!
@@ -20,7 +20,7 @@ use super::{Globals, MAX_LAYERS};
 /// What a pipeline is specialised for; unused layers are zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Variant {
-    /// Layer count, scales and blend modes read from the uniforms (the benchmark's baseline).
+    /// Layer count, scales and blend modes read from the uniforms.
     generic: bool,
     layers: u32,
     scales: [u32; MAX_LAYERS],
@@ -36,7 +36,8 @@ impl Variant {
         blends: [0; MAX_LAYERS],
     };
 
-    /// One pipeline for every setting: what the shader did before it was specialised.
+    /// One pipeline for every setting, reading layer count, scales and blend modes from the
+    /// uniforms: drawn while a variant compiles, and the benchmark's baseline.
     pub const GENERIC: Variant = Variant {
         generic: true,
         layers: 0,
@@ -177,7 +178,8 @@ impl Pipelines {
         });
         let mut cache = self.cache.borrow_mut();
         if cache.len() >= MAX_CACHED {
-            cache.clear();
+            // Keep the generic pipelines: they are the fallback while a variant compiles.
+            cache.retain(|(v, _), _| v.generic);
         }
         cache.insert((variant, target), pipeline.clone());
         pipeline
