@@ -198,10 +198,11 @@ impl Gpu {
         });
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let pipelines = Pipelines::new(&device, &[&global_layout, &tile_layout]);
-        for variant in [Variant::GENERIC, Variant::default(), Variant::ONE_LINEAR] {
+        // The generic pipeline (drawn while a variant compiles) and what a first image needs;
+        // everything else, read-back's offscreen pipelines included, is compiled on first use.
+        for variant in [Variant::GENERIC, Variant::ONE_LINEAR] {
             pipelines.get(&device, variant, format);
         }
-        pipelines.get(&device, Variant::ONE_LINEAR, OFFSCREEN_FORMAT);
         if let Some(e) = scope.pop().await {
             return Err(GpuError::Device(format!("the image shader was refused: {e}")));
         }

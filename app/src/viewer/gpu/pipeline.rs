@@ -115,11 +115,15 @@ impl Pipelines {
         variant: Variant,
         target: wgpu::TextureFormat,
     ) -> wgpu::RenderPipeline {
-        if let Some(p) = self.cache.borrow().get(&(variant, target)) {
-            return p.clone();
+        if let Some(p) = self.cached(variant, target) {
+            return p;
         }
         *self.wanted.borrow_mut() = Some((variant, target));
         self.get(device, Variant::GENERIC, target)
+    }
+
+    fn cached(&self, variant: Variant, target: wgpu::TextureFormat) -> Option<wgpu::RenderPipeline> {
+        self.cache.borrow().get(&(variant, target)).cloned()
     }
 
     /// How many pipelines are compiled (all targets).
@@ -143,8 +147,8 @@ impl Pipelines {
         variant: Variant,
         target: wgpu::TextureFormat,
     ) -> wgpu::RenderPipeline {
-        if let Some(p) = self.cache.borrow().get(&(variant, target)) {
-            return p.clone();
+        if let Some(p) = self.cached(variant, target) {
+            return p;
         }
         let constants = variant.constants();
         let options = wgpu::PipelineCompilationOptions {
