@@ -119,6 +119,48 @@ test('layers blend on the GPU as the CPU reference composites them', async () =>
   await page.close();
 });
 
+test('a large image shows at once from the levels its view reads, then sharpens to full resolution', async () => {
+  const { page, errors } = await openViewer('?tile=256');
+  const base64 = Buffer.from(testImage(2048, 2048)).toString('base64');
+  // Loads, then reports the state in the same task, before any queued level is written.
+  const loadAndReport = (s) =>
+    page.evaluate(async (s) => {
+      const v = window.__chViewer;
+      const err = v.loadBytes(Uint8Array.from(atob(s), (c) => c.charCodeAt(0)), 'big.fits', true);
+      const info = v.info();
+      return { err, info };
+    }, s);
+  const first = await loadAndReport(base64);
+  assert.equal(first.err, null);
+  assert.equal(first.info.tiles, 64);
+  assert.ok(first.info.view_level >= 1, `2048² fits the canvas below half size: level ${first.info.view_level}`);
+  // The first frame read the level its zoom needs; only finer levels were still queued.
+  assert.equal(first.info.resident_level, first.info.view_level);
+  await page.waitForFunction(() => window.__chViewer.info().resident_level === 0, null, { timeout: 30_000 });
+  const done = await page.evaluate(() => window.__chViewer.info());
+  assert.ok(done.timings.full_resolution >= done.timings.total, JSON.stringify(done.timings));
+  assert.equal(done.view_level, first.info.view_level);
+  // Read back at once after another load: what is still queued is written first, and every
+  // full-resolution pixel matches the reference.
+  const cmp = await page.evaluate(async (s) => {
+    const v = window.__chViewer;
+    v.loadBytes(Uint8Array.from(atob(s), (c) => c.charCodeAt(0)), 'again.fits', true);
+    const queued = v.info().resident_level;
+    const got = (await v.readNative()).data;
+    const want = v.cpuReference();
+    let bad = 0;
+    for (let i = 0; i < want.length; i += 4) {
+      for (let c = 0; c < 4; c++) if (Math.abs(got[i + c] - want[i + c]) > 2) { bad++; break; }
+    }
+    return { queued, bad, pixels: want.length / 4, length: got.length };
+  }, base64);
+  assert.ok(cmp.queued >= 1, 'levels were queued when the read-back started');
+  assert.equal(cmp.length, 2048 * 2048 * 4);
+  assert.ok(cmp.bad <= cmp.pixels * 0.01, `${cmp.bad} of ${cmp.pixels} pixels differ`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('corrupt and unsupported files show a message; the page keeps working', async () => {
   const { page, errors } = await openViewer();
   const garbage = new Uint8Array(5000).map((_, i) => (i * 31) % 251);

@@ -26,6 +26,8 @@ fn info() -> serde_json::Value {
             "tiles": e.gpu.tile_count(),
             "canvas": e.gpu.size(),
             "pipelines": e.gpu.pipeline_count(),
+            "view_level": e.gpu.level_for(e.camera.zoom),
+            "resident_level": e.gpu.resident_level(),
             "camera": { "centre": e.camera.centre, "zoom": e.camera.zoom },
             "timings": e.timings.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
             "layers": e.layers.iter().map(|l| serde_json::json!({
@@ -53,6 +55,8 @@ pub fn install(ui: Ui) {
     let read = Closure::<dyn Fn() -> Promise>::new(|| {
         future_to_promise(async {
             // The engine stays borrowed only while encoding; the read-back itself awaits.
+            // Full resolution: what is still queued is written first.
+            with_engine(|e| e.finish_uploads());
             let engine = super::engine::take().ok_or_else(|| JsValue::from_str("viewer not running"))?;
             let result = engine.read_back_native().await;
             super::engine::install(engine);
@@ -172,6 +176,14 @@ pub fn install(ui: Ui) {
     });
     set(&hooks, "specialise", specialise.as_ref());
     specialise.forget();
+
+    // Upload only what the view reads before the first frame (true, the default), or every
+    // resolution level first (the baseline).
+    let progressive = Closure::<dyn Fn(bool)>::new(|on: bool| {
+        with_engine(|e| e.progressive = on);
+    });
+    set(&hooks, "progressive", progressive.as_ref());
+    progressive.forget();
 
     let region = Closure::<dyn Fn(String) -> JsValue>::new(move |text: String| {
         let Ok(g) = serde_json::from_str::<ch_regions::Geometry>(&text) else {

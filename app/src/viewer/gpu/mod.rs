@@ -1,6 +1,7 @@
 //! The typed GPU layer of the Mode B canvas: wgpu device on a `<canvas>` (WebGPU when the
 //! browser has an adapter, WebGL2 otherwise), the image pipelines (`pipeline.rs`), float tile
-//! textures, colormap and histogram-equalisation tables, and pixel read-back for the tests.
+//! textures (`upload.rs`), colormap and histogram-equalisation tables, and pixel read-back for
+//! the tests.
 //!
 //! Nothing here knows about FITS: the engine hands it planes of `f32` and uniform values.
 
@@ -10,6 +11,7 @@ use wgpu::util::DeviceExt;
 
 mod pipeline;
 mod readback;
+mod upload;
 
 use pipeline::{Pipelines, Variant};
 
@@ -64,7 +66,8 @@ struct Tile {
     /// First pixel and size: `[x, y, w, h]`.
     rect: [u32; 4],
     uniform: wgpu::Buffer,
-    /// One texture per layer.
+    /// One texture per layer, its mip levels the plane's resolution levels.
+    textures: Vec<wgpu::Texture>,
     views: Vec<wgpu::TextureView>,
     bind_group: wgpu::BindGroup,
 }
@@ -83,6 +86,10 @@ pub struct Gpu {
     tiles: Vec<Tile>,
     /// Resolution levels every tile has (the smallest tile has the fewest).
     pub levels: u32,
+    /// Finer levels still to be written (coarse to fine), and the finest level every tile
+    /// already holds: frames read no finer level than that.
+    pending: std::collections::VecDeque<upload::Pending>,
+    resident: u32,
     pub max_texture: u32,
     pub backend: String,
     /// Draw with pipelines specialised per layer count, scale and blend mode (the default);
@@ -260,6 +267,8 @@ impl Gpu {
             dummy,
             tiles: Vec::new(),
             levels: 1,
+            pending: Default::default(),
+            resident: 0,
             max_texture,
             backend,
             specialise: true,
@@ -278,141 +287,6 @@ impl Gpu {
 
     pub fn size(&self) -> (u32, u32) {
         (self.config.width, self.config.height)
-    }
-
-    /// Uploads the planes of all layers (each `width × height`, row 0 = FITS row 1) as float
-    /// tiles no larger than `tile` (≤ MAX_TEXTURE_SIZE). Replaces what was uploaded before.
-    pub fn upload(&mut self, planes: &[&[f32]], width: u32, height: u32, tile: u32) {
-        let tile = tile.clamp(1, self.max_texture);
-        self.tiles.clear();
-        self.levels = MAX_LEVELS as u32;
-        for ty in (0..height).step_by(tile as usize) {
-            for tx in (0..width).step_by(tile as usize) {
-                let rect = [tx, ty, tile.min(width - tx), tile.min(height - ty)];
-                let levels = ch_render::pyramid::level_count(rect[2] as usize, rect[3] as usize, MAX_LEVELS) as u32;
-                self.levels = self.levels.min(levels);
-                let views: Vec<wgpu::TextureView> = planes
-                    .iter()
-                    .take(MAX_LAYERS)
-                    .map(|plane| self.upload_rect(plane, width, rect))
-                    .collect();
-                let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("tile"),
-                    contents: bytemuck::cast_slice(&rect.map(|v| v as f32)),
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
-                let bind_group = self.bind_tile(&uniform, &views);
-                self.tiles.push(Tile {
-                    rect,
-                    uniform,
-                    views,
-                    bind_group,
-                });
-            }
-        }
-    }
-
-    /// Replaces one layer's plane (same size as uploaded) in every tile, leaving the other
-    /// layers' textures as they are: what a cube's plane change needs.
-    pub fn replace_layer(&mut self, layer: usize, plane: &[f32], width: u32) {
-        for i in 0..self.tiles.len() {
-            let view = self.upload_rect(plane, width, self.tiles[i].rect);
-            let Some(slot) = self.tiles[i].views.get_mut(layer) else {
-                continue;
-            };
-            *slot = view;
-            let tile = &self.tiles[i];
-            let bind_group = self.bind_tile(&tile.uniform, &tile.views);
-            self.tiles[i].bind_group = bind_group;
-        }
-    }
-
-    fn bind_tile(&self, uniform: &wgpu::Buffer, views: &[wgpu::TextureView]) -> wgpu::BindGroup {
-        let view = |i: usize| wgpu::BindingResource::TextureView(views.get(i).unwrap_or(&self.dummy));
-        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("tile"),
-            layout: &self.tile_layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniform.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: view(0),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: view(1),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: view(2),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: view(3),
-                },
-            ],
-        })
-    }
-
-    pub fn tile_count(&self) -> usize {
-        self.tiles.len()
-    }
-
-    /// One tile of one plane as an `R32Float` texture with its reduced-resolution levels as mip
-    /// levels (`ch_render::pyramid`), so a zoomed-out view reads one texel per pixel.
-    fn upload_rect(&self, plane: &[f32], width: u32, [x, y, w, h]: [u32; 4]) -> wgpu::TextureView {
-        let levels = ch_render::pyramid::level_count(w as usize, h as usize, MAX_LEVELS);
-        let mut desc = float_texture("plane tile", w, h);
-        desc.mip_level_count = levels as u32;
-        let texture = self.device.create_texture(&desc);
-        let offset = (u64::from(y) * u64::from(width) + u64::from(x)) * 4;
-        self.queue.write_texture(
-            texture.as_image_copy(),
-            bytemuck::cast_slice(plane),
-            wgpu::TexelCopyBufferLayout {
-                offset,
-                bytes_per_row: Some(width * 4),
-                rows_per_image: Some(h),
-            },
-            wgpu::Extent3d {
-                width: w,
-                height: h,
-                depth_or_array_layers: 1,
-            },
-        );
-        if levels > 1 {
-            // The first halving reads the tile in place; later ones halve the previous level.
-            let rect = [x, y, w, h].map(|v| v as usize);
-            let (mut data, mut lw, mut lh) = ch_render::pyramid::halve_rect(plane, width as usize, rect);
-            for level in 1..levels {
-                if level > 1 {
-                    (data, lw, lh) = ch_render::pyramid::halve(&data, lw, lh);
-                }
-                self.queue.write_texture(
-                    wgpu::TexelCopyTextureInfo {
-                        texture: &texture,
-                        mip_level: level as u32,
-                        origin: wgpu::Origin3d::ZERO,
-                        aspect: wgpu::TextureAspect::All,
-                    },
-                    bytemuck::cast_slice(&data),
-                    wgpu::TexelCopyBufferLayout {
-                        offset: 0,
-                        bytes_per_row: Some(lw as u32 * 4),
-                        rows_per_image: Some(lh as u32),
-                    },
-                    wgpu::Extent3d {
-                        width: lw as u32,
-                        height: lh as u32,
-                        depth_or_array_layers: 1,
-                    },
-                );
-            }
-        }
-        texture.create_view(&Default::default())
     }
 
     /// Replaces one layer's histogram-equalisation table ([`HISTEQ_SIZE`] entries).
