@@ -56,11 +56,7 @@ impl Limits {
     /// may be reversed (vmin > vmax), which flips the ramp as in astropy.
     pub fn compute(&self, values: &[f32]) -> Option<(f64, f64)> {
         match *self {
-            Limits::MinMax => {
-                let mut it = values.iter().map(|&v| f64::from(v)).filter(|v| v.is_finite());
-                let first = it.next()?;
-                Some(it.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v))))
-            }
+            Limits::MinMax => ch_fits::stats::finite_min_max(values),
             Limits::Percentile { low, high } => {
                 let p = ch_fits::stats::percentiles(values, &[low, high]).ok()?;
                 match p.as_slice() {
@@ -85,6 +81,10 @@ mod tests {
         let p = Limits::Percentile { low: 1.0, high: 99.0 }.compute(&v);
         assert_eq!(p, Some((1.0, 99.0)));
         assert_eq!(Limits::MinMax.compute(&[f32::NAN]), None);
+        // Infinities are not finite values; more values than one vector of lanes.
+        let mut w: Vec<f32> = (0..37).map(|i| (i as f32 * 0.7).sin()).collect();
+        w.extend([f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -3.5, 2.25]);
+        assert_eq!(Limits::MinMax.compute(&w), Some((-3.5, 2.25)));
         assert!(Limits::ZScale.compute(&v).is_some());
     }
 

@@ -44,6 +44,12 @@ fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
     out
 }
 
+/// Smallest and largest finite value; `None` when there is none. Vectorised (see
+/// [`finite_range`]): what a min/max display stretch of a large image needs at load.
+pub fn finite_min_max<T: Sample>(values: &[T]) -> Option<(f64, f64)> {
+    finite_range(values, false)
+}
+
 /// Finite min and max (only positive values when `positive`), eight lanes at a time so the
 /// loop vectorises; `f32` input is compared in single precision (exact, twice the lanes).
 fn finite_range<T: Sample>(values: &[T], positive: bool) -> Option<(f64, f64)> {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::error::FitsError;
 use crate::image::Sample;
 
-pub use histogram::{BinScale, Histogram, histogram, histogram_f32};
+pub use histogram::{BinScale, Histogram, finite_min_max, histogram, histogram_f32};
 pub use zscale::{ZScaleParams, zscale, zscale_with};
 
 /// Summary statistics. Non-finite values (NaN, ±inf) are counted in `nan_count` and excluded
