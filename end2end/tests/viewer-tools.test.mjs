@@ -59,6 +59,17 @@ test('cube: plane slider, animator and per-cube limits', async () => {
   await page.getByText('limits over the whole cube').click();
   await page.waitForFunction(() => window.__chViewer.info().layers[0].settings.cube_limits === true);
   assert.deepEqual((await info(page)).layers[0].limits, [0, 20 + 31 / 32]);
+  // Another mode over the whole cube (0–100 % percentiles: the same ends), then min/max again.
+  const withLimits = (limits) =>
+    page.evaluate((limits) => {
+      const s = window.__chViewer.info().layers[0].settings;
+      window.__chViewer.setSettings(0, JSON.stringify({ ...s, render: { ...s.render, limits } }));
+      return window.__chViewer.info().layers[0].limits;
+    }, limits);
+  assert.deepEqual(await withLimits({ kind: 'percentile', low: 0, high: 100 }), [0, 20 + 31 / 32]);
+  // numpy's median of 3 × 1024 values: halfway between the 1536th and 1537th (plane 1, 15/32 and 16/32).
+  assert.deepEqual(await withLimits({ kind: 'percentile', low: 50, high: 100 }), [10 + 15.5 / 32, 20 + 31 / 32]);
+  assert.deepEqual(await withLimits({ kind: 'minmax' }), [0, 20 + 31 / 32]);
   await page.click('[data-testid="play"]');
   await page.waitForFunction(() => window.__chViewer.info().layers[0].plane === 0, null, { timeout: 5000 });
   await page.click('[data-testid="play"]');

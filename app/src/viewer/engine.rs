@@ -173,6 +173,7 @@ impl Engine {
             wcs,
             settings,
             limits: (0.0, 1.0),
+            cube_limits: Vec::new(),
             reprojected,
         };
         if first {
@@ -292,6 +293,7 @@ impl Engine {
         layer.wcs = wcs;
         layer.hdu = hdu;
         layer.plane = 0;
+        layer.cube_limits.clear();
         layer.reprojected = reprojected;
         update_limits(layer);
         self.upload_histeq(index);

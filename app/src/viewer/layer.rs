@@ -2,6 +2,7 @@
 //! header and WCS, display settings and limits.
 
 use ch_fits::{Fits, HduKind, Header, image::Image};
+use ch_render::Limits;
 use ch_wcs::Wcs;
 
 use super::state::LayerSettings;
@@ -20,6 +21,9 @@ pub struct Layer {
     pub wcs: Option<Wcs>,
     pub settings: LayerSettings,
     pub limits: (f64, f64),
+    /// Limits over every plane of the cube by the mode they were computed with: computing
+    /// them decodes the whole cube, so a mode seen before is not computed again.
+    pub(super) cube_limits: Vec<(Limits, (f64, f64))>,
     /// Set when this layer was resampled onto the first layer's WCS grid.
     pub reprojected: bool,
 }
@@ -96,17 +100,34 @@ pub(super) fn decode(fits: &Fits<'static>, hdu: usize, plane: usize) -> Result<I
 
 /// Recomputes a layer's display limits from its plane (or its whole cube).
 pub(super) fn update_limits(layer: &mut Layer) {
-    let limits = &layer.settings.render.limits;
+    let limits = layer.settings.render.limits;
     let computed = if layer.settings.cube_limits && layer.planes > 1 {
-        let mut all = Vec::new();
-        for p in 0..layer.planes {
-            if let Ok(img) = decode(&layer.fits, layer.hdu, p) {
-                all.extend_from_slice(&img.data);
-            }
-        }
-        limits.compute(&all)
+        cube_limits(layer, limits)
     } else {
         limits.compute(&layer.image.data)
     };
     layer.limits = computed.unwrap_or((0.0, 1.0));
+}
+
+fn cube_limits(layer: &mut Layer, limits: Limits) -> Option<(f64, f64)> {
+    if let Some((_, known)) = layer.cube_limits.iter().find(|(l, _)| *l == limits) {
+        return Some(*known);
+    }
+    let planes = (0..layer.planes).filter_map(|p| decode(&layer.fits, layer.hdu, p).ok());
+    let computed = if limits == Limits::MinMax {
+        // Plane by plane: the cube never needs to be in memory as floats at once.
+        planes
+            .filter_map(|img| Limits::MinMax.compute(&img.data))
+            .reduce(|(lo, hi), (l, h)| (lo.min(l), hi.max(h)))
+    } else {
+        let mut all = Vec::new();
+        for img in planes {
+            all.extend_from_slice(&img.data);
+        }
+        limits.compute(&all)
+    };
+    if let Some(value) = computed {
+        layer.cube_limits.push((limits, value));
+    }
+    computed
 }
