@@ -25,8 +25,12 @@ test('dashboard is server-rendered before any script runs', async () => {
 test('submit from the form and follow the job live to its log', async () => {
   const page = await env.browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors = watchErrors(page);
+  const bundle = page.waitForResponse((r) => new URL(r.url()).pathname.endsWith('_bg.wasm'));
   await page.goto(`${env.server.url}/submit`);
   await waitHydrated(page);
+  // The WASM bundle arrives compressed (the copies `cargo xtask build` writes beside it).
+  const wasm = await bundle;
+  assert.match(wasm.headers()['content-encoding'] ?? '', /^(br|gzip)$/);
 
   // Validation runs in the browser with the domain crate: a bad value is named at once.
   await page.fill('input[name="name"]', 'e2e progress job');
