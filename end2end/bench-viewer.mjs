@@ -101,7 +101,10 @@ async function frameFloor(browser, [w, h]) {
 
 const bytes = vlassLike(N);
 const server = await startServer();
-const browser = await launchBrowser();
+// CH_BENCH_WEBGPU=1: a browser that offers WebGPU (Dawn on SwiftShader's Vulkan), which the
+// viewer then uses. Its uploads and frames finish in the GPU process after the page's thread is
+// free, so the load times are the page's, not the GPU's.
+const browser = await launchBrowser({ webgpu: process.env.CH_BENCH_WEBGPU === '1' });
 try {
   const page = await browser.newPage({ viewport: { width: VW, height: VH } });
   await page.route('**/bench/vlass-ql.fits', (route) =>

@@ -44,7 +44,10 @@ export async function startServer(env = {}) {
   };
 }
 
-export async function launchBrowser() {
+/// Headless Chromium drawing WebGL2 with SwiftShader; with `webgpu`, also offering WebGPU
+/// (Dawn on SwiftShader's Vulkan), which the viewer then prefers. Without the three Vulkan
+/// flags `--enable-unsafe-webgpu` alone gives an adapter whose device is lost at once.
+export async function launchBrowser({ webgpu = false } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: [
@@ -54,19 +57,25 @@ export async function launchBrowser() {
       '--disable-sync',
       '--use-angle=swiftshader',
       '--enable-unsafe-swiftshader',
+      ...(webgpu
+        ? ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader']
+        : []),
     ],
   });
 }
 
 /// For a test file: starts the server and Chromium before its tests and stops both after them.
 /// `server` and `browser` of the returned object are set once the tests run.
-export function serverAndBrowser() {
-  const env = { server: null, browser: null };
+/// With `webgpu`, `env.webgpu` is a second browser that offers WebGPU (see [launchBrowser]).
+export function serverAndBrowser({ webgpu = false } = {}) {
+  const env = { server: null, browser: null, webgpu: null };
   before(async () => {
     env.server = await startServer();
     env.browser = await launchBrowser();
+    if (webgpu) env.webgpu = await launchBrowser({ webgpu: true });
   });
   after(async () => {
+    await env.webgpu?.close();
     await env.browser?.close();
     await env.server?.stop();
   });

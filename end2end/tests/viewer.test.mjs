@@ -1,6 +1,7 @@
-// Mode B canvas in headless Chromium (SwiftShader WebGL2): the GPU's pixels are read back and
-// compared with the CPU reference (ch-render compiled to WASM) for several scales, colormaps,
-// blend modes and a NaN-containing image; corrupt files show a message and never break the page;
+// Mode B canvas in headless Chromium (WebGL2 on SwiftShader; the pixel tests also on WebGPU,
+// Dawn on SwiftShader's Vulkan): the GPU's pixels are read back and compared with the CPU
+// reference (ch-render compiled to WASM) for several scales, colormaps, blend modes and a
+// NaN-containing image; corrupt files show a message and never break the page;
 // regions, readout, share links.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,12 +9,17 @@ import { mkdirSync } from 'node:fs';
 import { comparePixels, fitsImage, serverAndBrowser, testImage, watchErrors } from './support.mjs';
 
 const shots = process.env.CH_SCREENSHOTS ?? 'target/screenshots';
-const env = serverAndBrowser();
+// `env.webgpu`: a second Chromium that offers WebGPU; the pixel tests run on both backends.
+const env = serverAndBrowser({ webgpu: true });
+const BACKENDS = [
+  ['WebGL2', () => env.browser, /^Gl /],
+  ['WebGPU', () => env.webgpu, /^BrowserWebGpu/],
+];
 
 mkdirSync(shots, { recursive: true });
 
-async function openViewer(query = '') {
-  const page = await env.browser.newPage({ viewport: { width: 1400, height: 900 } });
+async function openViewer(query = '', browser = env.browser) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors = watchErrors(page);
   await page.goto(`${env.server.url}/viewer${query}`);
   // The page opens the sample image first; wait for it so a test's own file replaces it.
@@ -50,10 +56,11 @@ const CASES = [
   ['histogram equalisation plasma', { scale: 'histeq', colormap: 'plasma' }],
 ];
 
-test('GPU pixels match the CPU reference for scales, colormaps and NaN', async () => {
-  const { page, errors } = await openViewer('?tile=32');
+for (const [backend, browser, name] of BACKENDS) test(`${backend}: GPU pixels match the CPU reference for scales, colormaps and NaN`, async () => {
+  const { page, errors } = await openViewer('?tile=32', browser());
   assert.equal(await loadBytes(page, testImage()), null);
   const info = await page.evaluate(() => window.__chViewer.info());
+  assert.match(info.backend, name);
   assert.equal(info.layers[0].width, 64);
   assert.ok(info.tiles >= 4, `64×48 with 32-pixel tiles must use several textures, got ${info.tiles}`);
   // Both the pipelines specialised per scale and the generic one (drawn until a specialised
@@ -85,8 +92,9 @@ test('GPU pixels match the CPU reference for scales, colormaps and NaN', async (
   await page.close();
 });
 
-test('layers blend on the GPU as the CPU reference composites them', async () => {
-  const { page, errors } = await openViewer();
+for (const [backend, browser, name] of BACKENDS) test(`${backend}: layers blend on the GPU as the CPU reference composites them`, async () => {
+  const { page, errors } = await openViewer('', browser());
+  assert.match((await page.evaluate(() => window.__chViewer.info())).backend, name);
   assert.equal(await loadBytes(page, testImage()), null);
   const values = new Float32Array(64 * 48).map((_, i) => ((i * 7919) % 97) / 97);
   assert.equal(await loadBytes(page, fitsImage(64, 48, values), 'noise.fits', false), null);
