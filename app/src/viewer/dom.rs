@@ -27,6 +27,13 @@ pub async fn next_frame() -> f64 {
         .unwrap_or_else(now_ms)
 }
 
+/// Resolves once the frame being prepared has been shown: after the next animation frame and a
+/// zero timeout, so work started then does not delay that frame.
+pub async fn after_frame_shown() {
+    next_frame().await;
+    sleep_ms(0).await;
+}
+
 /// Milliseconds since page load (`performance.now()`).
 pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())

@@ -336,7 +336,7 @@ impl Engine {
     /// Uploads every layer: at once what the current view reads, the finer levels in the
     /// following frames ([`Engine::schedule_uploads`]).
     fn upload(&mut self) {
-        let planes: Vec<&[f32]> = self.layers.iter().map(|l| l.image.data.as_slice()).collect();
+        let planes = planes(&self.layers);
         let (w, h, zoom) = (self.width() as u32, self.height() as u32, self.upload_zoom());
         self.gpu.upload(&planes, w, h, self.tile, zoom);
         self.schedule_uploads();
@@ -355,12 +355,15 @@ impl Engine {
     /// Writes the queued finer levels a slice per animation frame, after the frame is shown,
     /// and redraws as each level becomes resident.
     fn schedule_uploads(&mut self) {
+        // A new upload retires the task of the previous one.
         self.upload_task += 1;
+        if !self.gpu.has_pending() {
+            return;
+        }
         let task = self.upload_task;
         leptos::task::spawn_local(async move {
             loop {
-                super::dom::next_frame().await;
-                super::dom::sleep_ms(0).await;
+                super::dom::after_frame_shown().await;
                 let more = with_engine(|e| e.upload_slice(task, UPLOAD_SLICE_BYTES));
                 if more != Some(true) {
                     break;
@@ -375,7 +378,7 @@ impl Engine {
         if task != self.upload_task || !self.gpu.has_pending() {
             return false;
         }
-        let planes: Vec<&[f32]> = self.layers.iter().map(|l| l.image.data.as_slice()).collect();
+        let planes = planes(&self.layers);
         let width = self.width() as u32;
         if self.gpu.upload_pending(&planes, width, budget) {
             self.render();
@@ -455,8 +458,7 @@ impl Engine {
             // This frame was drawn with the generic pipeline: compile its specialised one once
             // the frame is on screen (after the next animation frame), then redraw with it.
             leptos::task::spawn_local(async {
-                super::dom::next_frame().await;
-                super::dom::sleep_ms(0).await;
+                super::dom::after_frame_shown().await;
                 with_engine(|e| {
                     if e.gpu.compile_wanted() {
                         e.render();
@@ -580,6 +582,11 @@ impl Engine {
         let flipped: Vec<u8> = rows.chunks_exact(stride).rev().flatten().copied().collect();
         Ok((w, h, flipped))
     }
+}
+
+/// Every layer's current plane, in layer order (what the GPU tiles hold).
+fn planes(layers: &[Layer]) -> Vec<&[f32]> {
+    layers.iter().map(|l| l.image.data.as_slice()).collect()
 }
 
 fn ordered((a, b): (f64, f64)) -> (f64, f64) {

@@ -86,10 +86,8 @@ pub struct Gpu {
     tiles: Vec<Tile>,
     /// Resolution levels every tile has (the smallest tile has the fewest).
     pub levels: u32,
-    /// Finer levels still to be written (coarse to fine), and the finest level every tile
-    /// already holds: frames read no finer level than that.
+    /// Finer levels still to be written, coarse to fine; frames read no level they hold.
     pending: std::collections::VecDeque<upload::Pending>,
-    resident: u32,
     pub max_texture: u32,
     pub backend: String,
     /// Draw with pipelines specialised per layer count, scale and blend mode (the default);
@@ -268,7 +266,6 @@ impl Gpu {
             tiles: Vec::new(),
             levels: 1,
             pending: Default::default(),
-            resident: 0,
             max_texture,
             backend,
             specialise: true,

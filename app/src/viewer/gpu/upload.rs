@@ -39,7 +39,7 @@ impl Gpu {
         } else {
             ((1.0 / zoom).log2().floor() as u32).min(self.levels.saturating_sub(1))
         };
-        wanted.max(self.resident)
+        wanted.max(self.resident_level())
     }
 
     /// Uploads the planes of all layers (each `width × height`, row 0 = FITS row 1) as float
@@ -62,7 +62,6 @@ impl Gpu {
             .map(|r| ch_render::pyramid::level_count(r[2] as usize, r[3] as usize, MAX_LEVELS) as u32)
             .min()
             .unwrap_or(1);
-        self.resident = 0;
         let first = self.level_for(zoom);
         for (index, rect) in rects.into_iter().enumerate() {
             let textures: Vec<wgpu::Texture> = planes
@@ -86,7 +85,7 @@ impl Gpu {
                 bind_group,
             });
         }
-        self.settle_pending();
+        self.order_pending();
     }
 
     /// Replaces one layer's plane (same size as uploaded) in every tile, leaving the other
@@ -94,7 +93,6 @@ impl Gpu {
     /// [`Gpu::upload`].
     pub fn replace_layer(&mut self, layer: usize, plane: &[f32], width: u32, zoom: f64) {
         self.pending.retain(|p| p.layer != layer);
-        self.resident = self.pending.iter().map(|p| p.level + 1).max().unwrap_or(0);
         let first = self.level_for(zoom);
         for i in 0..self.tiles.len() {
             if layer >= self.tiles[i].textures.len() {
@@ -108,12 +106,13 @@ impl Gpu {
             let bind_group = self.bind_tile(&tile.uniform, &tile.views);
             self.tiles[i].bind_group = bind_group;
         }
-        self.settle_pending();
+        self.order_pending();
     }
 
-    /// The finest resolution level every tile holds (0 once the upload is complete).
+    /// The finest resolution level every tile holds (0 once the upload is complete): one
+    /// above the finest still queued.
     pub fn resident_level(&self) -> u32 {
-        self.resident
+        self.pending.iter().map(|p| p.level + 1).max().unwrap_or(0)
     }
 
     /// True while finer levels wait to be written.
@@ -125,6 +124,7 @@ impl Gpu {
     /// `planes` and `width` as given to [`Gpu::upload`]. True when a finer level became
     /// resident, so the caller redraws.
     pub fn upload_pending(&mut self, planes: &[&[f32]], width: u32, budget: usize) -> bool {
+        let before = self.resident_level();
         let mut spent = 0usize;
         while spent < budget {
             let Some(p) = self.pending.front_mut() else { break };
@@ -157,20 +157,16 @@ impl Gpu {
         }
         // Hands the writes to the GPU now rather than with the next frame.
         self.queue.submit([]);
-        let before = self.resident;
-        self.resident = self.pending.iter().map(|p| p.level + 1).max().unwrap_or(0);
-        self.resident != before
+        self.resident_level() != before
     }
 
     pub fn tile_count(&self) -> usize {
         self.tiles.len()
     }
 
-    /// Coarse levels first, so each finished level lowers the resident level; the finest
-    /// resident level is one above the finest still queued.
-    fn settle_pending(&mut self) {
+    /// Coarse levels first, so each finished level lowers the resident level.
+    fn order_pending(&mut self) {
         self.pending.make_contiguous().sort_by_key(|p| Reverse(p.level));
-        self.resident = self.pending.iter().map(|p| p.level + 1).max().unwrap_or(0);
     }
 
     fn bind_tile(&self, uniform: &wgpu::Buffer, views: &[wgpu::TextureView]) -> wgpu::BindGroup {
