@@ -199,6 +199,12 @@ impl Engine {
             ("first_frame".into(), t3 - t2),
             ("total".into(), t3 - t0),
         ];
+        if !self.gpu.has_pending() {
+            // Nothing was queued: the first frame is at full resolution. (Left set, the start
+            // time would be charged to a later plane change's upload.)
+            self.timings.push(("full_resolution".into(), t3 - t0));
+            self.load_started = 0.0;
+        }
         Ok(())
     }
 
