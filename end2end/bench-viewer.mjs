@@ -5,7 +5,7 @@
 // viewer does on every change).
 // Usage: `cargo xtask bench viewer` (release bundle + server), or after a build:
 //   CH_BIN=target/release/cosmic-horizons node end2end/bench-viewer.mjs
-import { fitsImage, launchBrowser, startServer } from './tests/support.mjs';
+import { fitsImage, launchBrowser, signedIn, startServer } from './tests/support.mjs';
 
 const N = Number(process.env.CH_BENCH_SIZE ?? 4096);
 const [VW, VH] = (process.env.CH_BENCH_VIEWPORT ?? '1400x900').split('x').map(Number);
@@ -104,7 +104,7 @@ const server = await startServer();
 // CH_BENCH_WEBGPU=1: a browser that offers WebGPU (Dawn on SwiftShader's Vulkan), which the
 // viewer then uses. Its uploads and frames finish in the GPU process after the page's thread is
 // free, so the load times are the page's, not the GPU's.
-const browser = await launchBrowser({ webgpu: process.env.CH_BENCH_WEBGPU === '1' });
+const browser = signedIn(await launchBrowser({ webgpu: process.env.CH_BENCH_WEBGPU === '1' }), server.cookies);
 try {
   const page = await browser.newPage({ viewport: { width: VW, height: VH } });
   await page.route('**/bench/vlass-ql.fits', (route) =>

@@ -1,13 +1,13 @@
 // Regenerates docs/screenshots/*.png from a real server with a mix of job states.
 // Usage (after `cargo xtask build`): node end2end/screenshot.mjs
 import { mkdirSync } from 'node:fs';
-import { launchBrowser, startServer, waitHydrated } from './tests/support.mjs';
+import { launchBrowser, signedIn, startServer, waitHydrated } from './tests/support.mjs';
 
 const out = 'docs/screenshots';
 mkdirSync(out, { recursive: true });
 const server = await startServer({ CH_EXECUTOR__SLOTS: '2' });
 const submit = async (body) => {
-  const res = await fetch(`${server.url}/api/jobs`, {
+  const res = await server.api(`/api/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -21,13 +21,13 @@ try {
   await sleep(1500);
   const cancel = await submit({ name: 'Mosaic test (superseded)', agent: 'ImageReconstruction', project: 'ngvla', command: 'sleep 60', priority: 'low' });
   await sleep(300);
-  await fetch(`${server.url}/api/jobs/${cancel.id}/cancel`, { method: 'POST' });
+  await server.api(`/api/jobs/${cancel.id}/cancel`, { method: 'POST' });
   const busy = await submit({ name: 'Image 1904-66 (w-projection)', agent: 'ImageReconstruction', project: 'ngvla', priority: 'high', command: "sh -c 'echo PROGRESS 35; sleep 120'", resources: { cpus: 8, memory_gb: 16, max_runtime_minutes: 240 } });
   await submit({ name: 'Spectral cube, FREQ axis', agent: 'ImageReconstruction', project: 'vlass', command: "sh -c 'echo PROGRESS 72; sleep 120'", resources: { cpus: 4, memory_gb: 8 } });
   await submit({ name: 'Self-cal round 2', agent: 'AlphaCal', project: 'vlass', priority: 'urgent', command: 'sleep 5' });
   await submit({ name: 'Source finding', agent: 'AnomalyDetection', project: 'ngvla', command: 'sleep 5' });
   await sleep(1500);
-  const browser = await launchBrowser();
+  const browser = signedIn(await launchBrowser(), server.cookies);
   const page = await browser.newPage({ viewport: { width: 1400, height: 640 } });
   await page.goto(server.url);
   await waitHydrated(page);

@@ -1,8 +1,6 @@
 //! Cosmic Horizons UI: one Leptos codebase rendered on the server and hydrated in the browser.
 
 pub mod api;
-#[cfg(feature = "ssr")]
-pub mod backend;
 mod components;
 pub mod live;
 mod pages;
@@ -53,6 +51,7 @@ pub fn App() -> impl IntoView {
                     <A href="/viewer">"Viewer"</A>
                 </nav>
                 <live::LiveIndicator />
+                <components::account::UserMenu />
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
@@ -60,6 +59,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/jobs/:id") view=pages::job::JobPage />
                     <Route path=path!("/submit") view=pages::submit::SubmitPage />
                     <Route path=path!("/viewer") view=viewer::ViewerPage />
+                    <Route path=path!("/login") view=pages::login::LoginPage />
+                    <Route path=path!("/account") view=pages::account::AccountPage />
+                    <Route path=path!("/admin") view=pages::admin::AdminPage />
                 </Routes>
             </main>
         </Router>

@@ -62,8 +62,12 @@ pub fn provide_live_events() {
 #[component]
 pub fn LiveIndicator() -> impl IntoView {
     let live = use_live();
+    let location = leptos_router::hooks::use_location();
+    // Nothing streams on the sign-in page.
+    let shown = move || location.pathname.get() != "/login";
     view! {
         <span
+            hidden=move || !shown()
             class="live"
             class:on=move || live.connected.get()
             data-testid="live-indicator"
@@ -85,6 +89,11 @@ mod socket {
     pub fn connect(live: LiveEvents, after: Option<i64>) {
         let Some(window) = web_sys::window() else { return };
         let location = window.location();
+        // The sign-in page has nobody to stream for (the socket would be refused with 401);
+        // signing in loads the next page afresh.
+        if location.pathname().is_ok_and(|p| p == "/login") {
+            return;
+        }
         let (Ok(protocol), Ok(host)) = (location.protocol(), location.host()) else {
             return;
         };

@@ -11,13 +11,13 @@ const env = serverAndBrowser();
 mkdirSync(shots, { recursive: true });
 
 test('dashboard is server-rendered before any script runs', async () => {
-  const res = await fetch(`${env.server.url}/api/jobs`, {
+  const res = await env.server.api(`/api/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'ssr-check', command: 'true' }),
   });
   assert.equal(res.status, 201);
-  const html = await (await fetch(`${env.server.url}/`)).text();
+  const html = await (await env.server.api(`/`)).text();
   assert.match(html, /ssr-check/);
   assert.match(html, /data-testid="job-table"/);
 });
@@ -71,7 +71,7 @@ test('job list updates live without reload', async () => {
   const errors = watchErrors(page);
   await page.goto(`${env.server.url}/`);
   await waitHydrated(page);
-  const res = await fetch(`${env.server.url}/api/jobs`, {
+  const res = await env.server.api(`/api/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'live-list', command: "sh -c 'sleep 1; echo ok'" }),

@@ -10,12 +10,24 @@ import { chromium } from 'playwright-core';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/// Starts the server on a fresh data dir and signs in as the first-start `admin` through the
+/// one-time link the server prints. The returned object carries the session cookies (for
+/// browsers), an admin API token, and `api(path, init)`: `fetch` with that token.
 export async function startServer(env = {}) {
   const bin = process.env.CH_BIN ?? path.join(root, 'target/debug/cosmic-horizons');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ch-e2e-'));
   const child = spawn(bin, ['serve'], {
     cwd: root,
-    env: { ...process.env, CH_LISTEN: '127.0.0.1:0', CH_DATA_DIR: dataDir, NO_COLOR: '1', ...env },
+    env: {
+      ...process.env,
+      CH_LISTEN: '127.0.0.1:0',
+      CH_DATA_DIR: dataDir,
+      NO_COLOR: '1',
+      // One browser session is shared by all pages of a test file: keep its access token valid
+      // for the whole file so no two pages race to rotate the refresh token.
+      CH_AUTH__ACCESS_TTL_SECS: '7200',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -33,15 +45,65 @@ export async function startServer(env = {}) {
     child.stderr.on('data', onData);
     child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
   });
+  const link = await waitFor(() => /(http:\/\/\S+\/api\/auth\/link\?token=\S+)/.exec(log)?.[1], () => log);
+  const signIn = await fetch(link, { redirect: 'manual' });
+  const cookies = signIn.headers.getSetCookie().map((c) => {
+    const [pair] = c.split(';');
+    const i = pair.indexOf('=');
+    return { name: pair.slice(0, i), value: pair.slice(i + 1), url };
+  });
+  if (!cookies.some((c) => c.name === 'ch_access')) throw new Error(`sign-in link gave no session: ${signIn.status}`);
+  const cookieHeader = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  const created = await fetch(`${url}/api/tokens`, {
+    method: 'POST',
+    headers: { cookie: cookieHeader, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'e2e', scopes: ['admin'] }),
+  });
+  if (created.status !== 201) throw new Error(`token: ${created.status} ${await created.text()}`);
+  const { token } = await created.json();
   return {
     url,
+    link,
+    cookies,
+    token,
     log: () => log,
+    /// `fetch(url + path)` as the admin (API token).
+    api(p, init = {}) {
+      return fetch(`${url}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+async function waitFor(probe, log, ms = 10_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out; server log:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/// Makes every page and context `browser` opens start signed in with `cookies`.
+export function signedIn(browser, cookies) {
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (opts) => {
+    const context = await newContext(opts);
+    await context.addCookies(cookies);
+    return context;
+  };
+  browser.newPage = async (opts) => {
+    const context = await browser.newContext(opts);
+    const page = await context.newPage();
+    page.once('close', () => context.close().catch(() => {}));
+    return page;
+  };
+  return browser;
 }
 
 /// Headless Chromium drawing WebGL2 with SwiftShader; with `webgpu`, also offering WebGPU
@@ -71,8 +133,8 @@ export function serverAndBrowser({ webgpu = false } = {}) {
   const env = { server: null, browser: null, webgpu: null };
   before(async () => {
     env.server = await startServer();
-    env.browser = await launchBrowser();
-    if (webgpu) env.webgpu = await launchBrowser({ webgpu: true });
+    env.browser = signedIn(await launchBrowser(), env.server.cookies);
+    if (webgpu) env.webgpu = signedIn(await launchBrowser({ webgpu: true }), env.server.cookies);
   });
   after(async () => {
     await env.webgpu?.close();

@@ -24,7 +24,7 @@ const info = (page) => page.evaluate(() => window.__chViewer.info());
 /// The regions saved for an image, once `pred` holds for them (saves are asynchronous).
 async function savedRegions(key, pred) {
   for (let i = 0; i < 100; i++) {
-    const doc = await (await fetch(`${env.server.url}/api/regions?image=${encodeURIComponent(key)}`)).json();
+    const doc = await (await env.server.api(`/api/regions?image=${encodeURIComponent(key)}`)).json();
     if (pred(doc)) return doc;
     await new Promise((r) => setTimeout(r, 100));
   }

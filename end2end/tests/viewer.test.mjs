@@ -246,7 +246,7 @@ test('sample image: readout, colour bar, colormap, regions, share link', async (
   assert.ok(Math.abs(restored.camera.zoom - shared.zoom) < 1e-9, `zoom ${shared.zoom} → ${restored.camera.zoom}`);
   assert.ok(Math.hypot(restored.camera.centre[0] - shared.centre[0], restored.camera.centre[1] - shared.centre[1]) < 1e-9);
   // The region was saved on the server for this image and comes back without the link too.
-  const saved = await (await fetch(`${env.server.url}/api/regions?image=${encodeURIComponent('/samples/1904-66_AZP.fits')}`)).json();
+  const saved = await (await env.server.api(`/api/regions?image=${encodeURIComponent('/samples/1904-66_AZP.fits')}`)).json();
   assert.equal(saved.regions.length, 1);
   assert.equal(saved.regions[0].shape, 'circle');
   assert.deepEqual(errors, []);

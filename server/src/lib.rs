@@ -1,6 +1,8 @@
 //! The Cosmic Horizons server: start-up, HTTP API, job service, executor, outbox and store.
 
+pub mod admin_cli;
 pub mod archive;
+pub mod auth;
 pub mod cli;
 pub mod executor;
 pub mod http;

@@ -20,6 +20,15 @@ enum Command {
     /// Inspect FITS files: statistics, pixel ↔ world coordinates.
     #[command(subcommand)]
     Fits(server::cli::FitsCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(server::admin_cli::UserCommand),
+    /// Manage projects and their members.
+    #[command(subcommand)]
+    Project(server::admin_cli::ProjectCommand),
+    /// Create and revoke API tokens.
+    #[command(subcommand)]
+    Token(server::admin_cli::TokenCommand),
 }
 
 async fn shutdown_signal() {
@@ -60,6 +69,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Fits(_) => Ok(()),
+        Command::User(cmd) => server::admin_cli::user(&settings, cmd).await,
+        Command::Project(cmd) => server::admin_cli::project(&settings, cmd).await,
+        Command::Token(cmd) => server::admin_cli::token(&settings, cmd).await,
         Command::Serve => {
             let addr = match settings.listen {
                 Some(a) => a,

@@ -42,6 +42,11 @@ pub struct ExecutorSettings {
     /// Site-wide cap on any job's runtime in seconds, on top of its own
     /// `max_runtime_minutes` (e.g. a short cap on a demo server).
     pub max_runtime_cap_secs: Option<u64>,
+    /// Whether users with the `scientist` role may submit arbitrary command lines. Off:
+    /// only `templates` can be submitted (the hosted demo runs this way).
+    pub allow_commands: bool,
+    /// Named job templates with typed parameters; the defaults are labelled demos.
+    pub templates: std::collections::BTreeMap<String, ch_domain::JobTemplate>,
 }
 
 impl Default for ExecutorSettings {
@@ -51,6 +56,8 @@ impl Default for ExecutorSettings {
             sample_interval_ms: 1000,
             kill_grace_ms: 5000,
             max_runtime_cap_secs: None,
+            allow_commands: true,
+            templates: ch_domain::template::demo_templates(),
         }
     }
 }
@@ -64,6 +71,10 @@ pub struct UpstreamSource {
     /// Whole-request timeout for one fetch.
     #[serde(default = "default_upstream_timeout")]
     pub timeout_secs: u64,
+    /// Projects whose members may read this source; unset = public (every signed-in user,
+    /// and anonymous visitors under `auth.public_read`).
+    #[serde(default)]
+    pub projects: Option<Vec<String>>,
 }
 
 fn default_upstream_timeout() -> u64 {
@@ -110,6 +121,52 @@ impl Default for ArchiveSettings {
     }
 }
 
+/// Accounts, sessions and request guards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 key for access tokens; when unset, `data_dir/auth/jwt.key` (created on first
+    /// start). Several server instances must share one.
+    pub jwt_secret: Option<Secret>,
+    /// Lifetime of an access token (cookie `ch_access`), seconds.
+    pub access_ttl_secs: u64,
+    /// Lifetime of a browser session (refresh cookie `ch_refresh`), seconds.
+    pub session_ttl_secs: u64,
+    /// Lifetime of a one-time sign-in link, seconds.
+    pub login_link_ttl_secs: u64,
+    /// Anonymous visitors may read projects marked public (never write).
+    pub public_read: bool,
+    /// Host names the server answers to (DNS-rebinding protection); `*` allows any. Empty:
+    /// the listen address, `localhost`, `127.0.0.1` and `[::1]`.
+    pub allowed_hosts: Vec<String>,
+    /// Mark cookies `Secure`. Unset: when the request came over TLS (`X-Forwarded-Proto:
+    /// https` from a proxy).
+    pub secure_cookies: Option<bool>,
+    /// Writes (submit, cancel, saves) per user or token per minute, with bursts of
+    /// `write_burst`; more answer 429 with `Retry-After`.
+    pub writes_per_minute: u32,
+    pub write_burst: u32,
+    /// Sign-in attempts per client address per minute (on top of the per-name lockout).
+    pub logins_per_minute: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_ttl_secs: 15 * 60,
+            session_ttl_secs: 30 * 24 * 3600,
+            login_link_ttl_secs: 24 * 3600,
+            public_read: false,
+            allowed_hosts: Vec::new(),
+            secure_cookies: None,
+            writes_per_minute: 600,
+            write_burst: 120,
+            logins_per_minute: 30,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -127,6 +184,7 @@ pub struct Settings {
     pub executor: ExecutorSettings,
     pub systems: SystemCatalog,
     pub archive: ArchiveSettings,
+    pub auth: AuthSettings,
 }
 
 impl Default for Settings {
@@ -140,13 +198,14 @@ impl Default for Settings {
             executor: ExecutorSettings::default(),
             systems: SystemCatalog::default(),
             archive: ArchiveSettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }
 
 /// Top-level settings keys; other `CH_*` variables (`CH_LOG`, `CH_CONFIG`, test harness
 /// variables) are not settings.
-const SETTING_KEYS: [&str; 8] = [
+const SETTING_KEYS: [&str; 9] = [
     "listen",
     "data_dir",
     "database_url",
@@ -155,6 +214,7 @@ const SETTING_KEYS: [&str; 8] = [
     "executor",
     "systems",
     "archive",
+    "auth",
 ];
 
 impl Settings {

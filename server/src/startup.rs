@@ -4,10 +4,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use app::backend::SharedJobService;
 use axum::Router;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Request, header};
+use ch_api::{SharedAccountService, SharedJobService};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::TcpListener;
@@ -21,7 +21,10 @@ use tracing::{info, info_span};
 
 use crate::archive::Archive;
 use crate::archive::audit::AuditLog;
+use crate::auth::Auth;
 use crate::executor::{ExecutorHandle, LocalExecutor};
+use crate::http::guard::Guard;
+use crate::http::routes::RouteRules;
 use crate::jobs::{Jobs, Lifecycle};
 use crate::outbox::{EventBus, OutboxSignal, run_relay};
 use crate::settings::Settings;
@@ -91,12 +94,44 @@ pub async fn run(
     let executor_stopped = CancellationToken::new();
     tasks.spawn(executor.run(executor_stopped.clone()));
 
-    let jobs = Jobs::new(lifecycle, settings.systems.clone(), handle, logs_dir);
+    let auth = Auth::open(store.clone(), &settings).await.context("opening accounts")?;
+    let addr = listener.local_addr()?;
+    if let Some(link) = auth.first_start().await.context("creating the first account")? {
+        let host = match addr.ip() {
+            ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        // Printed, not logged: the one-time link is a credential (as Jupyter's token URL).
+        println!(
+            "\n  First start: an 'admin' account was created. Sign in once with this link\n  (valid for {} h, single use; then set a password under Account):\n\n    http://{host}:{}{link}\n",
+            settings.auth.login_link_ttl_secs / 3600,
+            addr.port()
+        );
+    }
+    let templates = ch_api::TemplateCatalog {
+        allow_commands: settings.executor.allow_commands,
+        templates: settings.executor.templates.clone(),
+    };
+    let jobs = Jobs::new(
+        lifecycle,
+        settings.systems.clone(),
+        handle,
+        logs_dir,
+        auth.site(),
+        templates,
+    );
     let audit_stopped = CancellationToken::new();
     let (audit, audit_task) = AuditLog::start(store.clone(), audit_stopped.clone());
-    let archive = Archive::open(settings.archive.clone(), &settings.data_dir, store.clone(), audit)
-        .await
-        .context("opening the archive cache")?;
+    let archive = Archive::open(
+        settings.archive.clone(),
+        &settings.data_dir,
+        store.clone(),
+        audit,
+        auth.site(),
+    )
+    .await
+    .context("opening the archive cache")?;
     let max_body = settings.max_body_bytes;
     let api = crate::http::router(max_body, &settings.archive);
     let state = AppState {
@@ -105,22 +140,38 @@ pub async fn run(
         jobs: jobs.clone(),
         bus,
         archive,
+        auth: auth.clone(),
         settings: Arc::new(settings),
         shutdown: token.clone(),
     };
 
     let service: SharedJobService = Arc::new(jobs);
+    let accounts: SharedAccountService = Arc::new(auth.clone());
     let routes = generate_route_list(app::App);
+    let rules = RouteRules::new(
+        routes.iter().map(|r| r.path()),
+        leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path),
+    );
+    let guard = Guard::new(auth, rules, addr);
     let site_root = leptos_options.site_root.to_string();
     let correlation = HeaderName::from_static(crate::http::CORRELATION_HEADER);
     let router = Router::new()
         .merge(api)
-        .leptos_routes_with_context(&state, routes, move || provide_context(service.clone()), {
-            let options = leptos_options.clone();
-            move || app::shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || {
+                provide_context(service.clone());
+                provide_context(accounts.clone());
+            },
+            {
+                let options = leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
         .fallback_service(static_files(&site_root))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(guard, crate::http::guard::guard))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let route = req
                 .extensions()
@@ -136,7 +187,6 @@ pub async fn run(
         .layer(PropagateRequestIdLayer::new(correlation.clone()))
         .layer(SetRequestIdLayer::new(correlation, MakeRequestUuid));
 
-    let addr = listener.local_addr()?;
     info!(%addr, "listening on http://{addr}");
     let server_token = token.clone();
     axum::serve(

@@ -5,6 +5,7 @@ use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
 use crate::archive::Archive;
+use crate::auth::Auth;
 use crate::jobs::Jobs;
 use crate::outbox::EventBus;
 use crate::settings::Settings;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub jobs: Jobs,
     pub bus: EventBus,
     pub archive: Archive,
+    pub auth: Auth,
     pub settings: Arc<Settings>,
     pub shutdown: CancellationToken,
 }

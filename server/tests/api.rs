@@ -232,6 +232,21 @@ async fn retries(db: Db) {
 
 async fn list_filters(db: Db) {
     let Some(app) = TestApp::spawn(db).await else { return };
+    for project in ["alpha", "beta"] {
+        let res = app
+            .client
+            .post(app.url("/api/projects"))
+            .json(&json!({ "name": project }))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 201);
+    }
+    // A project that does not exist is refused.
+    let res = app
+        .submit(json!({ "name": "x", "command": "true", "project": "nowhere" }))
+        .await;
+    assert_eq!(res.status(), 404);
     for (name, project) in [("a", "alpha"), ("b", "beta"), ("c", "alpha")] {
         app.submit_ok(json!({ "name": name, "command": "true", "project": project }))
             .await;
@@ -248,7 +263,7 @@ async fn list_filters(db: Db) {
     let (_, page) = app.get_json("/api/jobs?sort=name&order=desc&limit=1&offset=1").await;
     assert_eq!(page["jobs"][0]["name"], "b");
     assert_eq!(page["total"], 3);
-    let (_, page) = app.get_json("/api/jobs?target_system=local&owner=anonymous").await;
+    let (_, page) = app.get_json("/api/jobs?target_system=local&owner=admin").await;
     assert_eq!(page["total"], 3);
     app.stop().await;
 }
@@ -257,8 +272,9 @@ async fn websocket_stream(db: Db) {
     let Some(app) = TestApp::spawn(db).await else { return };
     let first = app.submit_ok(json!({ "name": "before", "command": "true" })).await;
     app.wait_status(first.id, JobStatus::Completed).await;
-    let url = format!("ws://{}/api/events/ws?after=0", app.addr);
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("ws connect");
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_request("/api/events/ws?after=0"))
+        .await
+        .expect("ws connect");
     let second = app.submit_ok(json!({ "name": "after", "command": DONE_WHEN })).await;
     let mut offsets = Vec::new();
     let mut done = false;
@@ -385,5 +401,25 @@ async fn crash_leftovers_are_failed_at_start() {
     // Lost processes are not retried blindly, even with retries left.
     assert_eq!(after.retry_count, 0);
     assert!(after.error_message.unwrap_or_default().contains("server stopped"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_do_not_inherit_the_server_environment() {
+    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
+        return;
+    };
+    // cargo sets CARGO_MANIFEST_DIR for this test process, and so for the server in it.
+    assert!(std::env::var("CARGO_MANIFEST_DIR").is_ok());
+    let job = app.submit_ok(json!({ "name": "env", "command": "env" })).await;
+    app.wait_status(job.id, JobStatus::Completed).await;
+    let (_, logs) = app.get_json(&format!("/api/jobs/{}/logs", job.id)).await;
+    let out = logs["stdout"].as_str().unwrap_or_default();
+    assert!(out.contains(&format!("CH_JOB_ID={}", job.id)), "{out}");
+    assert!(
+        out.contains("USER=admin") && out.contains("CH_PROJECT=default"),
+        "{out}"
+    );
+    assert!(!out.contains("CARGO_MANIFEST_DIR"), "server environment leaked: {out}");
     app.stop().await;
 }

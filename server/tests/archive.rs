@@ -204,7 +204,7 @@ async fn caches_serves_ranges_and_revalidates() {
     assert!(
         audit
             .iter()
-            .all(|r| r.source == "up" && r.path == "a.fits" && r.principal.starts_with("anonymous@"))
+            .all(|r| r.source == "up" && r.path == "a.fits" && r.principal.starts_with("admin@"))
     );
     assert_eq!(audit.iter().filter(|r| r.cache.as_deref() == Some("MISS")).count(), 1);
     drop(dir);

@@ -204,27 +204,33 @@ async fn list(db: Db) {
         order: Some(SortOrder::Asc),
         ..ListQuery::default()
     };
-    let page = store.list_jobs(&q).await.expect("list");
+    let page = store.list_jobs(&q, None).await.expect("list");
     assert_eq!(page.total, 2);
     assert_eq!(
         page.jobs.iter().map(|j| j.name.as_str()).collect::<Vec<_>>(),
         ["b", "c"]
     );
     let page = store
-        .list_jobs(&ListQuery {
-            limit: Some(1),
-            offset: Some(1),
-            ..ListQuery::default()
-        })
+        .list_jobs(
+            &ListQuery {
+                limit: Some(1),
+                offset: Some(1),
+                ..ListQuery::default()
+            },
+            None,
+        )
         .await
         .expect("list");
     // Default: newest submission first.
     assert_eq!((page.total, page.jobs[0].name.as_str()), (3, "a"));
     let page = store
-        .list_jobs(&ListQuery {
-            status: Some(JobStatus::Running),
-            ..ListQuery::default()
-        })
+        .list_jobs(
+            &ListQuery {
+                status: Some(JobStatus::Running),
+                ..ListQuery::default()
+            },
+            None,
+        )
         .await
         .expect("list");
     assert_eq!(page.total, 0);

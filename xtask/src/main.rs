@@ -91,6 +91,8 @@ fn test() -> Result<()> {
         "-p",
         "ch-domain",
         "-p",
+        "ch-api",
+        "-p",
         "ch-fits",
         "-p",
         "ch-wcs",

@@ -1,5 +1,7 @@
 //! Small building blocks shared by the pages.
 
+pub mod account;
+
 use ch_domain::{Job, JobStatus};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;

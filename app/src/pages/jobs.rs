@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::accounts::get_projects;
 use crate::api::get_jobs;
 use crate::components::{ProgressBar, StatusBadge, fmt_time, fmt_usd, newest};
 use crate::live::use_live;
@@ -13,19 +14,23 @@ use crate::live::use_live;
 pub fn JobsPage() -> impl IntoView {
     let params = use_query_map();
     let status_filter = move || params.with(|p| p.get("status").and_then(|s| s.parse::<JobStatus>().ok()));
+    let project_filter = move || params.with(|p| p.get("project").filter(|p| !p.is_empty()));
     let page = Resource::new(
         move || ListQuery {
             status: status_filter(),
+            project: project_filter(),
             ..ListQuery::default()
         },
         get_jobs,
     );
+    let projects = Resource::new(|| (), |_| get_projects());
     let live = use_live();
 
     let rows = move || {
         page.get().map(|res| {
             res.map(|p| {
                 let filter = status_filter();
+                let project = project_filter();
                 let loaded_ids: std::collections::HashSet<_> = p.jobs.iter().map(|j| j.id).collect();
                 let snapshots = live.jobs.get();
                 // Jobs submitted since the page loaded come first.
@@ -45,6 +50,9 @@ pub fn JobsPage() -> impl IntoView {
                 if let Some(f) = filter {
                     jobs.retain(|j| j.status == f);
                 }
+                if let Some(p) = project {
+                    jobs.retain(|j| j.project == p);
+                }
                 (jobs, p.total)
             })
         })
@@ -55,6 +63,31 @@ pub fn JobsPage() -> impl IntoView {
             <div class="page-head">
                 <h1>"Jobs"</h1>
                 <form class="filters" method="get" action="/">
+                    <label>
+                        "Project "
+                        <select name="project" onchange="this.form.submit()" data-testid="project-filter">
+                            <option value="" selected=move || project_filter().is_none()>"all of mine"</option>
+                            <Suspense fallback=|| ()>
+                                {move || {
+                                    projects
+                                        .get()
+                                        .and_then(Result::ok)
+                                        .unwrap_or_default()
+                                        .into_iter()
+                                        .map(|p| {
+                                            let name = p.name.clone();
+                                            let selected = move || project_filter().as_deref() == Some(name.as_str());
+                                            view! {
+                                                <option value=p.name.clone() selected=selected>
+                                                    {p.name.clone()}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()
+                                }}
+                            </Suspense>
+                        </select>
+                    </label>
                     <label>
                         "Status "
                         <select name="status" onchange="this.form.submit()">
@@ -93,6 +126,7 @@ pub fn JobsPage() -> impl IntoView {
                                         <thead>
                                             <tr>
                                                 <th>"Name"</th>
+                                                <th>"Project"</th>
                                                 <th>"Status"</th>
                                                 <th class="w-progress">"Progress"</th>
                                                 <th>"Agent"</th>
@@ -113,6 +147,7 @@ pub fn JobsPage() -> impl IntoView {
                                                             <td>
                                                                 <A href=format!("/jobs/{}", j.id)>{j.name.clone()}</A>
                                                             </td>
+                                                            <td class="muted">{j.project.clone()}</td>
                                                             <td>
                                                                 <StatusBadge status=status />
                                                             </td>

@@ -1,11 +1,14 @@
 //! Submit form. The browser runs the same validation as the server (the domain crate is
 //! compiled to wasm), so problems show while typing; the server's answer is shown too.
 
-use ch_domain::{FieldError, Priority, ResourceRequest, SubmitJob, SystemCatalog};
+use std::collections::BTreeMap;
+
+use ch_api::TemplateCatalog;
+use ch_domain::{FieldError, ParamKind, Priority, ResourceRequest, SubmitJob, SystemCatalog};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
-use crate::api::{UiError, get_systems, post_job};
+use crate::api::{UiError, get_systems, get_templates, post_job};
 use crate::components::fmt_usd;
 
 #[derive(Clone, Copy)]
@@ -21,6 +24,10 @@ struct Fields {
     memory_gb: RwSignal<String>,
     gpus: RwSignal<String>,
     runtime: RwSignal<String>,
+    /// The chosen template; empty = a command line of one's own.
+    template: RwSignal<String>,
+    /// Template parameter values as typed.
+    params: RwSignal<BTreeMap<String, String>>,
 }
 
 fn int(field: &str, raw: &str) -> Result<Option<i64>, FieldError> {
@@ -33,8 +40,18 @@ fn int(field: &str, raw: &str) -> Result<Option<i64>, FieldError> {
         .map_err(|_| FieldError::new(field, format!("'{raw}' is not a whole number")))
 }
 
+/// A typed parameter value: numbers for numeric parameters, text otherwise.
+fn param_value(kind: &ParamKind, raw: &str) -> serde_json::Value {
+    let raw = raw.trim();
+    match kind {
+        ParamKind::Integer { .. } => raw.parse::<i64>().map_or_else(|_| raw.into(), Into::into),
+        ParamKind::Number { .. } => raw.parse::<f64>().map_or_else(|_| raw.into(), Into::into),
+        _ => raw.into(),
+    }
+}
+
 impl Fields {
-    fn request(&self) -> Result<SubmitJob, FieldError> {
+    fn request(&self, templates: &TemplateCatalog) -> Result<SubmitJob, FieldError> {
         let memory = self.memory_gb.get();
         let memory_gb = match memory.trim() {
             "" => None,
@@ -44,9 +61,24 @@ impl Fields {
             ),
         };
         let opt = |s: String| (!s.trim().is_empty()).then_some(s);
+        let template = opt(self.template.get());
+        let parameters = template.as_ref().and_then(|t| templates.templates.get(t)).map(|t| {
+            let typed = self.params.get();
+            t.parameters
+                .iter()
+                .filter_map(|(name, p)| {
+                    let raw = typed.get(name).filter(|v| !v.trim().is_empty())?;
+                    Some((name.clone(), param_value(&p.kind, raw)))
+                })
+                .collect::<BTreeMap<_, _>>()
+        });
         Ok(SubmitJob {
             name: self.name.get(),
-            command: self.command.get(),
+            command: if template.is_some() {
+                String::new()
+            } else {
+                self.command.get()
+            },
             agent: opt(self.agent.get()),
             project: opt(self.project.get()),
             target_system: opt(self.system.get()),
@@ -59,6 +91,8 @@ impl Fields {
                 max_runtime_minutes: int("resources.max_runtime_minutes", &self.runtime.get())?,
             }),
             max_retries: None,
+            template,
+            parameters,
         })
     }
 }
@@ -66,6 +100,7 @@ impl Fields {
 #[component]
 pub fn SubmitPage() -> impl IntoView {
     let catalog = Resource::new(|| (), |_| get_systems());
+    let templates = Resource::new(|| (), |_| get_templates());
     let f = Fields {
         name: RwSignal::new(String::new()),
         command: RwSignal::new("sh -c 'echo PROGRESS 50; sleep 1; echo done'".into()),
@@ -78,12 +113,26 @@ pub fn SubmitPage() -> impl IntoView {
         memory_gb: RwSignal::new("1".into()),
         gpus: RwSignal::new("0".into()),
         runtime: RwSignal::new("60".into()),
+        template: RwSignal::new(String::new()),
+        params: RwSignal::new(BTreeMap::new()),
     };
+    // Where only templates may run, start with the first one.
+    Effect::new(move |_| {
+        if let Some(Ok(t)) = templates.get()
+            && !t.allow_commands
+            && f.template.get_untracked().is_empty()
+            && let Some(first) = t.templates.keys().next()
+        {
+            f.template.set(first.clone());
+        }
+    });
+    let commands_allowed = move || templates.get().and_then(Result::ok).is_none_or(|t| t.allow_commands);
     let touched = RwSignal::new(false);
     let check = move || -> Option<Result<(SubmitJob, f64), FieldError>> {
         let cat: SystemCatalog = catalog.get()?.ok()?;
-        Some(f.request().and_then(|req| {
-            let spec = req.validate(&cat)?;
+        let tpl: TemplateCatalog = templates.get()?.ok()?;
+        Some(f.request(&tpl).and_then(|req| {
+            let spec = req.clone().resolve_template(&tpl.templates)?.validate(&cat)?;
             Ok((req, spec.estimated_cost_usd))
         }))
     };
@@ -94,8 +143,9 @@ pub fn SubmitPage() -> impl IntoView {
             navigate(&format!("/jobs/{}", job.id), Default::default());
         }
     });
-    let field_error = move |name: &'static str| {
+    let field_error = move |name: std::borrow::Cow<'static, str>| {
         move || {
+            let name = name.clone();
             let local = touched
                 .get()
                 .then(|| check().and_then(Result::err))
@@ -108,7 +158,7 @@ pub fn SubmitPage() -> impl IntoView {
             };
             local
                 .or(remote)
-                .map(|m| view! { <span class="field-error" data-field=name>{m}</span> })
+                .map(|m| view! { <span class="field-error" data-field=name.to_string()>{m}</span> })
         }
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -129,7 +179,7 @@ pub fn SubmitPage() -> impl IntoView {
                     on:input=move |e| sig.set(event_target_value(&e))
                     class:invalid=move || touched.get() && check().and_then(Result::err).is_some_and(|e| e.field == name)
                 />
-                {field_error(name)}
+                {field_error(name.into())}
             </label>
         }
     };
@@ -140,15 +190,94 @@ pub fn SubmitPage() -> impl IntoView {
             <form class="submit" on:submit=on_submit novalidate=true data-testid="submit-form">
                 {text("Name", "name", f.name, "text")}
                 <label class="field">
-                    <span>"Command"</span>
-                    <textarea
-                        name="command"
-                        rows="3"
-                        prop:value=move || f.command.get()
-                        on:input=move |e| f.command.set(event_target_value(&e))
-                    ></textarea>
-                    {field_error("command")}
+                    <span>"Template"</span>
+                    <select name="template" on:change=move |e| f.template.set(event_target_value(&e)) data-testid="template">
+                        {move || {
+                            commands_allowed()
+                                .then(|| {
+                                    view! {
+                                        <option value="" selected=move || f.template.get().is_empty()>
+                                            "none — my own command line"
+                                        </option>
+                                    }
+                                })
+                        }}
+                        <Transition fallback=|| ()>
+                            {move || {
+                                templates
+                                    .get()
+                                    .and_then(Result::ok)
+                                    .map(|t| {
+                                        t.templates
+                                            .into_iter()
+                                            .map(|(name, tpl)| {
+                                                let n = name.clone();
+                                                view! {
+                                                    <option value=name.clone() selected=move || f.template.get() == n>
+                                                        {format!("{name} — {}", tpl.description)}
+                                                    </option>
+                                                }
+                                            })
+                                            .collect_view()
+                                    })
+                            }}
+                        </Transition>
+                    </select>
+                    {field_error("template".into())}
                 </label>
+                {move || {
+                    let chosen = f.template.get();
+                    if chosen.is_empty() {
+                        return view! {
+                            <label class="field">
+                                <span>"Command"</span>
+                                <textarea
+                                    name="command"
+                                    rows="3"
+                                    prop:value=move || f.command.get()
+                                    on:input=move |e| f.command.set(event_target_value(&e))
+                                ></textarea>
+                                {field_error("command".into())}
+                            </label>
+                        }
+                            .into_any();
+                    }
+                    let params = templates
+                        .get_untracked()
+                        .and_then(Result::ok)
+                        .and_then(|t| t.templates.get(&chosen).cloned())
+                        .map(|t| t.parameters)
+                        .unwrap_or_default();
+                    view! {
+                        <div class="row" data-testid="template-params">
+                            {params
+                                .into_iter()
+                                .map(|(name, p)| {
+                                    let key = name.clone();
+                                    let field = format!("parameters.{name}");
+                                    let placeholder = p.default.map(|d| d.to_string()).unwrap_or_default();
+                                    view! {
+                                        <label class="field">
+                                            <span>{format!("{name} ({})", p.description)}</span>
+                                            <input
+                                                name=field.clone()
+                                                placeholder=placeholder
+                                                on:input=move |e| {
+                                                    let v = event_target_value(&e);
+                                                    f.params.update(|m| {
+                                                        m.insert(key.clone(), v);
+                                                    });
+                                                }
+                                            />
+                                            {field_error(field.into())}
+                                        </label>
+                                    }
+                                })
+                                .collect_view()}
+                        </div>
+                    }
+                        .into_any()
+                }}
                 <div class="row">
                     {text("Agent", "agent", f.agent, "text")} {text("Project", "project", f.project, "text")}
                 </div>
@@ -181,7 +310,7 @@ pub fn SubmitPage() -> impl IntoView {
                                 }}
                             </Transition>
                         </select>
-                        {field_error("target_system")}
+                        {field_error("target_system".into())}
                     </label>
                     <label class="field">
                         <span>"Priority"</span>

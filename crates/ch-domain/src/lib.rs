@@ -10,6 +10,7 @@ pub mod job;
 pub mod query;
 pub mod status;
 pub mod submit;
+pub mod template;
 
 pub use cost::{SystemCatalog, SystemInfo, SystemRates};
 pub use error::{DomainError, FieldError};
@@ -18,3 +19,4 @@ pub use job::{Job, JobLogs, Outcome, Priority, Resources};
 pub use query::{JobPage, ListQuery, SortField, SortOrder};
 pub use status::JobStatus;
 pub use submit::{JobSpec, ResourceRequest, SubmitJob};
+pub use template::{JobTemplate, ParamKind, TemplateParam};

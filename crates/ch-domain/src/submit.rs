@@ -33,7 +33,16 @@ pub struct ResourceRequest {
 #[serde(deny_unknown_fields)]
 pub struct SubmitJob {
     pub name: String,
+    /// The command line; leave empty when naming a `template`.
+    #[serde(default)]
     pub command: String,
+    /// A job template of the site (see `GET /api/templates`), instead of a command.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// The template's parameters by name.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub parameters: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     #[serde(default)]
     pub agent: Option<String>,
     #[serde(default)]
@@ -118,6 +127,39 @@ impl ResourceRequest {
 }
 
 impl SubmitJob {
+    /// Replaces a template reference by its rendered command (agent = the template's name).
+    /// A request with a command and no template is returned as it is.
+    pub fn resolve_template(
+        mut self,
+        templates: &std::collections::BTreeMap<String, crate::template::JobTemplate>,
+    ) -> Result<SubmitJob, FieldError> {
+        let Some(name) = self.template.take() else {
+            if self.parameters.is_some() {
+                return Err(FieldError::new("parameters", "parameters need a template"));
+            }
+            return Ok(self);
+        };
+        if !self.command.trim().is_empty() {
+            return Err(FieldError::new(
+                "command",
+                "give either a command or a template, not both",
+            ));
+        }
+        let template = templates.get(&name).ok_or_else(|| {
+            FieldError::new(
+                "template",
+                format!(
+                    "unknown template '{}' (available: {})",
+                    name.escape_debug(),
+                    templates.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        self.command = template.render(&self.parameters.take().unwrap_or_default())?;
+        self.agent = Some(name);
+        Ok(self)
+    }
+
     /// Checks every field against the domain rules and the server's system catalog.
     pub fn validate(&self, catalog: &SystemCatalog) -> Result<JobSpec, FieldError> {
         let name = label("name", Some(&self.name), "")?;

@@ -1,87 +1,54 @@
-//! Every access decision for archive data goes through [`authorize`], so per-project
-//! permissions (private data stays private) plug in here once accounts exist.
+//! Archive access decisions go through `ch_api::authorize`, the one policy: files of a public
+//! source are readable by every signed-in user (and anonymous visitors under
+//! `auth.public_read`), a restricted source only by members of its projects, and a job's
+//! result files like the job itself (its project).
 
 use std::fmt;
 use std::net::IpAddr;
 
-/// Who is asking.
+use ch_api::{Action, Denied, Principal, ProjectRef, Resource, SitePolicy, authorize};
+
+/// Who is asking, and from where (for the audit record).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    /// No accounts yet: identified by the client address for rate limits and audit.
-    Anonymous { client: IpAddr },
+pub struct Caller {
+    pub principal: Principal,
+    pub client: IpAddr,
+    pub site: SitePolicy,
 }
 
-impl fmt::Display for Principal {
+impl fmt::Display for Caller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Principal::Anonymous { client } => write!(f, "anonymous@{client}"),
-        }
+        write!(f, "{}@{}", self.principal.actor(), self.client)
     }
 }
 
-/// What is being read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resource<'a> {
-    /// A file of a configured upstream archive (public data).
-    ArchiveFile { source: &'a str, path: &'a str },
-    /// A file a job wrote, owned by the job's owner and project.
-    JobResult {
-        owner: &'a str,
-        project: &'a str,
-        path: &'a str,
-    },
-}
-
+/// A refused read, with what was refused (hidden things answer 404).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{principal} may not read {what}")]
+#[error("{caller} may not read {what}")]
 pub struct AccessDenied {
-    pub principal: String,
+    pub caller: String,
     pub what: String,
+    pub denied: Denied,
 }
 
-/// The one place that decides. Today archive files are public and job results are visible
-/// to everyone, as every job belongs to `anonymous` until accounts arrive.
-pub fn authorize(principal: &Principal, resource: &Resource<'_>) -> Result<(), AccessDenied> {
-    match (principal, resource) {
-        (Principal::Anonymous { .. }, Resource::ArchiveFile { .. }) => Ok(()),
-        (Principal::Anonymous { .. }, Resource::JobResult { owner, .. }) if *owner == "anonymous" => Ok(()),
-        (p, Resource::JobResult { project, path, .. }) => Err(AccessDenied {
-            principal: p.to_string(),
-            what: format!("job result {path} of project {project}"),
-        }),
+impl Caller {
+    /// A file of archive source `source` (restricted to `projects` when set).
+    pub fn source(&self, source: &str, projects: Option<&[String]>) -> Result<(), AccessDenied> {
+        let r = Resource::ArchiveSource { name: source, projects };
+        self.check(Action::Read, r, format!("archive source '{source}'"))
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// A file of a job in `project`.
+    pub fn job_result(&self, project: &str, public: bool, what: String) -> Result<(), AccessDenied> {
+        let r = Resource::Project(ProjectRef { name: project, public });
+        self.check(Action::Read, r, what)
+    }
 
-    #[test]
-    fn anonymous_reads_public_but_not_owned_job_results() {
-        let p = Principal::Anonymous {
-            client: IpAddr::from([127, 0, 0, 1]),
-        };
-        assert!(
-            authorize(
-                &p,
-                &Resource::ArchiveFile {
-                    source: "vlass",
-                    path: "a.fits"
-                }
-            )
-            .is_ok()
-        );
-        let own = Resource::JobResult {
-            owner: "anonymous",
-            project: "default",
-            path: "x.fits",
-        };
-        assert!(authorize(&p, &own).is_ok());
-        let private = Resource::JobResult {
-            owner: "alice",
-            project: "secret",
-            path: "x.fits",
-        };
-        assert!(authorize(&p, &private).is_err());
+    fn check(&self, action: Action, resource: Resource<'_>, what: String) -> Result<(), AccessDenied> {
+        authorize(self.site, &self.principal, action, resource).map_err(|denied| AccessDenied {
+            caller: self.to_string(),
+            what,
+            denied,
+        })
     }
 }

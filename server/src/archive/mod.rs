@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::settings::ArchiveSettings;
 use crate::store::{Store, StoreError};
-use access::{Principal, Resource, authorize};
+use access::Caller;
 use cache::{DiskCache, Entry, Lookup};
 
 /// The reserved source name for files written by jobs.
@@ -74,6 +74,7 @@ pub struct Archive {
     client: reqwest::Client,
     store: Store,
     jobs_dir: PathBuf,
+    site: ch_api::SitePolicy,
     pub audit: audit::AuditLog,
     /// Computed metadata views and thumbnails.
     pub meta: meta::MetaCache,
@@ -102,6 +103,7 @@ impl Archive {
         data_dir: &Path,
         store: Store,
         audit: audit::AuditLog,
+        site: ch_api::SitePolicy,
     ) -> anyhow::Result<Self> {
         let dir = settings.cache_dir.clone().unwrap_or_else(|| data_dir.join("cache"));
         let cache = DiskCache::open(
@@ -122,9 +124,15 @@ impl Archive {
             client,
             store,
             jobs_dir: data_dir.join("jobs"),
+            site,
             audit,
             meta: meta::MetaCache::new(meta::DEFAULT_CAPACITY_BYTES),
         })
+    }
+
+    /// The site-wide policy switches access decisions read.
+    pub fn site(&self) -> ch_api::SitePolicy {
+        self.site
     }
 
     pub fn cache(&self) -> &DiskCache {
@@ -133,7 +141,7 @@ impl Archive {
 
     /// Resolves `source/path` for `principal` to a local file, fetching it on a cache miss.
     #[instrument(skip(self), fields(%principal), err(level = "debug"))]
-    pub async fn resolve(&self, principal: &Principal, source: &str, raw_path: &str) -> Result<Served, ArchiveError> {
+    pub async fn resolve(&self, principal: &Caller, source: &str, raw_path: &str) -> Result<Served, ArchiveError> {
         let path = clean_path(raw_path)?;
         if source == JOBS_SOURCE {
             return self.job_file(principal, &path).await;
@@ -146,7 +154,7 @@ impl Archive {
                 name: source.to_owned(),
                 known: self.known_sources(),
             })?;
-        authorize(principal, &Resource::ArchiveFile { source, path: raw_path })?;
+        principal.source(source, upstream.projects.as_deref())?;
         let key = format!("{source}/{raw_path}");
         // Only a miss polls this, so a hit builds no URL and no temp path.
         let fill = async {
@@ -173,7 +181,7 @@ impl Archive {
     }
 
     /// `jobs/<job id>/<file>`: a file in the job's working directory.
-    async fn job_file(&self, principal: &Principal, path: &Path) -> Result<Served, ArchiveError> {
+    async fn job_file(&self, principal: &Caller, path: &Path) -> Result<Served, ArchiveError> {
         let mut parts = path.components();
         let id = parts
             .next()
@@ -190,14 +198,17 @@ impl Archive {
             Err(e) => return Err(e.into()),
         };
         let shown = rel.display().to_string();
-        authorize(
-            principal,
-            &Resource::JobResult {
-                owner: &job.owner,
-                project: &job.project,
-                path: &shown,
-            },
-        )?;
+        let public = self
+            .store
+            .project_by_name(&job.project)
+            .await?
+            .is_some_and(|p| p.public);
+        principal
+            .job_result(&job.project, public, format!("job {id}"))
+            .map_err(|d| match d.denied {
+                ch_api::Denied::Hidden => ArchiveError::NotFound(format!("job {id}")),
+                _ => ArchiveError::Denied(d),
+            })?;
         let work = self.jobs_dir.join(id.to_string()).join("work");
         let file = tokio::fs::canonicalize(work.join(&rel))
             .await

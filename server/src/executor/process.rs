@@ -4,7 +4,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::Duration;
 
-use app::backend::ServiceError;
+use ch_api::ServiceError;
 use ch_domain::{Job, JobStatus, Outcome};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -20,6 +20,8 @@ use crate::jobs::Change;
 /// `sh` wrapper that applies the memory limit (address space, where the OS allows) before
 /// running the job's command; `$1` is the limit in KiB, `$2` the command.
 const WRAPPER: &str = r#"ulimit -v "$1" 2>/dev/null; exec /bin/sh -c "$2""#;
+/// `PATH` of a job process: the system directories only.
+const JOB_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// Parses a `PROGRESS <n>` line (`n` in 0–100, optionally fractional or with `%`).
 pub(crate) fn parse_progress(line: &str) -> Option<u8> {
@@ -92,6 +94,15 @@ impl LocalExecutor {
             .arg(mem_kib.to_string())
             .arg(&job.command)
             .current_dir(&work)
+            // A job sees none of the server's environment (database URL, secrets): only a
+            // minimal one of its own, as a batch system gives.
+            .env_clear()
+            .env("PATH", JOB_PATH)
+            .env("HOME", &work)
+            .env("TMPDIR", &work)
+            .env("LANG", "C.UTF-8")
+            .env("USER", &job.owner)
+            .env("CH_PROJECT", &job.project)
             .env("CH_JOB_ID", job.id.to_string())
             .env("CH_CORRELATION_ID", &job.correlation_id)
             .stdin(Stdio::null())

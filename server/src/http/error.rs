@@ -1,10 +1,10 @@
 //! HTTP errors: a status and a JSON body naming the problem.
 
-use app::backend::ServiceError;
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use ch_api::ServiceError;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +41,9 @@ impl ApiError {
 
 fn code_for(status: StatusCode) -> &'static str {
     match status.as_u16() {
+        401 => "unauthenticated",
         403 => "forbidden",
+        421 => "misdirected",
         404 => "not_found",
         429 => "rate_limited",
         502 => "bad_gateway",
@@ -80,6 +82,10 @@ fn path_prefix(message: &str) -> Option<String> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            ApiError::Service(ServiceError::RateLimited { retry_after_secs, .. }) => Some(*retry_after_secs),
+            _ => None,
+        };
         let (status, field, message) = match self {
             ApiError::Status { status, field, message } => (status, field, message),
             ApiError::Service(e) => {
@@ -96,7 +102,17 @@ impl IntoResponse for ApiError {
             message,
             field,
         };
-        (status, Json(serde_json::json!({ "error": body }))).into_response()
+        let mut res = (status, Json(serde_json::json!({ "error": body }))).into_response();
+        if let Some(secs) = retry_after {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"cosmic-horizons\""),
+            );
+        }
+        res
     }
 }
 

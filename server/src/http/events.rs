@@ -10,6 +10,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, instrument};
 
+use super::auth::Caller;
 use super::error::{ApiError, ApiQuery, ErrorBody};
 use crate::jobs::Jobs;
 use crate::outbox::EventBus;
@@ -35,13 +36,18 @@ pub struct EventPage {
 /// Events in offset order after `after`.
 #[utoipa::path(get, path = "/api/events", params(EventsQuery), tag = "events",
     responses((status = 200, body = EventPage), (status = 400, body = ErrorBody)))]
-pub async fn list(State(jobs): State<Jobs>, ApiQuery(q): ApiQuery<EventsQuery>) -> Result<Json<EventPage>, ApiError> {
+pub async fn list(
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> Result<Json<EventPage>, ApiError> {
     let after = q.after.unwrap_or(0);
     if after < 0 {
         return Err(ApiError::bad_request(Some("after"), "after must be ≥ 0"));
     }
     let limit = q.limit.unwrap_or(PAGE_MAX).clamp(1, PAGE_MAX);
-    let events = jobs.events_after(after, limit).await?;
+    let visible = jobs.visible_projects(&caller).await?;
+    let events = jobs.events_after(after, limit, visible.as_deref()).await?;
     let next_after = events.last().map_or(after, |e| e.offset);
     Ok(Json(EventPage { events, next_after }))
 }
@@ -59,13 +65,55 @@ pub async fn stream(
     State(jobs): State<Jobs>,
     State(bus): State<EventBus>,
     State(shutdown): State<CancellationToken>,
+    Caller(caller): Caller,
     ApiQuery(q): ApiQuery<StreamQuery>,
-) -> Response {
-    ws.on_upgrade(move |socket| serve(socket, jobs, bus, shutdown, q.after))
+) -> Result<Response, ApiError> {
+    // The projects are fixed for the connection's lifetime (a membership change applies on
+    // reconnect); the real-time gateway will re-check per channel.
+    let visible = jobs.visible_projects(&caller).await?;
+    Ok(ws.on_upgrade(move |socket| {
+        let stream = Stream {
+            jobs,
+            visible: visible.map(|v| v.into_iter().collect()),
+        };
+        serve(socket, stream, bus, shutdown, q.after)
+    }))
+}
+
+/// One connection's view of the log: the jobs service and the projects it may see.
+struct Stream {
+    jobs: Jobs,
+    visible: Option<std::collections::BTreeSet<String>>,
+}
+
+impl Stream {
+    async fn events_after(&self, after: i64) -> Result<Vec<JobEvent>, ch_api::ServiceError> {
+        let visible: Option<Vec<String>> = self.visible.as_ref().map(|v| v.iter().cloned().collect());
+        self.jobs.events_after(after, PAGE_MAX, visible.as_deref()).await
+    }
+
+    /// Whether a live event may be sent: its job's project must be visible. Events carry
+    /// their job; one without it is checked against the log.
+    async fn may_see(&self, ev: &JobEvent) -> bool {
+        let Some(visible) = &self.visible else { return true };
+        match ev
+            .payload
+            .get("job")
+            .and_then(|j| j.get("project"))
+            .and_then(|p| p.as_str())
+        {
+            Some(p) => visible.contains(p),
+            None => self
+                .events_after(ev.offset - 1)
+                .await
+                .is_ok_and(|page| page.first().is_some_and(|e| e.offset == ev.offset)),
+        }
+    }
 }
 
 #[instrument(skip_all)]
-async fn serve(mut socket: WebSocket, jobs: Jobs, bus: EventBus, shutdown: CancellationToken, after: Option<i64>) {
+async fn serve(mut socket: WebSocket, stream: Stream, bus: EventBus, shutdown: CancellationToken, after: Option<i64>) {
+    let jobs = &stream.jobs;
     // Subscribe before reading the backlog so nothing falls between the two.
     let mut rx = bus.subscribe();
     let mut cursor = match after {
@@ -75,25 +123,25 @@ async fn serve(mut socket: WebSocket, jobs: Jobs, bus: EventBus, shutdown: Cance
             Err(_) => return,
         },
     };
-    if after.is_some() && !catch_up(&mut socket, &jobs, &mut cursor).await {
+    if after.is_some() && !catch_up(&mut socket, &stream, &mut cursor).await {
         return;
     }
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
                 Ok(ev) if ev.offset > cursor => {
-                    if ev.offset > cursor + 1 && !catch_up(&mut socket, &jobs, &mut cursor).await {
+                    if ev.offset > cursor + 1 && !catch_up(&mut socket, &stream, &mut cursor).await {
                         return;
                     }
                     if ev.offset > cursor {
-                        if !send(&mut socket, &ev).await { return; }
+                        if stream.may_see(&ev).await && !send(&mut socket, &ev).await { return; }
                         cursor = ev.offset;
                     }
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(n)) => {
                     debug!(n, "subscriber lagged; reading the log");
-                    if !catch_up(&mut socket, &jobs, &mut cursor).await { return; }
+                    if !catch_up(&mut socket, &stream, &mut cursor).await { return; }
                 }
                 Err(RecvError::Closed) => break,
             },
@@ -107,9 +155,9 @@ async fn serve(mut socket: WebSocket, jobs: Jobs, bus: EventBus, shutdown: Cance
     let _ = socket.send(Message::Close(None)).await;
 }
 
-async fn catch_up(socket: &mut WebSocket, jobs: &Jobs, cursor: &mut i64) -> bool {
+async fn catch_up(socket: &mut WebSocket, stream: &Stream, cursor: &mut i64) -> bool {
     loop {
-        let Ok(page) = jobs.events_after(*cursor, PAGE_MAX).await else {
+        let Ok(page) = stream.events_after(*cursor).await else {
             return false;
         };
         if page.is_empty() {

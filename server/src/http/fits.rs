@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
+use super::auth::Caller;
 use super::error::ApiError;
-use crate::archive::access::Principal;
+use crate::archive::access::Caller as Principal;
 use crate::archive::{Archive, ArchiveError, Served};
 use crate::store::AccessRecord;
 
@@ -20,7 +21,11 @@ impl From<ArchiveError> for ApiError {
         let status = match &e {
             ArchiveError::BadPath(_) => StatusCode::BAD_REQUEST,
             ArchiveError::UnknownSource { .. } | ArchiveError::NotFound(_) => StatusCode::NOT_FOUND,
-            ArchiveError::Denied(_) => StatusCode::FORBIDDEN,
+            ArchiveError::Denied(d) => match d.denied {
+                ch_api::Denied::Unauthenticated => StatusCode::UNAUTHORIZED,
+                ch_api::Denied::Forbidden(_) => StatusCode::FORBIDDEN,
+                ch_api::Denied::Hidden => StatusCode::NOT_FOUND,
+            },
             ArchiveError::LocalNotFits(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ArchiveError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ArchiveError::UpstreamStatus { .. }
@@ -134,13 +139,18 @@ async fn serve_file(served: &Served, req: Request) -> Response {
 pub async fn get(
     State(archive): State<Archive>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Caller(who): Caller,
     Path((source, path)): Path<(String, String)>,
     req: Request,
 ) -> Response {
+    let principal = Principal {
+        principal: who,
+        client: peer.ip(),
+        site: archive.site(),
+    };
     if super::fits_meta::wants_view(req.uri()) {
-        return super::fits_meta::get(&archive, peer, source, path, req.uri(), req.headers()).await;
+        return super::fits_meta::get(&archive, &principal, source, path, req.uri(), req.headers()).await;
     }
-    let principal = Principal::Anonymous { client: peer.ip() };
     let (res, cache) = match archive.resolve(&principal, &source, &path).await {
         Ok(served) => {
             let cache = served.lookup.map(|l| l.as_str().to_owned());

@@ -1,15 +1,13 @@
 //! `GET /api/fits/{source}/{path}?view=…`: metadata views and thumbnails of the same files
 //! the plain download serves (see `archive::meta`).
 
-use std::net::SocketAddr;
-
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use crate::archive::Archive;
-use crate::archive::access::Principal;
+use crate::archive::access::Caller as Principal;
 use crate::archive::meta::{MetaError, MetaRequest};
 
 /// True when the query asks for a view rather than the file.
@@ -98,21 +96,20 @@ async fn answer(
 /// access log under the view's name.
 pub async fn get(
     archive: &Archive,
-    peer: SocketAddr,
+    principal: &Principal,
     source: String,
     path: String,
     uri: &Uri,
     conditions: &HeaderMap,
 ) -> Response {
-    let principal = Principal::Anonymous { client: peer.ip() };
-    let (res, cache) = answer(archive, &principal, &source, &path, uri, conditions).await;
+    let (res, cache) = answer(archive, principal, &source, &path, uri, conditions).await;
     let view = Query::<Vec<(String, String)>>::try_from_uri(uri)
         .ok()
         .and_then(|Query(p)| p.into_iter().find(|(k, _)| k == "view").map(|(_, v)| v))
         .map_or_else(|| "view".to_owned(), |v| v.chars().take(32).collect());
     super::fits::audit(
         archive,
-        &principal,
+        principal,
         source,
         path,
         view,

@@ -1,19 +1,18 @@
 //! `/api/jobs`: submit, list, get, cancel, logs, events, metrics.
 
-use app::backend::JobService;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
+use ch_api::JobService;
 use ch_domain::{Job, JobEvent, JobLogs, JobPage, ListQuery, SubmitJob};
 use tracing::instrument;
 
+use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody, job_id};
 use crate::jobs::Jobs;
 use crate::store::MetricSample;
 
-/// Until accounts exist every request acts as the same user.
-pub const ANONYMOUS: &str = "anonymous";
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
 fn correlation_id(headers: &HeaderMap) -> String {
@@ -31,10 +30,11 @@ fn correlation_id(headers: &HeaderMap) -> String {
 #[instrument(skip_all, err(level = "debug"))]
 pub async fn post(
     State(jobs): State<Jobs>,
+    Caller(caller): Caller,
     headers: HeaderMap,
     ApiJson(req): ApiJson<SubmitJob>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let job = jobs.submit_correlated(req, ANONYMOUS, correlation_id(&headers)).await?;
+    let job = jobs.submit_correlated(&caller, req, correlation_id(&headers)).await?;
     let location = format!("/api/jobs/{}", job.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(job)))
 }
@@ -42,42 +42,66 @@ pub async fn post(
 /// List jobs with filters, sort and paging.
 #[utoipa::path(get, path = "/api/jobs", params(ListQuery), tag = "jobs",
     responses((status = 200, body = JobPage), (status = 400, body = ErrorBody)))]
-pub async fn list(State(jobs): State<Jobs>, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<JobPage>, ApiError> {
-    Ok(Json(jobs.list(q).await?))
+pub async fn list(
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<JobPage>, ApiError> {
+    Ok(Json(jobs.list(&caller, q).await?))
 }
 
 /// One job.
 #[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs",
     responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
-pub async fn get(State(jobs): State<Jobs>, Path(id): Path<String>) -> Result<Json<Job>, ApiError> {
-    Ok(Json(jobs.get(job_id(&id)?).await?))
+pub async fn get(
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Job>, ApiError> {
+    Ok(Json(jobs.get(&caller, job_id(&id)?).await?))
 }
 
 /// Cancel a job that has not finished.
 #[utoipa::path(post, path = "/api/jobs/{id}/cancel", tag = "jobs",
     responses((status = 200, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[instrument(skip_all, err(level = "debug"))]
-pub async fn cancel(State(jobs): State<Jobs>, Path(id): Path<String>) -> Result<Json<Job>, ApiError> {
-    Ok(Json(jobs.cancel(job_id(&id)?, ANONYMOUS).await?))
+pub async fn cancel(
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Job>, ApiError> {
+    Ok(Json(jobs.cancel(&caller, job_id(&id)?).await?))
 }
 
 /// The job's captured stdout and stderr (tail).
 #[utoipa::path(get, path = "/api/jobs/{id}/logs", tag = "jobs",
     responses((status = 200, body = JobLogs), (status = 404, body = ErrorBody)))]
-pub async fn logs(State(jobs): State<Jobs>, Path(id): Path<String>) -> Result<Json<JobLogs>, ApiError> {
-    Ok(Json(jobs.logs(job_id(&id)?).await?))
+pub async fn logs(
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<JobLogs>, ApiError> {
+    Ok(Json(jobs.logs(&caller, job_id(&id)?).await?))
 }
 
 /// Every event of the job, in order.
 #[utoipa::path(get, path = "/api/jobs/{id}/events", tag = "jobs",
     responses((status = 200, body = Vec<JobEvent>), (status = 404, body = ErrorBody)))]
-pub async fn events(State(jobs): State<Jobs>, Path(id): Path<String>) -> Result<Json<Vec<JobEvent>>, ApiError> {
-    Ok(Json(jobs.events(job_id(&id)?).await?))
+pub async fn events(
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<JobEvent>>, ApiError> {
+    Ok(Json(jobs.events(&caller, job_id(&id)?).await?))
 }
 
 /// CPU and memory samples of the job's processes.
 #[utoipa::path(get, path = "/api/jobs/{id}/metrics", tag = "jobs",
     responses((status = 200, body = Vec<MetricSample>), (status = 404, body = ErrorBody)))]
-pub async fn metrics(State(jobs): State<Jobs>, Path(id): Path<String>) -> Result<Json<Vec<MetricSample>>, ApiError> {
-    Ok(Json(jobs.metrics(job_id(&id)?).await?))
+pub async fn metrics(
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<MetricSample>>, ApiError> {
+    Ok(Json(jobs.metrics(&caller, job_id(&id)?).await?))
 }

@@ -1,18 +1,22 @@
 //! The JSON HTTP API under `/api`, plus probes.
 
+mod accounts;
+pub mod auth;
 pub mod error;
 mod events;
 mod fits;
 mod fits_meta;
+pub mod guard;
 mod health;
 mod jobs;
 mod regions;
+pub mod routes;
 mod soda;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post, put};
 use utoipa::OpenApi;
 
 use crate::state::AppState;
@@ -23,9 +27,25 @@ pub use jobs::CORRELATION_HEADER;
 #[openapi(
     info(
         title = "Cosmic Horizons API",
-        description = "Jobs, their events and logs; viewer regions."
+        description = "Jobs, their events and logs; viewer regions; accounts and API tokens. \
+            Authenticate scripts with `Authorization: Bearer <API token>`."
     ),
     paths(
+        auth::login,
+        auth::link,
+        auth::logout,
+        auth::current,
+        auth::password,
+        accounts::list_tokens,
+        accounts::create_token,
+        accounts::revoke_token,
+        accounts::list_users,
+        accounts::create_user,
+        accounts::change_user,
+        accounts::list_projects,
+        accounts::create_project,
+        accounts::set_member,
+        templates,
         jobs::post,
         jobs::list,
         jobs::get,
@@ -47,9 +67,21 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 
 async fn systems(
     axum::extract::State(jobs): axum::extract::State<crate::jobs::Jobs>,
-) -> Json<ch_domain::SystemCatalog> {
-    use app::backend::JobService;
-    Json(jobs.systems())
+    auth::Caller(caller): auth::Caller,
+) -> Result<Json<ch_domain::SystemCatalog>, error::ApiError> {
+    use ch_api::JobService;
+    Ok(Json(jobs.systems(&caller)?))
+}
+
+/// The site's job templates and whether arbitrary commands are allowed.
+#[utoipa::path(get, path = "/api/templates", tag = "jobs",
+    responses((status = 200, body = ch_api::TemplateCatalog), (status = 401, body = error::ErrorBody)))]
+async fn templates(
+    axum::extract::State(jobs): axum::extract::State<crate::jobs::Jobs>,
+    auth::Caller(caller): auth::Caller,
+) -> Result<Json<ch_api::TemplateCatalog>, error::ApiError> {
+    use ch_api::JobService;
+    Ok(Json(jobs.templates(&caller)?))
 }
 
 async fn unknown_api(uri: axum::http::Uri) -> error::ApiError {
@@ -96,6 +128,20 @@ fn fits_router(archive: &crate::settings::ArchiveSettings) -> Router<AppState> {
 pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings) -> Router<AppState> {
     Router::new()
         .merge(fits_router(archive))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/link", get(auth::link))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/me", get(auth::current))
+        .route("/api/auth/password", post(auth::password))
+        .route("/api/tokens", get(accounts::list_tokens).post(accounts::create_token))
+        .route("/api/tokens/{id}", delete(accounts::revoke_token))
+        .route("/api/users", get(accounts::list_users).post(accounts::create_user))
+        .route("/api/users/{name}", patch(accounts::change_user))
+        .route(
+            "/api/projects",
+            get(accounts::list_projects).post(accounts::create_project),
+        )
+        .route("/api/projects/{name}/members", put(accounts::set_member))
         .route("/api/jobs", post(jobs::post).get(jobs::list))
         .route("/api/jobs/{id}", get(jobs::get))
         .route("/api/jobs/{id}/cancel", post(jobs::cancel))
@@ -106,6 +152,7 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         .route("/api/regions", get(regions::get).put(regions::put))
         .route("/api/events/ws", get(events::stream))
         .route("/api/systems", get(systems))
+        .route("/api/templates", get(templates))
         .route("/api/openapi.json", get(openapi))
         .route("/api/{*rest}", axum::routing::any(unknown_api))
         .route("/healthz", get(health::healthz))

@@ -8,8 +8,9 @@ use ch_regions::{Region, RegionError, RegionSet};
 use serde::{Deserialize, Serialize};
 use tracing::{info, instrument};
 
+use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
-use super::jobs::ANONYMOUS;
+use crate::jobs::Jobs;
 use crate::store::{ImageRegions, Store, StoreError};
 
 /// Longest image key accepted, in characters (as archive paths).
@@ -141,11 +142,52 @@ pub async fn save(store: &Store, image: &ImageKey, owner: &str, req: SaveRegions
     Ok(doc(image, Some(stored)))
 }
 
+/// Decides `action` on the regions of `image`: a job result's regions
+/// (`/api/fits/jobs/<id>/…`) follow the job's project; the regions of other images (archive
+/// files, samples) are shared annotations any signed-in user reads and scientists write.
+pub async fn authorize(
+    jobs: &Jobs,
+    caller: &ch_api::Principal,
+    image: &ImageKey,
+    action: ch_api::Action,
+) -> Result<(), ApiError> {
+    use ch_api::{JobService, Resource, ServiceError};
+    let job = image
+        .as_str()
+        .strip_prefix("/api/fits/jobs/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|id| id.parse::<uuid::Uuid>().ok());
+    match job {
+        Some(id) => {
+            let job = jobs.get(caller, id).await?;
+            if action != ch_api::Action::Read {
+                jobs.authorize_project(caller, action, &job.project, &format!("job {id}"))
+                    .await?;
+            }
+            Ok(())
+        }
+        None => {
+            let shared = Resource::ArchiveSource {
+                name: "regions",
+                projects: None,
+            };
+            ch_api::authorize(jobs.site(), caller, action, shared)
+                .map_err(|d| ApiError::from(ServiceError::denied(d, "regions")))
+        }
+    }
+}
+
 /// The regions drawn on an image.
 #[utoipa::path(get, path = "/api/regions", params(ImageQuery), tag = "regions",
     responses((status = 200, body = RegionsDoc), (status = 400, body = ErrorBody)))]
-pub async fn get(State(store): State<Store>, ApiQuery(q): ApiQuery<ImageQuery>) -> Result<Json<RegionsDoc>, ApiError> {
+pub async fn get(
+    State(store): State<Store>,
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+    ApiQuery(q): ApiQuery<ImageQuery>,
+) -> Result<Json<RegionsDoc>, ApiError> {
     let image = ImageKey::parse(q.image.as_deref())?;
+    authorize(&jobs, &caller, &image, ch_api::Action::Read).await?;
     Ok(Json(load(&store, &image).await?))
 }
 
@@ -155,10 +197,13 @@ pub async fn get(State(store): State<Store>, ApiQuery(q): ApiQuery<ImageQuery>) 
         (status = 413, body = ErrorBody)))]
 pub async fn put(
     State(store): State<Store>,
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
     ApiQuery(q): ApiQuery<ImageQuery>,
     body: Result<ApiJson<SaveRegions>, ApiError>,
 ) -> Result<Json<RegionsDoc>, ApiError> {
     let image = ImageKey::parse(q.image.as_deref())?;
+    authorize(&jobs, &caller, &image, ch_api::Action::Write).await?;
     // A region that does not even deserialize is as invalid as one `validate` refuses: answer
     // both with 400 and the path serde names.
     let ApiJson(body) = body.map_err(|e| match e {
@@ -169,7 +214,7 @@ pub async fn put(
         },
         other => other,
     })?;
-    Ok(Json(save(&store, &image, ANONYMOUS, body).await?))
+    Ok(Json(save(&store, &image, caller.actor(), body).await?))
 }
 
 #[cfg(test)]

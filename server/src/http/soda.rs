@@ -14,9 +14,10 @@ use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::auth::Caller;
 use super::error::ApiError;
 use crate::archive::Archive;
-use crate::archive::access::Principal;
+use crate::archive::access::Caller as Principal;
 use crate::archive::cutout::{self, CutoutError, Pos};
 
 impl From<CutoutError> for ApiError {
@@ -99,10 +100,15 @@ fn parse_query(raw: Option<&str>) -> Result<SodaQuery, ApiError> {
 pub async fn sync(
     State(archive): State<Archive>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Caller(who): Caller,
     Path(source): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let principal = Principal::Anonymous { client: peer.ip() };
+    let principal = Principal {
+        principal: who,
+        client: peer.ip(),
+        site: archive.site(),
+    };
     let id = parse_query(raw.as_deref()).and_then(|q| match q.id.clone() {
         Some(id) => Ok((id, q)),
         None => Err(ApiError::bad_request(

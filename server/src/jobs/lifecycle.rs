@@ -1,7 +1,7 @@
 //! Applies domain changes to stored jobs: load, change, save with its event in one
 //! transaction (optimistic, retried on conflict), then wake the outbox relays.
 
-use app::backend::{ServiceError, ServiceResult};
+use ch_api::{ServiceError, ServiceResult};
 use ch_domain::{DomainError, Job, JobEvent, JobStatus, NewEvent, Outcome};
 use chrono::{DateTime, SubsecRound, Utc};
 use tracing::{error, instrument};

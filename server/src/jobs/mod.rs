@@ -5,8 +5,11 @@ pub mod lifecycle;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::backend::{JobService, ServiceError, ServiceResult};
 use async_trait::async_trait;
+use ch_api::{
+    Action, JobService, Principal, ProjectRef, Resource, ServiceError, ServiceResult, SitePolicy, TemplateCatalog,
+    authorize,
+};
 use ch_domain::{Job, JobEvent, JobLogs, JobPage, JobStatus, ListQuery, SubmitJob, SystemCatalog};
 use tracing::instrument;
 use uuid::Uuid;
@@ -19,30 +22,162 @@ use crate::store::MetricSample;
 /// Most log bytes returned per stream.
 const LOG_TAIL_BYTES: u64 = 256 * 1024;
 
+/// The project jobs go to when a submission names none.
+pub const DEFAULT_PROJECT: &str = "default";
+
 #[derive(Clone)]
 pub struct Jobs {
     lifecycle: Lifecycle,
     catalog: Arc<SystemCatalog>,
     executor: ExecutorHandle,
     logs_dir: PathBuf,
+    site: SitePolicy,
+    templates: Arc<TemplateCatalog>,
 }
 
 impl Jobs {
-    pub fn new(lifecycle: Lifecycle, catalog: SystemCatalog, executor: ExecutorHandle, logs_dir: PathBuf) -> Self {
+    pub fn new(
+        lifecycle: Lifecycle,
+        catalog: SystemCatalog,
+        executor: ExecutorHandle,
+        logs_dir: PathBuf,
+        site: SitePolicy,
+        templates: TemplateCatalog,
+    ) -> Self {
         Self {
             lifecycle,
             catalog: Arc::new(catalog),
             executor,
             logs_dir,
+            site,
+            templates: Arc::new(templates),
         }
     }
 
+    /// The site-wide policy switches.
+    pub fn site(&self) -> SitePolicy {
+        self.site
+    }
+
+    /// Decides `action` on project `name` for `caller`; a project without a row (older data)
+    /// counts as private. `what` names the thing hidden behind a 404.
+    pub async fn authorize_project(
+        &self,
+        caller: &Principal,
+        action: Action,
+        name: &str,
+        what: &str,
+    ) -> ServiceResult<()> {
+        self.project_decision(caller, action, name, what, false).await
+    }
+
+    async fn project_decision(
+        &self,
+        caller: &Principal,
+        action: Action,
+        name: &str,
+        what: &str,
+        must_exist: bool,
+    ) -> ServiceResult<()> {
+        let public = match self.lifecycle.store().project_by_name(name).await {
+            Ok(None) if must_exist => return Err(ServiceError::NotFound(what.to_owned())),
+            Ok(p) => p.is_some_and(|p| p.public),
+            Err(e) => {
+                tracing::error!(error = %e, "project lookup");
+                return Err(ServiceError::Internal);
+            }
+        };
+        authorize(
+            self.site,
+            caller,
+            action,
+            Resource::Project(ProjectRef { name, public }),
+        )
+        .map_err(|d| ServiceError::denied(d, what))
+    }
+
+    /// Loads a job the caller may do `action` on; others' private jobs are "not found".
+    async fn job_for(&self, caller: &Principal, id: Uuid, action: Action) -> ServiceResult<Job> {
+        // Anonymous callers learn nothing (not even "not found") without public read.
+        if caller.user().is_none() && !self.site.public_read {
+            return Err(ServiceError::Unauthenticated("sign in to continue".into()));
+        }
+        let job = self.lifecycle.store().get_job(id).await?.job;
+        let what = format!("job {id}");
+        if action != Action::Read {
+            // Readers who may not write learn why; others learn nothing.
+            self.authorize_project(caller, Action::Read, &job.project, &what)
+                .await?;
+        }
+        self.authorize_project(caller, action, &job.project, &what).await?;
+        Ok(job)
+    }
+
+    /// Projects whose jobs `caller` may list: `None` = all (site admins).
+    pub async fn visible_projects(&self, caller: &Principal) -> ServiceResult<Option<Vec<String>>> {
+        let only = caller.token_project().map(str::to_owned);
+        if caller.is_admin() && only.is_none() {
+            return Ok(None);
+        }
+        let public = if caller.user().is_some() || self.site.public_read {
+            self.lifecycle.store().public_projects().await?
+        } else {
+            Vec::new()
+        };
+        let mut names: Vec<String> = caller
+            .user()
+            .map(|u| u.memberships.iter().map(|m| m.project.clone()).collect())
+            .unwrap_or_default();
+        names.extend(public);
+        if let Some(only) = only {
+            names.retain(|n| *n == only);
+            if caller.is_admin() {
+                names = vec![only];
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(Some(names))
+    }
+
     /// Submits with an explicit correlation id (from the request's `X-Correlation-Id`).
-    #[instrument(skip_all, fields(name = %req.name), err(level = "debug"))]
-    pub async fn submit_correlated(&self, req: SubmitJob, actor: &str, correlation_id: String) -> ServiceResult<Job> {
+    #[instrument(skip_all, fields(name = %req.name, caller = %caller), err(level = "debug"))]
+    pub async fn submit_correlated(
+        &self,
+        caller: &Principal,
+        mut req: SubmitJob,
+        correlation_id: String,
+    ) -> ServiceResult<Job> {
+        if caller.user().is_none() {
+            return Err(ServiceError::Unauthenticated("sign in to submit jobs".into()));
+        }
+        let project = req
+            .project
+            .clone()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .or_else(|| caller.token_project().map(str::to_owned))
+            .unwrap_or_else(|| DEFAULT_PROJECT.to_owned());
+        req.project = Some(project.clone());
+        // A template runs the site's command (write access is enough); a command line of the
+        // caller's own needs the scientist role, and the site must allow it.
+        let action = if req.template.is_some() {
+            Action::Write
+        } else if self.templates.allow_commands {
+            Action::RunCommand
+        } else {
+            return Err(ServiceError::Forbidden(format!(
+                "this site runs only job templates ({}); arbitrary commands are switched off",
+                self.templates.templates.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        };
+        let req = req.resolve_template(&self.templates.templates)?;
         let spec = req.validate(&self.catalog)?;
-        let job = spec.into_job(Uuid::now_v7(), actor.to_owned(), correlation_id, lifecycle::now());
-        self.lifecycle.create(&job, actor).await?;
+        self.project_decision(caller, action, &project, &format!("project '{project}'"), true)
+            .await?;
+        let actor = caller.actor().to_owned();
+        let job = spec.into_job(Uuid::now_v7(), actor.clone(), correlation_id, lifecycle::now());
+        self.lifecycle.create(&job, &actor).await?;
         // Accepted by the scheduler at once; the executor picks it up from the queue.
         let (job, _) = self
             .lifecycle
@@ -52,8 +187,8 @@ impl Jobs {
         Ok(job)
     }
 
-    pub async fn metrics(&self, id: Uuid) -> ServiceResult<Vec<MetricSample>> {
-        self.lifecycle.store().get_job(id).await?;
+    pub async fn metrics(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<MetricSample>> {
+        self.job_for(caller, id, Action::Read).await?;
         Ok(self.lifecycle.store().metrics_for_job(id).await?)
     }
 
@@ -62,9 +197,18 @@ impl Jobs {
         Ok(self.lifecycle.store().latest_offset().await?)
     }
 
-    /// Events after `after`, for the global log.
-    pub async fn events_after(&self, after: i64, limit: u32) -> ServiceResult<Vec<JobEvent>> {
-        Ok(self.lifecycle.store().events_after(after, limit).await?)
+    /// Events after `after` of the jobs in `visible` projects (`None` = all), for the global log.
+    pub async fn events_after(
+        &self,
+        after: i64,
+        limit: u32,
+        visible: Option<&[String]>,
+    ) -> ServiceResult<Vec<JobEvent>> {
+        Ok(self
+            .lifecycle
+            .store()
+            .events_after_visible(after, limit, visible)
+            .await?)
     }
 }
 
@@ -85,31 +229,36 @@ async fn read_tail(path: PathBuf) -> std::io::Result<(String, bool)> {
 
 #[async_trait]
 impl JobService for Jobs {
-    async fn submit(&self, req: SubmitJob, actor: &str) -> ServiceResult<Job> {
-        self.submit_correlated(req, actor, Uuid::now_v7().to_string()).await
+    async fn submit(&self, caller: &Principal, req: SubmitJob) -> ServiceResult<Job> {
+        self.submit_correlated(caller, req, Uuid::now_v7().to_string()).await
     }
 
-    async fn list(&self, query: ListQuery) -> ServiceResult<JobPage> {
-        Ok(self.lifecycle.store().list_jobs(&query).await?)
+    async fn list(&self, caller: &Principal, query: ListQuery) -> ServiceResult<JobPage> {
+        if caller.user().is_none() && !self.site.public_read {
+            return Err(ServiceError::Unauthenticated("sign in to continue".into()));
+        }
+        let visible = self.visible_projects(caller).await?;
+        Ok(self.lifecycle.store().list_jobs(&query, visible.as_deref()).await?)
     }
 
-    async fn get(&self, id: Uuid) -> ServiceResult<Job> {
-        Ok(self.lifecycle.store().get_job(id).await?.job)
+    async fn get(&self, caller: &Principal, id: Uuid) -> ServiceResult<Job> {
+        self.job_for(caller, id, Action::Read).await
     }
 
-    #[instrument(skip(self), err(level = "debug"))]
-    async fn cancel(&self, id: Uuid, actor: &str) -> ServiceResult<Job> {
+    #[instrument(skip(self, caller), fields(%caller), err(level = "debug"))]
+    async fn cancel(&self, caller: &Principal, id: Uuid) -> ServiceResult<Job> {
+        self.job_for(caller, id, Action::Write).await?;
         let (job, _) = self
             .lifecycle
-            .apply(id, Change::Transition(JobStatus::Cancelled), actor)
+            .apply(id, Change::Transition(JobStatus::Cancelled), caller.actor())
             .await?;
         // The record says cancelled first; the process (if any) is killed after.
         self.executor.kill(id);
         Ok(job)
     }
 
-    async fn logs(&self, id: Uuid) -> ServiceResult<JobLogs> {
-        self.lifecycle.store().get_job(id).await?;
+    async fn logs(&self, caller: &Principal, id: Uuid) -> ServiceResult<JobLogs> {
+        self.job_for(caller, id, Action::Read).await?;
         let dir = self.logs_dir.join(id.to_string());
         let io = |e: std::io::Error| {
             tracing::error!(error = %e, "reading job log");
@@ -124,12 +273,18 @@ impl JobService for Jobs {
         })
     }
 
-    async fn events(&self, id: Uuid) -> ServiceResult<Vec<JobEvent>> {
-        self.lifecycle.store().get_job(id).await?;
+    async fn events(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<JobEvent>> {
+        self.job_for(caller, id, Action::Read).await?;
         Ok(self.lifecycle.store().events_for_job(id).await?)
     }
 
-    fn systems(&self) -> SystemCatalog {
-        (*self.catalog).clone()
+    fn templates(&self, caller: &Principal) -> ServiceResult<TemplateCatalog> {
+        authorize(self.site, caller, Action::Read, Resource::Site).map_err(|d| ServiceError::denied(d, "templates"))?;
+        Ok((*self.templates).clone())
+    }
+
+    fn systems(&self, caller: &Principal) -> ServiceResult<SystemCatalog> {
+        authorize(self.site, caller, Action::Read, Resource::Site).map_err(|d| ServiceError::denied(d, "systems"))?;
+        Ok((*self.catalog).clone())
     }
 }

@@ -85,6 +85,34 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
+    /// Like [`Store::events_after`], limited to jobs of the `visible` projects (`None` = all).
+    /// Offsets of the events left out leave gaps; order is kept.
+    #[instrument(skip(self), err)]
+    pub async fn events_after_visible(
+        &self,
+        after: i64,
+        limit: u32,
+        visible: Option<&[String]>,
+    ) -> Result<Vec<JobEvent>> {
+        let Some(projects) = visible else {
+            return self.events_after(after, limit).await;
+        };
+        // $1 is `after`; the project names follow, then the limit.
+        let mut binds = vec![String::new()];
+        let filter = super::in_list("j.project", projects, &mut binds);
+        let sql = format!(
+            "select e.* from job_event e join job j on j.job_id = e.job_id \
+             where e.job_event_offset > $1 and {filter} order by e.job_event_offset limit ${}",
+            binds.len() + 1
+        );
+        let mut q = sqlx::query(&sql).bind(after);
+        for b in binds.into_iter().skip(1) {
+            q = q.bind(b);
+        }
+        let rows = q.bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
     /// All events of one job, in order.
     #[instrument(skip(self), err)]
     pub async fn events_for_job(&self, job_id: Uuid) -> Result<Vec<JobEvent>> {

@@ -230,8 +230,10 @@ impl Store {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// One page of jobs matching `q`; `visible` = `Some(projects)` limits the page (and the
+    /// total) to those projects, `None` = every project (site admins).
     #[instrument(skip(self), err)]
-    pub async fn list_jobs(&self, q: &ListQuery) -> Result<JobPage> {
+    pub async fn list_jobs(&self, q: &ListQuery, visible: Option<&[String]>) -> Result<JobPage> {
         let mut clauses = Vec::new();
         let mut binds: Vec<String> = Vec::new();
         let mut filter = |col: &str, v: Option<String>| {
@@ -244,6 +246,9 @@ impl Store {
         filter("owner", q.owner.clone());
         filter("project", q.project.clone());
         filter("target_system", q.target_system.clone());
+        if let Some(projects) = visible {
+            clauses.push(super::in_list("project", projects, &mut binds));
+        }
         let where_sql = if clauses.is_empty() {
             String::new()
         } else {

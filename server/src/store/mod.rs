@@ -1,7 +1,9 @@
 //! Persistence: one SQL contract over SQLite (embedded default) and PostgreSQL, through
 //! sqlx's `Any` driver so both run the same queries (checked by the contract tests).
 
+mod accounts;
 mod audit;
+mod credentials;
 mod events;
 mod jobs;
 mod metrics;
@@ -14,7 +16,9 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 use tracing::instrument;
 
+pub use accounts::{MemberRow, ProjectRow, UserRow};
 pub use audit::AccessRecord;
+pub use credentials::{AuthEvent, SessionRow, TokenRow};
 pub use jobs::JobUpdate;
 pub use metrics::MetricSample;
 pub use regions::ImageRegions;
@@ -31,6 +35,10 @@ pub enum StoreError {
     Conflict(uuid::Uuid),
     #[error("regions of image '{image}' are at version {current}")]
     StaleRegions { image: String, current: i64 },
+    #[error("{0} already exists")]
+    Duplicate(String),
+    #[error("{0} not found")]
+    NotFound(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
     #[error("unsupported database url (expected sqlite:// or postgres://)")]
@@ -98,6 +106,21 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// `col in ($k, …)` over `values`, appending them to `binds` (`1 = 0` for no values).
+pub(crate) fn in_list(col: &str, values: &[String], binds: &mut Vec<String>) -> String {
+    if values.is_empty() {
+        return "1 = 0".into();
+    }
+    let params: Vec<String> = values
+        .iter()
+        .map(|v| {
+            binds.push(v.clone());
+            format!("${}", binds.len())
+        })
+        .collect();
+    format!("{col} in ({})", params.join(", "))
 }
 
 pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {

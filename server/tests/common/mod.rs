@@ -90,11 +90,50 @@ async fn drop_stale_databases(conn: &mut AnyConnection) {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Signed in as the first-start `admin` (an API token with every scope).
     pub client: reqwest::Client,
+    /// No credentials.
+    pub anon: reqwest::Client,
+    /// The admin's API token.
+    pub token: String,
     pub dir: TempDir,
     pub database_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+fn settings_for_token(dir: &TempDir, database_url: &str) -> Settings {
+    settings(dir, database_url)
+}
+
+/// An API token for `user` with `scopes`, made through the same code as the CLI.
+pub async fn token_for(settings: &Settings, user: &str, scopes: &[&str], project: Option<&str>) -> String {
+    let store = server::store::Store::connect(&settings.database_url())
+        .await
+        .expect("store");
+    let auth = server::auth::Auth::open(store, settings).await.expect("auth");
+    let req = server::auth::NewToken {
+        name: "test".into(),
+        scopes: scopes.iter().map(|s| ch_api::Scope::parse(s).expect("scope")).collect(),
+        project: project.map(str::to_owned),
+        expires_in_days: None,
+    };
+    let (_, token) = auth.create_token_for(user, req).await.expect("token");
+    auth.store().close().await;
+    token
+}
+
+/// A client that sends `Authorization: Bearer <token>` with every request.
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("client")
 }
 
 pub fn settings(dir: &TempDir, database_url: &str) -> Settings {
@@ -109,6 +148,7 @@ pub fn settings(dir: &TempDir, database_url: &str) -> Settings {
             sample_interval_ms: 100,
             kill_grace_ms: 500,
             max_runtime_cap_secs: None,
+            ..ExecutorSettings::default()
         },
         ..Settings::default()
     }
@@ -135,21 +175,56 @@ impl TestApp {
         let task = tokio::spawn(server::startup::run(listener, settings, async move {
             let _ = rx.await;
         }));
-        let app = Self {
+        let anon = reqwest::Client::new();
+        let mut up = false;
+        for _ in 0..100 {
+            if anon.get(format!("http://{addr}/healthz")).send().await.is_ok() {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(up, "server did not come up");
+        let token = token_for(
+            &settings_for_token(&dir, &database_url),
+            "admin",
+            &["read", "submit", "admin"],
+            None,
+        )
+        .await;
+        Self {
             addr,
-            client: reqwest::Client::new(),
+            client: client_with(&token),
+            anon,
+            token,
             dir,
             database_url,
             stop: Some(tx),
             task: Some(task),
-        };
-        for _ in 0..100 {
-            if app.client.get(app.url("/healthz")).send().await.is_ok() {
-                return app;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("server did not come up");
+    }
+
+    /// Creates a user with `role` (admin, scientist, viewer) and memberships
+    /// `[(project, role)]` (projects are created when missing); returns a client signed in
+    /// with an API token of theirs that has every scope.
+    pub async fn user(&self, name: &str, role: &str, projects: &[(&str, &str)]) -> reqwest::Client {
+        let settings = settings_for_token(&self.dir, &self.database_url);
+        let store = server::store::Store::connect(&self.database_url).await.expect("store");
+        let auth = server::auth::Auth::open(store, &settings).await.expect("auth");
+        let op = server::auth::Auth::operator();
+        let r = ch_api::GlobalRole::parse(role).expect("role");
+        auth.create_user(&op, name, Some("a long test password"), r)
+            .await
+            .expect("create user");
+        for (project, prole) in projects {
+            if auth.store().project_by_name(project).await.expect("lookup").is_none() {
+                auth.create_project(&op, project, false).await.expect("create project");
+            }
+            let pr = ch_api::ProjectRole::parse(prole).expect("project role");
+            auth.set_member(&op, project, name, pr).await.expect("member");
+        }
+        auth.store().close().await;
+        client_with(&token_for(&settings, name, &["read", "submit", "admin"], None).await)
     }
 
     /// Graceful shutdown; returns the data dir so a restart can reuse it.
@@ -164,6 +239,19 @@ impl TestApp {
             std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir")),
             self.database_url.clone(),
         )
+    }
+
+    /// A WebSocket handshake request to `path`, authenticated with the admin's token.
+    pub fn ws_request(&self, path: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("ws://{}{path}", self.addr)
+            .into_client_request()
+            .expect("ws request");
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.token).parse().expect("header"),
+        );
+        req
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -49,6 +49,7 @@ pub fn source(base: String, timeout_secs: u64) -> impl FnOnce(&mut Settings) {
             UpstreamSource {
                 base_url: base,
                 timeout_secs,
+                projects: None,
             },
         )]);
     }

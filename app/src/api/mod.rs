@@ -1,0 +1,130 @@
+//! Server functions: the UI's calls into the job service. Thin by design: they fetch the
+//! service from context and map its errors.
+
+use ch_domain::{Job, JobEvent, JobLogs, JobPage, ListQuery, SubmitJob, SystemCatalog};
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub mod accounts;
+
+/// Errors the UI can show: a field to highlight, or a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum UiError {
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    Message(String),
+}
+
+impl FromServerFnError for UiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        UiError::Message(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<ch_api::ServiceError> for UiError {
+    fn from(e: ch_api::ServiceError) -> Self {
+        match e {
+            ch_api::ServiceError::Invalid(f) => UiError::Invalid {
+                field: f.field,
+                message: f.message,
+            },
+            ch_api::ServiceError::Unauthenticated(m) => UiError::Message(format!("{m} (401)")),
+            ch_api::ServiceError::Forbidden(m) => UiError::Message(format!("{m} (403)")),
+            other => UiError::Message(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn service() -> Result<ch_api::SharedJobService, UiError> {
+    use_context::<ch_api::SharedJobService>().ok_or_else(|| UiError::Message("job service unavailable".into()))
+}
+
+/// The caller of this request, as the server's guard identified them.
+#[cfg(feature = "ssr")]
+pub(crate) fn caller() -> ch_api::Principal {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<ch_api::Principal>().cloned())
+        .unwrap_or(ch_api::Principal::Anonymous)
+}
+
+/// The signed-in user as the UI shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub username: String,
+    /// `admin`, `scientist` or `viewer`.
+    pub role: String,
+    /// Project names with the user's role in each.
+    pub projects: Vec<(String, String)>,
+}
+
+/// A job with its history and output, for the detail page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobDetail {
+    pub job: Job,
+    pub events: Vec<JobEvent>,
+    pub logs: JobLogs,
+}
+
+// Every server function takes a JSON body: a cross-site HTML form cannot send one, and the
+// server's guard refuses cookie-authenticated writes that are not JSON.
+
+#[server(input = server_fn::codec::Json)]
+pub async fn get_me() -> Result<Option<CurrentUser>, UiError> {
+    Ok(caller().user().map(|u| CurrentUser {
+        username: u.username.clone(),
+        role: u.role.to_string(),
+        projects: u
+            .memberships
+            .iter()
+            .map(|m| (m.project.clone(), m.role.to_string()))
+            .collect(),
+    }))
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn get_jobs(query: ListQuery) -> Result<JobPage, UiError> {
+    Ok(service()?.list(&caller(), query).await?)
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn get_job_detail(id: Uuid) -> Result<JobDetail, UiError> {
+    let svc = service()?;
+    let who = caller();
+    let job = svc.get(&who, id).await?;
+    let events = svc.events(&who, id).await?;
+    let logs = svc.logs(&who, id).await?;
+    Ok(JobDetail { job, events, logs })
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn get_job_logs(id: Uuid) -> Result<JobLogs, UiError> {
+    Ok(service()?.logs(&caller(), id).await?)
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn post_job(req: SubmitJob) -> Result<Job, UiError> {
+    Ok(service()?.submit(&caller(), req).await?)
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn post_cancel(id: Uuid) -> Result<Job, UiError> {
+    Ok(service()?.cancel(&caller(), id).await?)
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn get_templates() -> Result<ch_api::TemplateCatalog, UiError> {
+    Ok(service()?.templates(&caller())?)
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn get_systems() -> Result<SystemCatalog, UiError> {
+    Ok(service()?.systems(&caller())?)
+}

@@ -1,0 +1,57 @@
+//! The user menu in the top bar: who is signed in, and sign-out.
+
+use leptos::prelude::*;
+
+use crate::api::get_me;
+
+#[component]
+pub fn UserMenu() -> impl IntoView {
+    let me = Resource::new(|| (), |_| get_me());
+    let sign_out = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async {
+            // The session is revoked on the server; its cookies are cleared by the answer.
+            let _ = crate::viewer::dom::send_json("POST", "/api/auth/logout", "{}").await;
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().set_href("/login");
+            }
+        });
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                me.get()
+                    .map(|res| match res.ok().flatten() {
+                        Some(u) => {
+                            view! {
+                                <div class="user-menu" data-testid="user-menu">
+                                    <span class="user-name" data-testid="user-name">
+                                        {u.username}
+                                    </span>
+                                    <span class="user-role">{u.role.clone()}</span>
+                                    <a href="/account" data-testid="account-link">"Account"</a>
+                                    {(u.role == "admin").then(|| view! { <a href="/admin">"Admin"</a> })}
+                                    <button type="button" class="link" on:click=sign_out data-testid="sign-out">
+                                        "Sign out"
+                                    </button>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        None => view! { <a href="/login" class="user-menu">"Sign in"</a> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+/// Shown where a page needs a signed-in user: says so and links to the sign-in page.
+#[component]
+pub fn SignInRequired() -> impl IntoView {
+    view! {
+        <section class="card denied" data-testid="sign-in-required">
+            <h2>"Sign in required (401)"</h2>
+            <p>"This page shows data of your projects. " <a href="/login">"Sign in"</a> " to continue."</p>
+        </section>
+    }
+}

@@ -1,0 +1,45 @@
+//! Service traits: what the UI's server functions and the HTTP handlers call. Every method
+//! takes the caller and authorizes through [`crate::authorize`] before it reads or writes.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ch_domain::{Job, JobEvent, JobLogs, JobPage, ListQuery, SubmitJob, SystemCatalog};
+use uuid::Uuid;
+
+use crate::error::ServiceResult;
+use crate::principal::Principal;
+
+/// Jobs: submit, list, read, cancel. Reads of a job the caller may not see answer
+/// `NotFound`, exactly as for a job that does not exist.
+#[async_trait]
+pub trait JobService: Send + Sync + 'static {
+    /// Submits into `req.project` (default `default`); needs write access there, and the
+    /// `scientist` role for an arbitrary command.
+    async fn submit(&self, caller: &Principal, req: SubmitJob) -> ServiceResult<Job>;
+    /// Jobs of the projects the caller may read, filtered, sorted and paged by `query`.
+    async fn list(&self, caller: &Principal, query: ListQuery) -> ServiceResult<JobPage>;
+    async fn get(&self, caller: &Principal, id: Uuid) -> ServiceResult<Job>;
+    /// Cancels a job that has not finished (409 otherwise); needs write access.
+    async fn cancel(&self, caller: &Principal, id: Uuid) -> ServiceResult<Job>;
+    /// The tail of the job's stdout and stderr.
+    async fn logs(&self, caller: &Principal, id: Uuid) -> ServiceResult<JobLogs>;
+    /// Every event of the job, in offset order.
+    async fn events(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<JobEvent>>;
+    /// Target systems with their executors and rates.
+    fn systems(&self, caller: &Principal) -> ServiceResult<SystemCatalog>;
+    /// The site's job templates, and whether arbitrary commands may be submitted.
+    fn templates(&self, caller: &Principal) -> ServiceResult<TemplateCatalog>;
+}
+
+/// `GET /api/templates`: what the submit form offers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TemplateCatalog {
+    /// Whether `scientist`s may submit arbitrary command lines on this site.
+    pub allow_commands: bool,
+    pub templates: std::collections::BTreeMap<String, ch_domain::JobTemplate>,
+}
+
+/// What server functions find in their context.
+pub type SharedJobService = Arc<dyn JobService>;

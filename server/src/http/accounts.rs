@@ -1,0 +1,161 @@
+//! `/api/tokens`, `/api/users`, `/api/projects`: API tokens of the caller, and the site's
+//! users and projects (administration). Thin: each handler calls [`AccountService`].
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use ch_api::{AccountService, CreatedToken, ProjectInfo, TokenInfo, TokenRequest, UserInfo};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::error::{ApiError, ApiJson, ErrorBody};
+use crate::auth::Auth;
+
+/// Your API tokens, newest first.
+#[utoipa::path(get, path = "/api/tokens", tag = "accounts",
+    responses((status = 200, body = Vec<TokenInfo>), (status = 401, body = ErrorBody)))]
+pub async fn list_tokens(State(auth): State<Auth>, Caller(caller): Caller) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    Ok(Json(AccountService::tokens(&auth, &caller).await?))
+}
+
+/// Create an API token for your account (answers the secret once).
+#[utoipa::path(post, path = "/api/tokens", request_body = TokenRequest, tag = "accounts",
+    responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_token(
+    State(auth): State<Auth>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let created = AccountService::create_token(&auth, &caller, body).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Revoke one of your tokens.
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "accounts",
+    params(("id" = String, Path, description = "token id")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_token(
+    State(auth): State<Auth>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(Some("id"), "not a valid token id (expected a UUID)"))?;
+    AccountService::revoke_token(&auth, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of `POST /api/users`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    /// Omitted: the user signs in through a link (`cosmic-horizons user login-link`).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// `admin`, `scientist` or `viewer`.
+    pub role: String,
+}
+
+/// Body of `PATCH /api/users/{name}`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// Users of the site (admins only).
+#[utoipa::path(get, path = "/api/users", tag = "accounts",
+    responses((status = 200, body = Vec<UserInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_users(State(auth): State<Auth>, Caller(caller): Caller) -> Result<Json<Vec<UserInfo>>, ApiError> {
+    Ok(Json(AccountService::users(&auth, &caller).await?))
+}
+
+/// Create a user (admins only).
+#[utoipa::path(post, path = "/api/users", request_body = NewUser, tag = "accounts",
+    responses((status = 201, body = UserInfo), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_user(
+    State(auth): State<Auth>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<NewUser>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user =
+        AccountService::create_user(&auth, &caller, &body.username, body.password.as_deref(), &body.role).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Disable or re-enable a user (admins only); disabling signs them out and revokes tokens.
+#[utoipa::path(patch, path = "/api/users/{name}", request_body = UserChange, tag = "accounts",
+    params(("name" = String, Path, description = "user name")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn change_user(
+    State(auth): State<Auth>,
+    Caller(caller): Caller,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<UserChange>,
+) -> Result<StatusCode, ApiError> {
+    if let Some(d) = body.disabled {
+        AccountService::set_disabled(&auth, &caller, &name, d).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Body of `POST /api/projects`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProject {
+    pub name: String,
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// Body of `PUT /api/projects/{name}/members`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberChange {
+    pub username: String,
+    /// `owner`, `member` or `viewer`.
+    pub role: String,
+}
+
+/// Projects you may read.
+#[utoipa::path(get, path = "/api/projects", tag = "accounts",
+    responses((status = 200, body = Vec<ProjectInfo>), (status = 401, body = ErrorBody)))]
+pub async fn list_projects(
+    State(auth): State<Auth>,
+    Caller(caller): Caller,
+) -> Result<Json<Vec<ProjectInfo>>, ApiError> {
+    Ok(Json(AccountService::projects(&auth, &caller).await?))
+}
+
+/// Create a project (admins only).
+#[utoipa::path(post, path = "/api/projects", request_body = NewProject, tag = "accounts",
+    responses((status = 201, body = ProjectInfo), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn create_project(
+    State(auth): State<Auth>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<NewProject>,
+) -> Result<impl IntoResponse, ApiError> {
+    let p = AccountService::create_project(&auth, &caller, &body.name, body.public).await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+/// Add a member or change their role (project owners and admins).
+#[utoipa::path(put, path = "/api/projects/{name}/members", request_body = MemberChange, tag = "accounts",
+    params(("name" = String, Path, description = "project name")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_member(
+    State(auth): State<Auth>,
+    Caller(caller): Caller,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<MemberChange>,
+) -> Result<StatusCode, ApiError> {
+    AccountService::set_member(&auth, &caller, &name, &body.username, &body.role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
