@@ -163,6 +163,12 @@ pub async fn run(
             move || {
                 provide_context(service.clone());
                 provide_context(accounts.clone());
+                // The nonce the guard put in this response's Content-Security-Policy.
+                let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
+                    .and_then(|p| p.extensions.get::<crate::http::guard::CspNonce>().cloned());
+                if let Some(n) = nonce {
+                    provide_context(leptos::nonce::Nonce::from_value(n.0));
+                }
             },
             {
                 let options = leptos_options.clone();

@@ -41,7 +41,13 @@ async fn route_table(db: Db) {
     // Every rule names a route the router answers, and anonymous callers get what it says.
     for (pattern, rule) in API_RULES {
         let url = app.url(&concrete(pattern));
-        for method in [reqwest::Method::GET, reqwest::Method::POST] {
+        for method in [
+            reqwest::Method::GET,
+            reqwest::Method::POST,
+            reqwest::Method::PUT,
+            reqwest::Method::PATCH,
+            reqwest::Method::DELETE,
+        ] {
             let res = app
                 .anon
                 .request(method.clone(), &url)
@@ -53,10 +59,8 @@ async fn route_table(db: Db) {
             let status = res.status();
             match rule {
                 Rule::Public => assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {pattern}"),
-                _ => assert!(
-                    status == StatusCode::UNAUTHORIZED || status == StatusCode::METHOD_NOT_ALLOWED,
-                    "{method} {pattern}: anonymous got {status}"
-                ),
+                // The guard answers before the method is routed: every method is 401.
+                _ => assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {pattern}"),
             }
             assert_ne!(
                 status,
@@ -80,15 +84,19 @@ async fn route_table(db: Db) {
         no_redirect.get(app.url("/login")).send().await.expect("login").status(),
         200
     );
-    // Server functions refuse anonymous callers too.
-    let res = app
-        .anon
-        .post(app.url("/api/get_jobs"))
-        .json(&json!({ "query": {} }))
-        .send()
-        .await
-        .expect("server fn");
-    assert!(res.status() == 401 || res.status() == 404, "{}", res.status());
+    // Every server function the UI registers refuses anonymous callers too.
+    let fns: Vec<&str> = leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p).collect();
+    assert!(fns.len() >= 15, "{fns:?}");
+    for path in fns {
+        let res = app
+            .anon
+            .post(app.url(path))
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("server fn");
+        assert_eq!(res.status(), 401, "{path}");
+    }
     // The acceptance check: anonymous submission is 401.
     let res = app
         .anon
@@ -428,11 +436,33 @@ async fn attacks(db: Db) {
     let res = app.anon.get(app.url("/login")).send().await.expect("login page");
     let h = res.headers();
     assert_eq!(h["x-content-type-options"], "nosniff");
-    let csp = h["content-security-policy"].to_str().expect("csp");
+    let csp = h["content-security-policy"].to_str().expect("csp").to_owned();
     assert!(
         csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"),
         "{csp}"
     );
+    assert!(
+        !csp.contains("'unsafe-inline'; style"),
+        "inline scripts need the nonce: {csp}"
+    );
+    // The page's inline scripts carry this response's nonce, and only this one.
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("nonce")
+        .to_owned();
+    let html = res.text().await.expect("html");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "hydration script lacks the nonce"
+    );
+    let again = app.anon.get(app.url("/login")).send().await.expect("page");
+    let other = again.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    assert_ne!(other, csp, "a nonce is used once");
     // Malformed credentials are a 401 that names the problem, never a 500.
     for value in [
         "Basic abc",
@@ -616,4 +646,34 @@ async fn public_read_shows_public_projects_to_anonymous_visitors_read_only() {
         .expect("post");
     assert_eq!(res.status(), 401);
     app.stop().await;
+}
+
+/// A route the table does not name is refused (deny by default), whoever asks.
+#[tokio::test]
+async fn a_route_without_a_rule_is_refused() {
+    use axum::routing::get;
+    use tower::ServiceExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let settings = common::settings(&dir, &url);
+    let store = server::store::Store::connect(&url).await.expect("store");
+    let auth = server::auth::Auth::open(store, &settings).await.expect("auth");
+    let rules = server::http::routes::RouteRules::new([], []);
+    let guard = server::http::guard::Guard::new(auth, rules, "127.0.0.1:3000".parse().expect("addr"));
+    let router = axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/unlisted", get(|| async { "secret" }))
+        .layer(axum::middleware::from_fn_with_state(guard, server::http::guard::guard));
+    let call = |path: &'static str| {
+        let router = router.clone();
+        async move {
+            let req = axum::http::Request::get(path)
+                .header("host", "localhost:3000")
+                .body(axum::body::Body::empty())
+                .expect("request");
+            router.oneshot(req).await.expect("response").status()
+        }
+    };
+    assert_eq!(call("/healthz").await, StatusCode::OK);
+    assert_eq!(call("/api/unlisted").await, StatusCode::FORBIDDEN);
 }

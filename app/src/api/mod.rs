@@ -17,6 +17,12 @@ pub enum UiError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     Message(String),
+    /// Sign-in is required (the server answered 401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Signed in but not allowed (403).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl FromServerFnError for UiError {
@@ -35,8 +41,8 @@ impl From<ch_api::ServiceError> for UiError {
                 field: f.field,
                 message: f.message,
             },
-            ch_api::ServiceError::Unauthenticated(m) => UiError::Message(format!("{m} (401)")),
-            ch_api::ServiceError::Forbidden(m) => UiError::Message(format!("{m} (403)")),
+            ch_api::ServiceError::Unauthenticated(m) => UiError::Unauthenticated(m),
+            ch_api::ServiceError::Forbidden(m) => UiError::Forbidden(m),
             other => UiError::Message(other.to_string()),
         }
     }

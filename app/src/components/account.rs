@@ -55,3 +55,22 @@ pub fn SignInRequired() -> impl IntoView {
         </section>
     }
 }
+
+/// An error from a server function, shown as a page would: a sign-in prompt for 401, a
+/// "not allowed" panel naming the reason for 403, the message otherwise.
+#[component]
+pub fn ErrorBox(error: crate::api::UiError) -> impl IntoView {
+    use crate::api::UiError;
+    match error {
+        UiError::Unauthenticated(_) => view! { <SignInRequired /> }.into_any(),
+        UiError::Forbidden(why) => view! {
+            <section class="card denied" data-testid="forbidden" role="alert">
+                <h2>"Not allowed (403)"</h2>
+                <p>{why}</p>
+                <p class="hint">"Ask a project owner or a site admin for access."</p>
+            </section>
+        }
+        .into_any(),
+        other => view! { <p class="error" role="alert">{other.to_string()}</p> }.into_any(),
+    }
+}

@@ -38,7 +38,7 @@ pub fn AccountPage() -> impl IntoView {
                                 .into_any()
                         }
                         Ok(None) => view! { <crate::components::account::SignInRequired /> }.into_any(),
-                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <crate::components::account::ErrorBox error=e /> }.into_any(),
                     })
             }}
         </Suspense>
@@ -106,7 +106,7 @@ fn Tokens() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <crate::components::account::ErrorBox error=e /> }.into_any(),
                     })
             }}
             <Suspense fallback=|| ()>
@@ -164,7 +164,7 @@ fn Tokens() -> impl IntoView {
                                 }
                                     .into_any()
                             }
-                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <crate::components::account::ErrorBox error=e /> }.into_any(),
                         })
                 }}
             </Suspense>
@@ -206,7 +206,7 @@ fn Password() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <crate::components::account::ErrorBox error=e /> }.into_any(),
                     })
             }}
         </section>

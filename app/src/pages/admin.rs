@@ -96,7 +96,7 @@ pub fn AdminPage() -> impl IntoView {
                                 }
                                     .into_any()
                             }
-                            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <crate::components::account::ErrorBox error=e /> }.into_any(),
                         })
                 }}
             </Suspense>
@@ -149,7 +149,7 @@ pub fn AdminPage() -> impl IntoView {
                                 }
                                     .into_any()
                             }
-                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <crate::components::account::ErrorBox error=e /> }.into_any(),
                         })
                 }}
             </Suspense>

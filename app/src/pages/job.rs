@@ -28,7 +28,7 @@ pub fn JobPage() -> impl IntoView {
                         .map(|res| match res {
                             Ok(Some(d)) => view! { <JobView detail=d /> }.into_any(),
                             Ok(None) => view! { <p class="error">"That is not a valid job id."</p> }.into_any(),
-                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <crate::components::account::ErrorBox error=e /> }.into_any(),
                         })
                 }}
             </Transition>

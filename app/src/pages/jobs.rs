@@ -24,6 +24,26 @@ pub fn JobsPage() -> impl IntoView {
         get_jobs,
     );
     let projects = Resource::new(|| (), |_| get_projects());
+    // A filter change navigates to `/?project=…&status=…` through the router; without
+    // scripts the form's button submits the same query.
+    let navigate = leptos_router::hooks::use_navigate();
+    let go = move |project: Option<String>, status: Option<String>| {
+        let query: Vec<String> = [("project", project), ("status", status)]
+            .into_iter()
+            .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", encode(&v))))
+            .collect();
+        navigate(&format!("/?{}", query.join("&")), Default::default());
+    };
+    let on_project = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            go(
+                Some(event_target_value(&ev)),
+                status_filter().map(|s| s.as_str().to_owned()),
+            )
+        }
+    };
+    let on_status = move |ev: leptos::ev::Event| go(project_filter(), Some(event_target_value(&ev)));
     let live = use_live();
 
     let rows = move || {
@@ -65,7 +85,7 @@ pub fn JobsPage() -> impl IntoView {
                 <form class="filters" method="get" action="/">
                     <label>
                         "Project "
-                        <select name="project" onchange="this.form.submit()" data-testid="project-filter">
+                        <select name="project" on:change=on_project data-testid="project-filter">
                             <option value="" selected=move || project_filter().is_none()>"all of mine"</option>
                             <Suspense fallback=|| ()>
                                 {move || {
@@ -90,7 +110,7 @@ pub fn JobsPage() -> impl IntoView {
                     </label>
                     <label>
                         "Status "
-                        <select name="status" onchange="this.form.submit()">
+                        <select name="status" on:change=on_status data-testid="status-filter">
                             <option value="" selected=move || status_filter().is_none()>"all"</option>
                             {JobStatus::ALL
                                 .into_iter()
@@ -104,6 +124,9 @@ pub fn JobsPage() -> impl IntoView {
                                 .collect_view()}
                         </select>
                     </label>
+                    <noscript>
+                        <button type="submit" class="button small">"Filter"</button>
+                    </noscript>
                 </form>
                 <A href="/submit" attr:class="button primary">"New job"</A>
             </div>
@@ -111,7 +134,7 @@ pub fn JobsPage() -> impl IntoView {
                 {move || {
                     rows()
                         .map(|res| match res {
-                            Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                            Err(e) => view! { <crate::components::account::ErrorBox error=e /> }.into_any(),
                             Ok((jobs, _)) if jobs.is_empty() => {
                                 view! {
                                     <p class="empty">
@@ -174,4 +197,14 @@ pub fn JobsPage() -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// Percent-encodes a query value (letters, digits and `-._~` stay).
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -344,7 +344,9 @@ pub fn SubmitPage() -> impl IntoView {
                     </button>
                 </div>
                 {move || match submit.value().get() {
-                    Some(Err(UiError::Message(m))) => Some(view! { <p class="error">{m}</p> }),
+                    Some(Err(UiError::Message(m) | UiError::Forbidden(m) | UiError::Unauthenticated(m))) => {
+                        Some(view! { <p class="error" role="alert">{m}</p> })
+                    }
                     _ => None,
                 }}
             </form>

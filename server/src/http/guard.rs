@@ -28,11 +28,21 @@ pub const ACCESS_COOKIE: &str = "ch_access";
 pub const REFRESH_COOKIE: &str = "ch_refresh";
 
 /// Content-Security-Policy of every response: same-origin everything; WebAssembly may
-/// compile (`wasm-unsafe-eval`); the hydration bootstrap is an inline module script; blobs
-/// and data URLs for local files, thumbnails and workers; no framing.
-pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-inline'; \
-     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
-     worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+/// compile (`wasm-unsafe-eval`); inline scripts only with this response's nonce (the
+/// hydration bootstrap carries it); inline styles (components set `style` attributes); blobs
+/// and data URLs for local files, thumbnails and workers; no framing, no plugins.
+pub fn csp(nonce: Option<&str>) -> String {
+    let scripts = nonce.map_or_else(String::new, |n| format!(" 'nonce-{n}'"));
+    format!(
+        "default-src 'self'; script-src 'self'{scripts} 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; \
+         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// The CSP nonce of a page request, for the server-side renderer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CspNonce(pub String);
 
 /// The client's address, for audit records and limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,20 +198,26 @@ pub fn secure_cookies(auth: &Auth, headers: &HeaderMap) -> bool {
     })
 }
 
-fn security_headers(res: &mut Response) {
+fn security_headers(res: &mut Response, nonce: Option<&str>) {
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    if let Ok(v) = HeaderValue::from_str(&csp(nonce)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
 }
 
 /// The middleware; see the module docs for the order of checks.
-pub async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response {
+pub async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Response {
+    // Pages get a fresh nonce for their inline scripts; API answers and files need none.
+    let page = req.extensions().get::<MatchedPath>().is_some() && !req.uri().path().starts_with("/api/");
+    let nonce = page.then(|| hex::encode(rand::random::<[u8; 16]>()));
+    if let Some(n) = &nonce {
+        req.extensions_mut().insert(CspNonce(n.clone()));
+    }
     let mut res = check(g, req, next).await;
-    security_headers(&mut res);
+    security_headers(&mut res, nonce.as_deref());
     res
 }
 
@@ -298,6 +314,9 @@ async fn check(g: Guard, mut req: Request, next: Next) -> Response {
         Rule::Authorized if anonymous && (!public_read || is_write(&method)) => {
             return refuse(StatusCode::UNAUTHORIZED, "sign in to continue");
         }
+        Rule::ServerFn if anonymous && !public_read => {
+            return refuse(StatusCode::UNAUTHORIZED, "sign in to continue");
+        }
         Rule::Page if anonymous && !public_read => {
             if method == Method::GET {
                 let next_path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
@@ -333,7 +352,10 @@ async fn check(g: Guard, mut req: Request, next: Next) -> Response {
         })
         .into_response();
     }
-    if is_write(&method) && rule != Rule::Public {
+    // Server functions are all POSTs; by this code base's convention the reading ones are
+    // named `get_*` and are not counted as writes.
+    let reading_fn = rule == Rule::ServerFn && req.uri().path().starts_with("/api/get_");
+    if is_write(&method) && rule != Rule::Public && !reading_fn {
         let key = match &principal {
             Principal::User {
                 credential: Credential::Token { token_id, .. },

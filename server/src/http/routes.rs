@@ -16,6 +16,9 @@ pub enum Rule {
     Authorized,
     /// Signed-in users only (their own account: tokens, password).
     SignedIn,
+    /// A server function of the UI: reads and writes are both POSTs, so the service decides
+    /// alone (anonymous callers get through only under `auth.public_read`).
+    ServerFn,
     /// A page: anonymous visitors without public read are sent to the sign-in page.
     Page,
 }
@@ -76,7 +79,7 @@ impl RouteRules {
             rules.insert(page.to_owned(), rule);
         }
         for f in server_fns {
-            rules.insert(f.to_owned(), Rule::Authorized);
+            rules.insert(f.to_owned(), Rule::ServerFn);
         }
         Self { rules: Arc::new(rules) }
     }
