@@ -16,6 +16,14 @@ const submit = async (body) => {
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 try {
+  for (const name of ['vlass', 'ngvla']) {
+    const res = await server.api('/api/projects', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    if (res.status !== 201) throw new Error(`project ${name}: ${res.status}`);
+  }
   await submit({ name: 'VLASS 2.1 calibration T10t01', agent: 'AlphaCal', project: 'vlass', command: "sh -c 'echo PROGRESS 100; echo calibrated'" });
   await submit({ name: 'Flag RFI, scan 42', agent: 'AnomalyDetection', project: 'vlass', command: "sh -c 'echo bad antenna table >&2; exit 2'" });
   await sleep(1500);
