@@ -8,6 +8,7 @@ pub mod executor;
 pub mod http;
 pub mod jobs;
 pub mod outbox;
+pub mod regions;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -141,6 +141,7 @@ pub async fn run(
         bus,
         archive,
         auth: auth.clone(),
+        regions: crate::regions::Regions::new(store.clone(), jobs.clone()),
         settings: Arc::new(settings),
         shutdown: token.clone(),
     };

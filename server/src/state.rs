@@ -20,6 +20,7 @@ pub struct AppState {
     pub bus: EventBus,
     pub archive: Archive,
     pub auth: Auth,
+    pub regions: crate::regions::Regions,
     pub settings: Arc<Settings>,
     pub shutdown: CancellationToken,
 }

@@ -129,6 +129,7 @@ async fn matrix(db: Db) {
     let revoked_token = token_for(&settings, "mia", &["submit"], None).await;
     let revoked = client_with(&revoked_token);
     let garbage = client_with("cht_not-a-token");
+    let expired = client_with(&expired_token(&app, "mia").await);
 
     // Mia's job in alpha: a long one so cancel has something to do.
     let res = member
@@ -178,6 +179,7 @@ async fn matrix(db: Db) {
         ("read-only token", &read_only, 200, 200, 403, 1),
         ("token for beta", &beta_only, 404, 404, 403, 0),
         ("revoked token", &revoked, 401, 401, 401, 0),
+        ("expired token", &expired, 401, 401, 401, 0),
         ("malformed token", &garbage, 401, 401, 401, 0),
     ];
     for (who, c, want_get, want_logs, want_submit, want_listed) in rows {
@@ -223,6 +225,27 @@ async fn matrix(db: Db) {
     // Admin-only routes.
     assert_eq!(status(&member, member.get(app.url("/api/users"))).await, 403);
     assert_eq!(status(&app.client, app.client.get(app.url("/api/users"))).await, 200);
+    // Names with control characters, odd unicode or absurd lengths are refused, naming the field.
+    for bad in ["al\u{7}ice", "Ålice", "-x", "", &"a".repeat(65), &"é".repeat(10_000)] {
+        let res = app
+            .client
+            .post(app.url("/api/users"))
+            .json(&json!({ "username": bad, "password": "a long test password", "role": "viewer" }))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 422, "{bad:?}");
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(body["error"]["field"], "username", "{bad:?}");
+    }
+    let res = app
+        .client
+        .post(app.url("/api/users"))
+        .json(&json!({ "username": "mia", "password": "a long test password", "role": "viewer" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 409, "duplicate user");
     // Job results follow the job: the outsider cannot read them either.
     assert_eq!(
         status(
@@ -233,6 +256,31 @@ async fn matrix(db: Db) {
         404
     );
     app.stop().await;
+}
+
+/// A token of `user` that expired yesterday (written to the store directly: the API refuses
+/// to make one).
+async fn expired_token(app: &TestApp, user: &str) -> String {
+    use server::auth::secrets;
+    let store = server::store::Store::connect(&app.database_url).await.expect("store");
+    let owner = store.user_by_name(user).await.expect("query").expect("user");
+    let secret = secrets::random_secret();
+    let now = chrono::Utc::now();
+    let row = server::store::TokenRow {
+        token_id: uuid::Uuid::now_v7(),
+        user_id: owner.user_id,
+        name: "old".into(),
+        secret_hash: secrets::digest(&secret),
+        scopes: vec![ch_api::Scope::Admin],
+        project: None,
+        created_at: now - chrono::Duration::days(30),
+        expires_at: Some(now - chrono::Duration::days(1)),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store.create_token(&row).await.expect("token");
+    store.close().await;
+    secrets::format_token(row.token_id, &secret)
 }
 
 /// Signs in with JSON and returns the `Cookie` header value of the session.
@@ -492,32 +540,19 @@ async fn limits(db: Db) {
         return;
     };
     app.user("mia", "scientist", &[("alpha", "member")]).await;
-    for _ in 0..5 {
-        let _ = app
-            .anon
+    let attempt = |password: &'static str| {
+        app.anon
             .post(app.url("/api/auth/login"))
-            .json(&json!({ "username": "mia", "password": "the wrong password" }))
+            .json(&json!({ "username": "mia", "password": password }))
             .send()
-            .await
-            .expect("login");
+    };
+    // Five free failures, then the sixth locks the name.
+    for _ in 0..6 {
+        assert_eq!(attempt("the wrong password").await.expect("login").status(), 401);
     }
-    let res = app
-        .anon
-        .post(app.url("/api/auth/login"))
-        .json(&json!({ "username": "mia", "password": "the wrong password" }))
-        .send()
-        .await
-        .expect("login");
-    let res2 = app
-        .anon
-        .post(app.url("/api/auth/login"))
-        .json(&json!({ "username": "mia", "password": "a long test password" }))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(res2.status(), 429, "locked even with the right password");
-    assert!(res2.headers().contains_key("retry-after"));
-    drop(res);
+    let res = attempt("a long test password").await.expect("login");
+    assert_eq!(res.status(), 429, "locked even with the right password");
+    assert!(res.headers().contains_key("retry-after"));
     let job = json!({ "name": "x", "command": "true" });
     let mut codes = Vec::new();
     for _ in 0..3 {
