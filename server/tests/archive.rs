@@ -444,3 +444,39 @@ async fn soda_band_cuts_the_channels_of_a_cube() {
         assert!(message.contains(says), "{query}: {body}");
     }
 }
+
+/// A source restricted to projects: members read it, outsiders get 404 (it is hidden),
+/// anonymous callers 401; the same file of a public source is readable by every user.
+#[tokio::test]
+async fn restricted_sources_are_read_by_their_projects_only() {
+    let (base, _up) = upstream().await;
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, |s| {
+        with_upstream(base)(s);
+        if let Some(src) = s.archive.sources.get_mut("up") {
+            src.projects = Some(vec!["alpha".into()]);
+        }
+    })
+    .await
+    else {
+        return;
+    };
+    let member = app.user("mia", "viewer", &[("alpha", "viewer")]).await;
+    let outsider = app.user("otto", "scientist", &[("beta", "owner")]).await;
+    let status = |c: &reqwest::Client| c.get(app.url("/api/fits/up/a.fits")).send();
+    assert_eq!(status(&member).await.expect("get").status(), 200);
+    assert_eq!(status(&outsider).await.expect("get").status(), 404);
+    assert_eq!(status(&app.anon).await.expect("get").status(), 401);
+    let view = outsider
+        .get(app.url("/api/fits/up/a.fits?view=header"))
+        .send()
+        .await
+        .expect("view");
+    assert_eq!(view.status(), 404, "metadata views follow the file");
+    let soda = outsider
+        .get(app.url("/api/soda/up/sync?ID=a.fits&CIRCLE=0+0+1"))
+        .send()
+        .await
+        .expect("soda");
+    assert_eq!(soda.status(), 404, "cutouts follow the file");
+    app.stop().await;
+}

@@ -373,6 +373,21 @@ async fn sessions(db: Db) {
     let me: Value = res.json().await.expect("json");
     assert_eq!(me["user"]["username"], "mia", "refreshed");
     assert_eq!(rotated.len(), 2, "new access and refresh cookies: {rotated:?}");
+    // Cookies are Secure behind a TLS proxy.
+    let res = app
+        .anon
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-proto", "https")
+        .json(&json!({ "username": "mia", "password": "a long test password" }))
+        .send()
+        .await
+        .expect("login");
+    assert!(
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| c.to_str().is_ok_and(|c| c.contains("Secure")))
+    );
     // Sign out: the old cookies stop working at once.
     let res = app
         .anon
@@ -390,6 +405,79 @@ async fn sessions(db: Db) {
         .await
         .expect("list");
     assert_eq!(res.status(), 401, "old cookie after sign-out");
+    // A password change signs out every session, including the one that made it.
+    let cookie = sign_in(&app, "mia", "a long test password").await;
+    let res = app
+        .anon
+        .post(app.url("/api/auth/password"))
+        .header("cookie", &cookie)
+        .json(&json!({ "current_password": "a long test password", "new_password": "another long password" }))
+        .send()
+        .await
+        .expect("password");
+    assert_eq!(res.status(), 204);
+    let res = app
+        .anon
+        .get(app.url("/api/jobs"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(res.status(), 401, "old cookie after a password change");
+    let cookie = sign_in(&app, "mia", "another long password").await;
+    let mia_token = token_for(&common::settings(&app.dir, &app.database_url), "mia", &["read"], None).await;
+    let mia_by_token = client_with(&mia_token);
+    assert_eq!(
+        mia_by_token
+            .get(app.url("/api/jobs"))
+            .send()
+            .await
+            .expect("list")
+            .status(),
+        200
+    );
+    // Disabling the user stops her cookies and tokens at once.
+    let res = app
+        .client
+        .patch(app.url("/api/users/mia"))
+        .json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .expect("disable");
+    assert_eq!(res.status(), 204);
+    let res = app
+        .anon
+        .get(app.url("/api/jobs"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(res.status(), 401, "cookie of a disabled user");
+    assert_eq!(
+        mia_by_token
+            .get(app.url("/api/jobs"))
+            .send()
+            .await
+            .expect("list")
+            .status(),
+        401
+    );
+    let res = app
+        .anon
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "username": "mia", "password": "another long password" }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 401, "a disabled user cannot sign in");
+    let res = app
+        .client
+        .patch(app.url("/api/users/mia"))
+        .json(&json!({ "disabled": false }))
+        .send()
+        .await
+        .expect("enable");
+    assert_eq!(res.status(), 204);
     // A one-time link works once.
     let settings = common::settings(&app.dir, &app.database_url);
     let store = server::store::Store::connect(&app.database_url).await.expect("store");

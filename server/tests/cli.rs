@@ -1,5 +1,7 @@
 //! `cosmic-horizons fits …` against astropy's numbers for a real tile-compressed image.
 
+mod common;
+
 use std::process::Command;
 
 const M13: &str = concat!(
@@ -91,4 +93,94 @@ fn unreadable_input_fails_with_one_line() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.starts_with("error: "), "{err}");
     }
+}
+
+/// The operator commands against a server's database: create a user and a project, add the
+/// user, make a token; the running server accepts the token and scopes the user to the project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_manage_users_projects_and_tokens() {
+    use std::io::Write;
+    let Some(app) = common::TestApp::spawn(common::Db::Sqlite).await else {
+        return;
+    };
+    let data = app.dir.path().join("data");
+    let cli = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cosmic-horizons"))
+            .args(args)
+            .env("CH_DATABASE_URL", &app.database_url)
+            .env("CH_DATA_DIR", &data)
+            .env("CH_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run cli");
+        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+            input.write_all(text.as_bytes()).expect("stdin");
+        }
+        let out = child.wait_with_output().expect("wait");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = cli(
+        &["user", "create", "carol", "--role", "scientist", "--password-stdin"],
+        Some("carol's long password\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cli(&["project", "create", "survey"], None);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cli(&["project", "add-member", "survey", "carol", "--role", "owner"], None);
+    assert_eq!(code, 0, "{err}");
+    let (code, token, err) = cli(
+        &[
+            "token",
+            "create",
+            "carol",
+            "--scopes",
+            "read,submit",
+            "--project",
+            "survey",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(token.starts_with("cht_"), "{token}");
+    // Bad input is refused with a message, not a panic.
+    let (code, _, err) = cli(&["user", "create", "Bad Name"], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("username"), "{err}");
+    let (code, _, err) = cli(&["user", "passwd", "carol"], Some("short\n"));
+    assert_ne!(code, 0);
+    assert!(err.contains("password"), "{err}");
+
+    let carol = common::client_with(&token);
+    let res = carol
+        .post(app.url("/api/jobs"))
+        .json(&serde_json::json!({ "name": "from-cli-token", "command": "true" }))
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(res.status(), 201, "{:?}", res.text().await);
+    let job: serde_json::Value = res.json().await.expect("job");
+    assert_eq!(job["project"], "survey", "a project token submits into its project");
+    assert_eq!(job["owner"], "carol");
+    let id = token
+        .trim_start_matches("cht_")
+        .split('_')
+        .next()
+        .expect("id")
+        .to_owned();
+    let id = uuid::Uuid::parse_str(&id).expect("uuid").to_string();
+    let (code, _, err) = cli(&["token", "revoke", &id], None);
+    assert_eq!(code, 0, "{err}");
+    // Another process revoked it: the server's token cache forgets within 5 s.
+    tokio::time::sleep(std::time::Duration::from_millis(5200)).await;
+    assert_eq!(
+        carol.get(app.url("/api/jobs")).send().await.expect("list").status(),
+        401
+    );
+    app.stop().await;
 }

@@ -68,10 +68,18 @@ impl Drop for Guard {
     }
 }
 
+/// The `Authorization` header every benchmark request carries (both servers get it, so both
+/// measure the same requests; nginx ignores it).
+static AUTH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn auth_header() -> &'static str {
+    AUTH.get().map_or("X-Bench: 1", String::as_str)
+}
+
 fn wait_http(url: &str) -> Result<()> {
     for _ in 0..100 {
         if Command::new("curl")
-            .args(["-sf", "-o", "/dev/null", url])
+            .args(["-sf", "-o", "/dev/null", "-H", auth_header(), url])
             .status()?
             .success()
         {
@@ -90,6 +98,8 @@ fn wrk(url: &str, connections: u32, seconds: u32) -> Result<(f64, f64)> {
             &format!("-c{connections}"),
             &format!("-d{seconds}s"),
             "--latency",
+            "-H",
+            auth_header(),
             url,
         ])
         .output()
@@ -190,6 +200,20 @@ pub fn cache() -> Result<()> {
     );
     let ch = format!("http://127.0.0.1:{ch_port}/api/fits/bench");
     wait_http(&format!("http://127.0.0.1:{ch_port}/healthz"))?;
+    // Requests are authenticated, as on a real installation: a read token of the first-start
+    // admin, made with the operator command against the server's database.
+    let token = Command::new(root().join("target/release/cosmic-horizons"))
+        .args(["token", "create", "admin", "--scopes", "read", "--name", "bench"])
+        .current_dir(root())
+        .env("CH_DATA_DIR", dir.join("data"))
+        .env("CH_LOG", "warn")
+        .output()
+        .context("creating an API token")?;
+    if !token.status.success() {
+        bail!("token create failed: {}", String::from_utf8_lossy(&token.stderr));
+    }
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let _ = AUTH.set(format!("Authorization: Bearer {token}"));
     // Fill the cache: every measured request below is a hit.
     wait_http(&format!("{ch}/f1m.fits"))?;
     wait_http(&format!("{ch}/f100m.fits"))?;

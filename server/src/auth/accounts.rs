@@ -363,6 +363,7 @@ impl Auth {
             .revoke_token(token_id, Utc::now())
             .await
             .map_err(store_err)?;
+        self.forget_identities();
         self.record(
             "token_revoked",
             &owner.username,

@@ -40,6 +40,11 @@ struct Inner {
     identities: Cache<Uuid, Arc<UserIdentity>>,
     /// Failed sign-ins per lower-cased user name (known or not): count and lock expiry.
     failures: Cache<String, (u32, DateTime<Utc>)>,
+    /// API token rows for a few seconds (a script's burst of requests needs one query);
+    /// revocations on this instance invalidate at once.
+    tokens: Cache<Uuid, Arc<crate::store::TokenRow>>,
+    /// Tokens whose use was recorded in the last minute.
+    touched: Cache<Uuid, ()>,
 }
 
 /// How long a looked-up identity is reused; changes made on this instance invalidate it at once.
@@ -96,6 +101,14 @@ impl Auth {
                     .max_capacity(100_000)
                     .time_to_live(Duration::from_secs(3600))
                     .build(),
+                tokens: Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(IDENTITY_TTL)
+                    .build(),
+                touched: Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(Duration::from_secs(60))
+                    .build(),
             }),
         })
     }
@@ -137,9 +150,11 @@ impl Auth {
         Ok(Some(identity))
     }
 
-    /// Forgets cached identities after a change of users, roles or memberships.
+    /// Forgets cached identities and tokens after a change of users, roles, memberships or
+    /// tokens.
     pub fn forget_identities(&self) {
         self.inner.identities.invalidate_all();
+        self.inner.tokens.invalidate_all();
     }
 
     /// The caller behind `Authorization: Bearer <token>`.
@@ -147,8 +162,16 @@ impl Auth {
         let invalid = || ServiceError::Unauthenticated("invalid, expired or revoked API token".into());
         let (token_id, secret) = secrets::parse_token(raw.trim())
             .ok_or_else(|| ServiceError::Unauthenticated("malformed API token (expected cht_<id>_<secret>)".into()))?;
-        let Some(token) = self.store().token(token_id).await.map_err(store_err)? else {
-            return Err(invalid());
+        let token = match self.inner.tokens.get(&token_id).await {
+            Some(t) => t,
+            None => {
+                let Some(row) = self.store().token(token_id).await.map_err(store_err)? else {
+                    return Err(invalid());
+                };
+                let row = Arc::new(row);
+                self.inner.tokens.insert(token_id, row.clone()).await;
+                row
+            }
         };
         let now = now();
         let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|e| e > now);
@@ -159,19 +182,18 @@ impl Auth {
             return Err(invalid());
         };
         // Recorded at most once a minute per token, not on every request.
-        if token
-            .last_used_at
-            .is_none_or(|t| now - t > chrono::Duration::seconds(60))
-            && let Err(e) = self.store().touch_token(token_id, now).await
-        {
-            error!(error = %e, "recording token use");
+        if !self.inner.touched.contains_key(&token_id) {
+            self.inner.touched.insert(token_id, ()).await;
+            if let Err(e) = self.store().touch_token(token_id, now).await {
+                error!(error = %e, "recording token use");
+            }
         }
         Ok(Principal::User {
             user: (*user).clone(),
             credential: ch_api::Credential::Token {
                 token_id,
-                scopes: token.scopes,
-                project: token.project,
+                scopes: token.scopes.clone(),
+                project: token.project.clone(),
             },
         })
     }
