@@ -127,6 +127,7 @@ fn bench_viewer() -> Result<()> {
 fn e2e() -> Result<()> {
     build(false)?;
     tools::chromium()?;
+    tools::psql()?;
     tools::node()?;
     tools::npm_ci("end2end")?;
     let bin = root().join("target/debug/cosmic-horizons");

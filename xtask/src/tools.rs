@@ -57,6 +57,16 @@ pub fn chromium() -> Result<()> {
         .context("installing Chromium (needs root, or install the Debian package `chromium` yourself)")
 }
 
+/// `psql` makes the browser tests' PostgreSQL databases; Debian's client package is enough.
+pub fn psql() -> Result<()> {
+    if output(Command::new("psql").arg("--version")).is_some() {
+        return Ok(());
+    }
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "postgresql-client"]))
+        .context("installing psql (needs root, or install Debian's `postgresql-client` yourself)")
+}
+
 /// Node.js runs the browser tests; Debian's package is enough.
 pub fn node() -> Result<()> {
     if output(Command::new("node").arg("--version")).is_some() && output(Command::new("npm").arg("--version")).is_some()
