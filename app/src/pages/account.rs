@@ -186,7 +186,7 @@ fn Password() -> impl IntoView {
             <h2>"Password"</h2>
             <form class="token-form" on:submit=on_submit>
                 <label>
-                    "Current password "
+                    "Current password (empty if you have none yet) "
                     <input type="password" autocomplete="current-password" bind:value=current />
                 </label>
                 <label>

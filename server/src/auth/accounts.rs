@@ -133,17 +133,28 @@ impl Auth {
         Ok(())
     }
 
-    /// Changes the caller's own password after checking the current one.
+    /// Changes the caller's own password after checking the current one. An account that has
+    /// none yet (made for sign-in links, like the first-start `admin`) sets its first one from a
+    /// browser session without it; an API token never can.
     pub async fn change_own_password(&self, caller: &Principal, current: &str, new: &str) -> Result<(), ServiceError> {
         let user = caller
             .user()
             .ok_or_else(|| ServiceError::Unauthenticated("sign in to continue".into()))?;
         let row = self.user_named(&user.username).await?;
+        let first = row.password_hash.is_none()
+            && matches!(
+                caller,
+                Principal::User {
+                    credential: Credential::Session { .. },
+                    ..
+                }
+            );
         let stored = row.password_hash.clone();
         let attempt = current.to_owned();
-        let ok = tokio::task::spawn_blocking(move || password::verify(stored.as_deref(), &attempt))
-            .await
-            .unwrap_or(false);
+        let ok = first
+            || tokio::task::spawn_blocking(move || password::verify(stored.as_deref(), &attempt))
+                .await
+                .unwrap_or(false);
         if !ok {
             return Err(ServiceError::Invalid(FieldError::new(
                 "current_password",

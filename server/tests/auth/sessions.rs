@@ -205,6 +205,35 @@ async fn sessions(db: Db) {
             .expect("l")
             .starts_with("/login?error=")
     );
+    // An account made for links only (as the first-start admin) sets its first password from
+    // the session the link opened, without a current one.
+    let lina = auth
+        .create_user(
+            &server::auth::Auth::operator(),
+            "lina",
+            None,
+            ch_api::GlobalRole::Scientist,
+        )
+        .await
+        .expect("lina");
+    let link = auth.login_link(lina.user_id).await.expect("link");
+    let res = no_redirect.get(app.url(&link)).send().await.expect("link");
+    let cookie: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|c| c.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect();
+    let res = app
+        .anon
+        .post(app.url("/api/auth/password"))
+        .header("cookie", cookie.join("; "))
+        .json(&json!({ "current_password": "", "new_password": "lina's first password" }))
+        .send()
+        .await
+        .expect("password");
+    assert_eq!(res.status(), 204);
+    sign_in(&app, "lina", "lina's first password").await;
     // The security log recorded the story.
     let kinds: Vec<String> = auth
         .store()
