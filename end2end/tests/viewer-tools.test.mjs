@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { comparePixels, fitsExtension, fitsImage, serverAndBrowser, testImage, watchErrors } from './support.mjs';
 
 const env = serverAndBrowser();
+const shots = process.env.CH_SCREENSHOTS ?? 'target/screenshots';
 
 
 async function viewerWith(bytes, name) {
@@ -162,7 +163,7 @@ test('pan, zoom, keyboard shortcuts, line profile, moving a region, DS9 round tr
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="ds9-export"]')]);
   const text = readFileSync(await download.path(), 'utf8');
   assert.match(text, /# Region file format: DS9/);
-  assert.match(text, /fk5/);
+  assert.match(text, /\nicrs\n/, 'written in the image\'s own frame (ICRS: no RADESYS/EQUINOX)');
   assert.match(text, /box\(/);
   await wrap.focus();
   await page.keyboard.press('Delete');
@@ -232,4 +233,38 @@ test('a file with several image HDUs: choose the HDU', async () => {
   assert.match(await page.textContent('[data-testid="hdu"]'), /1 SCI 8×6/);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+const realWorld = (name) => readFileSync(new URL(`../../crates/ch-fits/tests/data/real-world/${name}`, import.meta.url));
+
+test('real-world headers: warnings in the panel, DS9 regions in five frames on an FK4 image', async () => {
+  // CUNIT = 'Degrees': coordinates work, and the panel says what was translated.
+  const { page, errors } = await viewerWith(realWorld('cunit_degrees.fits'), 'cunit_degrees.fits');
+  await page.waitForSelector('[data-testid="header-warnings"]');
+  await page.click('[data-testid="header-warnings"] summary');
+  const warnings = await page.textContent('[data-testid="header-warnings"]');
+  assert.match(warnings, /CUNIT1 = 'Degrees' read as 'deg'/);
+  await page.screenshot({ path: `${shots}/header-warnings.png` });
+  await page.close();
+
+  // An FK4 B1950 image and a DS9 file in galactic, fk5, icrs and fk4: each region lands where
+  // astropy puts it; the galactic point 90° away is reported, not placed.
+  const fk4 = await viewerWith(realWorld('ds9_fk4_image.fits'), 'ds9_fk4_image.fits');
+  await fk4.page.setInputFiles('[data-testid="ds9-import"]', {
+    name: 'ds9_frames.reg',
+    mimeType: 'text/plain',
+    buffer: realWorld('ds9_frames.reg'),
+  });
+  const doc = await savedRegions('/test-data/ds9_fk4_image.fits', (d) => d.regions.length === 4);
+  const expected = JSON.parse(realWorld('expected.json'))['ds9_frames.reg'].checks;
+  for (const r of doc.regions) {
+    const [x, y] = expected[r.label].pixel;
+    assert.ok(Math.abs(r.x - x) < 1e-4 && Math.abs(r.y - y) < 1e-4, `${r.label}: (${r.x}, ${r.y}) vs astropy (${x}, ${y})`);
+  }
+  await fk4.page.waitForFunction(() =>
+    /1 region\(s\) not placed.*line 3/.test(document.querySelector('[data-testid="regions-import"]').textContent),
+  );
+  await fk4.page.screenshot({ path: `${shots}/ds9-fk4-import.png` });
+  assert.deepEqual([...errors, ...fk4.errors], []);
+  await fk4.page.close();
 });

@@ -19,6 +19,7 @@ pub enum FitsCommand {
         hdu: Option<usize>,
     },
     /// World coordinates (degrees) of 0-based pixel X, Y.
+    #[command(allow_negative_numbers = true)]
     Pix2world {
         file: PathBuf,
         x: f64,
@@ -26,7 +27,9 @@ pub enum FitsCommand {
         #[arg(long)]
         hdu: Option<usize>,
     },
-    /// 0-based pixel of world coordinates (degrees).
+    /// 0-based pixel of world coordinates (degrees); negative values (southern declinations)
+    /// are values, not options.
+    #[command(allow_negative_numbers = true)]
     World2pix {
         file: PathBuf,
         lon: f64,
@@ -62,6 +65,9 @@ struct HduReport {
     bunit: Option<String>,
     stats: Option<Stats>,
     wcs: Option<WcsReport>,
+    /// What the reader tolerated in this HDU's header and WCS (astropy's FITSFixedWarning /
+    /// VerifyWarning equivalents).
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -113,16 +119,17 @@ fn hdu_stats(fits: &Fits<'_>, path: &Path, index: usize) -> Result<Option<Stats>
 
 fn report(fits: &Fits<'_>, path: &Path, index: usize) -> Result<HduReport, CliError> {
     let hdu = fits.hdu(index).map_err(fits_error(path))?;
+    let wcs = is_image(hdu.kind()).then(|| wcs_of(fits, index)).flatten();
+    let mut warnings = hdu.header().warnings().to_vec();
+    warnings.extend(wcs.iter().flat_map(|w| w.warnings().iter().cloned()));
     Ok(HduReport {
         index,
         bitpix: hdu.bitpix(),
         shape: hdu.shape().to_vec(),
         bunit: hdu.header().get_str("BUNIT").map(|s| s.trim().to_owned()),
         stats: hdu_stats(fits, path, index)?,
-        wcs: is_image(hdu.kind())
-            .then(|| wcs_of(fits, index))
-            .flatten()
-            .map(|w| WcsReport { ctype: w.ctype() }),
+        wcs: wcs.map(|w| WcsReport { ctype: w.ctype() }),
+        warnings,
     })
 }
 
@@ -141,7 +148,13 @@ fn celestial(fits: &Fits<'_>, path: &Path, hdu: Option<usize>) -> Result<Wcs, Cl
     }
 }
 
-/// Runs a `fits` subcommand, printing its answer to stdout.
+fn warn_all(file: &Path, warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+}
+
+/// Runs a `fits` subcommand, printing its answer to stdout (warnings on stderr).
 pub fn run(cmd: FitsCommand) -> Result<(), CliError> {
     match cmd {
         FitsCommand::Stats { file, hdu } => {
@@ -155,6 +168,12 @@ pub fn run(cmd: FitsCommand) -> Result<(), CliError> {
                 .into_iter()
                 .map(|i| report(&fits, &file, i))
                 .collect::<Result<Vec<_>, _>>()?;
+            // Also on stderr, as astropy prints its warnings, so a human sees them at once.
+            for h in &hdus {
+                for w in &h.warnings {
+                    eprintln!("warning: {}: HDU {}: {w}", file.display(), h.index);
+                }
+            }
             let json = serde_json::to_string(&serde_json::json!({ "hdus": hdus }))
                 .map_err(|e| CliError::Usage(e.to_string()))?;
             println!("{json}");
@@ -162,6 +181,7 @@ pub fn run(cmd: FitsCommand) -> Result<(), CliError> {
         FitsCommand::Pix2world { file, x, y, hdu } => {
             let bytes = read(&file)?;
             let wcs = celestial(&parse(&file, &bytes)?, &file, hdu)?;
+            warn_all(&file, wcs.warnings());
             let (lon, lat) = wcs
                 .pixel_to_world(x, y)
                 .ok_or_else(|| CliError::Usage(format!("pixel ({x}, {y}) has no world coordinates")))?;
@@ -170,6 +190,7 @@ pub fn run(cmd: FitsCommand) -> Result<(), CliError> {
         FitsCommand::World2pix { file, lon, lat, hdu } => {
             let bytes = read(&file)?;
             let wcs = celestial(&parse(&file, &bytes)?, &file, hdu)?;
+            warn_all(&file, wcs.warnings());
             let (x, y) = wcs
                 .world_to_pixel(lon, lat)
                 .ok_or_else(|| CliError::Usage(format!("({lon}, {lat}) is outside the projection")))?;

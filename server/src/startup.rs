@@ -139,9 +139,9 @@ pub async fn run(
         store: store.clone(),
         jobs: jobs.clone(),
         bus,
+        regions: crate::regions::Regions::new(store.clone(), jobs.clone(), archive.clone()),
         archive,
         auth: auth.clone(),
-        regions: crate::regions::Regions::new(store.clone(), jobs.clone()),
         settings: Arc::new(settings),
         shutdown: token.clone(),
     };

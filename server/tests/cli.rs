@@ -74,6 +74,44 @@ fn pixel_world_round_trip_matches_astropy() {
     assert!((p[0] - 10.0).abs() < 1e-6 && (p[1] - 20.0).abs() < 1e-6, "{p:?}");
 }
 
+const REAL_WORLD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/ch-fits/tests/data/real-world");
+
+#[test]
+fn southern_declinations_and_degrees_spelled_out() {
+    let file = format!("{REAL_WORLD}/cunit_degrees.fits");
+    // astropy: world_to_pixel_values(266.38, -28.88) on HDU 0 (CUNIT = 'Degrees').
+    let (code, out, err) = run(&["fits", "world2pix", &file, "266.38", "-28.88", "--hdu", "0"]);
+    assert_eq!(code, 0, "{err}");
+    let p: Vec<f64> = out.split_whitespace().map(|t| t.parse().expect("number")).collect();
+    assert!(
+        (p[0] - 40.00738882215845).abs() < 1e-6 && (p[1] - 36.49887476813551).abs() < 1e-6,
+        "{p:?}"
+    );
+    assert!(
+        err.contains("CUNIT1") && err.contains("'Degrees'"),
+        "the translation is reported: {err}"
+    );
+    let (code, out, err) = run(&["fits", "pix2world", &file, "-1.5", "-2"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.split_whitespace().count(), 2, "{out}");
+}
+
+#[test]
+fn stats_report_what_was_tolerated() {
+    let (code, out, err) = run(&["fits", "stats", &format!("{REAL_WORLD}/end_nul.fits")]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let hdu = &v["hdus"][0];
+    assert_eq!(hdu["stats"]["count"], 108);
+    assert!((hdu["stats"]["mean"].as_f64().expect("mean") - 2068.6203703703704).abs() < 1e-9);
+    let warnings = hdu["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| w.as_str().is_some_and(|w| w.contains("END"))),
+        "{warnings:?}"
+    );
+    assert!(err.contains("warning:") && err.contains("END"), "{err}");
+}
+
 #[test]
 fn unreadable_input_fails_with_one_line() {
     for args in [

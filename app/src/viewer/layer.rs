@@ -33,6 +33,16 @@ impl Layer {
         self.header.get_str("BUNIT").unwrap_or("").trim().to_owned()
     }
 
+    /// Header warnings, then the WCS's (translated units, deprecated keywords, ignored values).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = self.header.warnings().to_vec();
+        match ch_wcs::Wcs::from_cards(self.header.cards()) {
+            Ok(wcs) => out.extend(wcs.warnings().iter().cloned()),
+            Err(e) => out.push(format!("no sky coordinates: {e}")),
+        }
+        out
+    }
+
     /// The file's image HDUs with data: index and a label (`1 SCI 2048×2048`).
     pub fn image_hdus(&self) -> Vec<(usize, String)> {
         self.fits

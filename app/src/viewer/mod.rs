@@ -55,6 +55,9 @@ pub struct LayerInfo {
     pub limits: (f64, f64),
     pub reprojected: bool,
     pub settings: LayerSettings,
+    /// What the FITS reader tolerated in this HDU's header and WCS (astropy's
+    /// FITSFixedWarning / CARTA's header warnings), shown in the panel.
+    pub warnings: Vec<String>,
 }
 
 /// The cursor readout, already formatted.
@@ -111,6 +114,8 @@ pub struct Ui {
     /// Region statistics and profile text for the selected region.
     pub region_report: RwSignal<Option<actions::RegionReport>>,
     pub regions_saved: RwSignal<String>,
+    /// What the last DS9 import could not place (empty when it placed everything).
+    pub regions_import: RwSignal<String>,
     pub share: RwSignal<String>,
 }
 
@@ -142,6 +147,7 @@ pub fn ViewerPage() -> impl IntoView {
         selected: RwSignal::new(None),
         region_report: RwSignal::new(None),
         regions_saved: RwSignal::new(String::new()),
+        regions_import: RwSignal::new(String::new()),
         share: RwSignal::new(String::new()),
     };
     provide_context(ui);

@@ -164,6 +164,14 @@ pub fn Panel() -> impl IntoView {
                     </select>
                 </label>
             })}
+            {move || current().filter(|l| !l.warnings.is_empty()).map(|l| view! {
+                <details class="header-warnings" data-testid="header-warnings">
+                    <summary>{format!("⚠ {} header warning(s)", l.warnings.len())}</summary>
+                    <ul class="small">
+                        {l.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}
+                    </ul>
+                </details>
+            })}
             <h2>"Display"</h2>
             <label class="field-row">"Scale"
                 <select data-testid="scale" on:change=move |ev| {
@@ -245,6 +253,7 @@ pub fn Panel() -> impl IntoView {
                 <button class="button small" title="Delete the selected region (Delete)" on:click=move |_| actions::delete_selected(ui)>"Delete"</button>
             </div>
             <div class="small muted" data-testid="regions-saved">{move || ui.regions_saved.get()}</div>
+            <div class="small warning" role="status" data-testid="regions-import">{move || ui.regions_import.get()}</div>
             {move || ui.region_report.get().map(|r| view! {
                 <div class="region-report" data-testid="region-report">
                     <div class="small">{format!("{} · {}", r.id, r.kind)}</div>

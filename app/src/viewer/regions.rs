@@ -1,6 +1,6 @@
 //! Region statistics and profile report, server persistence, DS9 files and keyboard shortcuts.
 
-use ch_regions::ds9::{SkyFrame, SkyTransform};
+use ch_regions::ds9::{Physical, SkyTransform};
 use ch_regions::{Geometry, RegionSet};
 use ch_wcs::Wcs;
 use leptos::prelude::*;
@@ -204,24 +204,16 @@ pub fn save(ui: Ui) {
     });
 }
 
-fn with_sky<R>(f: impl FnOnce(Option<&SkyTransform<'_>>) -> R) -> R {
-    let wcs: Option<Wcs> = with_engine(|e| e.layers.first().and_then(|l| l.wcs.clone())).flatten();
-    match wcs {
-        Some(w) => {
-            let frame = match w.frame() {
-                Some(f) if !f.is_j2000_equatorial() => SkyFrame::Galactic,
-                _ => SkyFrame::Fk5,
-            };
-            let to_pixel = |a: f64, b: f64| w.world_to_pixel(a, b);
-            let to_world = |x: f64, y: f64| w.pixel_to_world(x, y);
-            f(Some(&SkyTransform {
-                world_to_pixel: &to_pixel,
-                pixel_to_world: &to_world,
-                frame,
-            }))
-        }
-        None => f(None),
-    }
+/// Runs `f` with the first layer's sky transform (in the image's own reference frame: DS9
+/// regions in other frames are converted to it) and IRAF physical coordinates.
+fn with_sky<R>(f: impl FnOnce(Option<&SkyTransform<'_>>, Option<&Physical>) -> R) -> R {
+    let (wcs, physical): (Option<Wcs>, Option<Physical>) = with_engine(|e| {
+        e.layers.first().map_or((None, None), |l| {
+            (l.wcs.clone(), Physical::from_keywords(|k| l.header.get_f64(k)))
+        })
+    })
+    .unwrap_or((None, None));
+    ch_regions::ds9::with_wcs(wcs.as_ref(), |sky| f(sky, physical.as_ref()))
 }
 
 pub fn import_ds9(ui: Ui, ev: leptos::ev::Event) {
@@ -233,13 +225,30 @@ pub fn import_ds9(ui: Ui, ev: leptos::ev::Event) {
             .await
             .map(|b| String::from_utf8_lossy(&b).into_owned());
         input.set_value("");
-        match text.and_then(|t| with_sky(|sky| ch_regions::ds9::parse(&t, sky)).map_err(|e| e.to_string())) {
-            Ok(set) => {
-                ui.regions.set(set);
+        match text.and_then(|t| {
+            with_sky(|sky, physical| ch_regions::ds9::import(&t, sky, physical)).map_err(|e| e.to_string())
+        }) {
+            Ok(import) => {
+                ui.regions.set(import.set);
                 ui.selected.set(None);
                 ui.region_report.set(None);
                 save(ui);
                 overlay::draw(ui);
+                let lines: Vec<String> = import
+                    .skipped
+                    .iter()
+                    .map(|s| format!("line {}: {}", s.line, s.message))
+                    .collect();
+                ui.regions_import.set(if lines.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "{}: {} region(s) not placed — {}",
+                        file.name(),
+                        lines.len(),
+                        lines.join("; ")
+                    )
+                });
             }
             Err(e) => ui.regions_saved.set(format!("{}: {e}", file.name())),
         }
@@ -249,7 +258,7 @@ pub fn import_ds9(ui: Ui, ev: leptos::ev::Event) {
 /// Downloads the regions as a DS9 file (sky coordinates when the image has a WCS).
 pub fn export_ds9(ui: Ui) {
     let set = ui.regions.get_untracked();
-    let text = with_sky(|sky| ch_regions::ds9::write(&set, sky));
+    let text = with_sky(|sky, _| ch_regions::ds9::write(&set, sky));
     let href = format!("data:text/plain;charset=utf-8,{}", percent_encode(&text));
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;

@@ -196,6 +196,7 @@ pub fn sync(ui: Ui) {
                 limits: l.limits,
                 reprojected: l.reprojected,
                 settings: l.settings.clone(),
+                warnings: l.warnings(),
             })
             .collect::<Vec<_>>()
     })

@@ -51,6 +51,8 @@ pub struct HduInfo {
     pub data_len: usize,
     /// True when the file ends before the declared data does.
     pub truncated: bool,
+    /// What the reader tolerated in this HDU's header ([`Header::warnings`]).
+    pub warnings: Vec<String>,
 }
 
 /// One HDU: its summary and header(s).
@@ -409,6 +411,7 @@ fn describe(index: usize, header: Header, header_offset: usize, data_offset: usi
         data_offset,
         data_len,
         truncated: false,
+        warnings: header.warnings().to_vec(),
     };
     if kind != HduKind::CompressedImage {
         return Ok(Hdu {

@@ -89,6 +89,7 @@ pub struct Card {
 pub struct Header {
     cards: Vec<Card>,
     index: HashMap<String, usize>,
+    warnings: Vec<String>,
 }
 
 impl Serialize for Header {
@@ -120,7 +121,18 @@ impl Header {
                 index.entry(card.keyword.to_ascii_uppercase()).or_insert(i);
             }
         }
-        Header { cards, index }
+        Header {
+            cards,
+            index,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// What the reader tolerated in this header instead of refusing it, as astropy's
+    /// `VerifyWarning`s do: bytes other than spaces after `END`, bytes outside printable ASCII
+    /// in a card (shown as `?`), values that match no FITS type (kept as raw text).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Number of (logical) cards, `END` excluded.
@@ -212,9 +224,32 @@ impl Header {
     }
 }
 
-/// True for the `END` card: keyword `END` (the rest of the card is not looked at).
+/// True for the `END` card: keyword `END` followed, in the rest of the keyword field, by
+/// blanks or by bytes that cannot be part of a keyword (NULs written by some camera software;
+/// astropy reads these with "Unexpected bytes trailing END keyword"). The rest of the card is
+/// not looked at.
 pub(crate) fn is_end_card(card: &[u8]) -> bool {
-    card.get(..8) == Some(b"END     ")
+    card.get(..3) == Some(b"END")
+        && card.get(3..8).is_some_and(|rest| {
+            rest.iter()
+                .all(|&b| !(b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-'))
+        })
+}
+
+/// Why an `END` card is not the standard 80 blanks after `END`, if it is not.
+fn end_card_warning(card: &[u8]) -> Option<String> {
+    let rest = card.get(3..)?;
+    if rest.iter().all(|&b| b == b' ') {
+        return None;
+    }
+    let what = if rest.iter().all(|&b| b == 0 || b == b' ') {
+        "NUL bytes"
+    } else {
+        "bytes other than blanks"
+    };
+    Some(format!(
+        "the END card is followed by {what} instead of blanks (read as END)"
+    ))
 }
 
 /// Parse the header that starts at `bytes[0]`. Returns the header and its length in bytes,
@@ -222,6 +257,7 @@ pub(crate) fn is_end_card(card: &[u8]) -> bool {
 pub(crate) fn parse_header(bytes: &[u8]) -> Result<(Header, usize), FitsError> {
     let mut cards: Vec<Card> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
+    let mut warnings: Vec<String> = Vec::new();
     // Index of the card whose string value ends in '&' and may take CONTINUE pieces.
     let mut open_long: Option<usize> = None;
     let mut n = 0usize;
@@ -235,7 +271,11 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<(Header, usize), FitsError> {
         };
         n += 1;
         if is_end_card(raw) {
+            warnings.extend(end_card_warning(raw));
             break;
+        }
+        if raw.iter().any(|b| !(0x20..0x7f).contains(b)) && warnings.len() < MAX_WARNINGS {
+            warnings.push(format!("card {n} has bytes outside printable ASCII (shown as '?')"));
         }
         let text: String = raw
             .iter()
@@ -290,6 +330,11 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<(Header, usize), FitsError> {
             }
             Parsed::Valued(keyword, field) => {
                 let (value, raw_value, comment) = parse_value(field);
+                if let Value::Invalid(text) = &value
+                    && warnings.len() < MAX_WARNINGS
+                {
+                    warnings.push(format!("{keyword} = {text} is not a valid FITS value (kept as text)"));
+                }
                 open_long = match &value {
                     Value::Str(s) if s.ends_with('&') => Some(cards.len()),
                     _ => None,
@@ -305,8 +350,12 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<(Header, usize), FitsError> {
         }
     }
     let len = (n * CARD_LEN).div_ceil(BLOCK_LEN) * BLOCK_LEN;
-    Ok((Header { cards, index }, len))
+    Ok((Header { cards, index, warnings }, len))
 }
+
+/// At most this many card-level warnings per header (a damaged header could otherwise list
+/// one per card).
+const MAX_WARNINGS: usize = 20;
 
 enum Parsed<'a> {
     Valued(String, &'a str),

@@ -22,7 +22,12 @@
 //! Modules: [`header`] (cards and typed values), [`hdu`] (HDU listing; [`HeaderWalk`] lists the
 //! HDUs of a file on disk reading only its header blocks), [`image`] (pixel
 //! decoding), [`stats`] (statistics, percentiles, histograms, zscale), [`region`] (shapes in pixel
-//! coordinates, region statistics, flux density).
+//! coordinates, region statistics), [`beam`] (the restoring beam from keywords, a CASA `BEAMS`
+//! table or AIPS history cards; flux density).
+//!
+//! Headers as they are found in the wild are read with warnings rather than refused
+//! ([`Header::warnings`], [`HduInfo::warnings`]): non-blank bytes after `END`, non-ASCII bytes,
+//! values matching no FITS type.
 //!
 //! Conventions:
 //! * Image data is row-major with `NAXIS1` fastest: `data[y * width + x]`, `(x, y)` 0-based, so
@@ -32,6 +37,7 @@
 
 use std::borrow::Cow;
 
+pub mod beam;
 pub mod error;
 pub mod hdu;
 pub mod header;
@@ -44,6 +50,7 @@ pub mod write;
 mod compress;
 mod inflate;
 
+pub use beam::{Beam, BeamSource};
 pub use error::FitsError;
 pub use hdu::{Hdu, HduInfo, HduKind, HeaderWalk};
 pub use header::{Card, Header, Value};

@@ -9,10 +9,10 @@
 //! World-coordinate regions are converted by the caller (the WCS crate) before they reach here:
 //! centres and vertices through world→pixel, radii and sizes divided by the pixel scale.
 
-use std::f64::consts::{LN_2, PI};
-
 use serde::{Deserialize, Serialize};
 
+use crate::beam::{Beam, flux_density_with};
+pub use crate::beam::{FluxDensity, beam_area_pixels, flux_density};
 use crate::header::Header;
 use crate::image::{Image, Sample};
 use crate::stats::Stats;
@@ -217,105 +217,23 @@ impl Region {
         Stats::from_values(self.values(image))
     }
 
-    /// Statistics and flux density (see [`flux_density`]) using the image's header.
+    /// Statistics and flux density (see [`flux_density`]) using the image's header for the
+    /// beam (keywords, else AIPS history cards).
     pub fn measure<T: Sample>(&self, image: &Image<T>, header: &Header) -> RegionStats {
+        self.measure_with_beam(image, header, Beam::from_header(header))
+    }
+
+    /// [`Region::measure`] with a beam found elsewhere (e.g. [`crate::Fits::beam`], which also
+    /// reads a CASA `BEAMS` table for the image's plane).
+    pub fn measure_with_beam<T: Sample>(
+        &self,
+        image: &Image<T>,
+        header: &Header,
+        beam: Result<Beam, String>,
+    ) -> RegionStats {
         let stats = self.stats(image);
-        let flux = flux_density(stats.sum, header);
+        let flux = flux_density_with(stats.sum, header, beam);
         RegionStats { stats, flux }
-    }
-}
-
-/// Flux density of a region, or why it cannot be given.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FluxDensity {
-    /// Integrated flux density in Jy.
-    pub flux_jy: Option<f64>,
-    /// Beam area in pixels, `π·BMAJ·BMIN / (4 ln 2)` over the pixel area.
-    pub beam_area_pixels: Option<f64>,
-    /// Why `flux_jy` is `None`.
-    pub reason: Option<String>,
-}
-
-/// Pixel area in square degrees from the CD matrix, or CDELT with an optional PC matrix.
-fn pixel_area_deg2(h: &Header) -> Result<f64, String> {
-    for axis in ["CUNIT1", "CUNIT2"] {
-        if let Some(u) = h
-            .get_str(axis)
-            .map(str::trim)
-            .filter(|u| !u.is_empty() && !u.eq_ignore_ascii_case("deg"))
-        {
-            return Err(format!("{axis} = '{u}', expected degrees"));
-        }
-    }
-    let cd = |k: &str| h.get_f64(k);
-    let area = if ["CD1_1", "CD1_2", "CD2_1", "CD2_2"].iter().any(|k| h.contains(k)) {
-        let g = |k: &str| cd(k).unwrap_or(0.0);
-        (g("CD1_1") * g("CD2_2") - g("CD1_2") * g("CD2_1")).abs()
-    } else {
-        let (Some(c1), Some(c2)) = (cd("CDELT1"), cd("CDELT2")) else {
-            return Err("no CDELT1/CDELT2 or CD matrix in the header".into());
-        };
-        let pc = |k: &str, d: f64| cd(k).unwrap_or(d);
-        let det = pc("PC1_1", 1.0) * pc("PC2_2", 1.0) - pc("PC1_2", 0.0) * pc("PC2_1", 0.0);
-        (c1 * c2 * det).abs()
-    };
-    if area > 0.0 && area.is_finite() {
-        Ok(area)
-    } else {
-        Err("pixel area is zero or not finite".into())
-    }
-}
-
-/// Beam area in pixels from `BMAJ`/`BMIN` (degrees, FWHM) and the pixel scale.
-pub fn beam_area_pixels(h: &Header) -> Result<f64, String> {
-    let (Some(bmaj), Some(bmin)) = (h.get_f64("BMAJ"), h.get_f64("BMIN")) else {
-        return Err("BMAJ/BMIN missing from the header".into());
-    };
-    if !(bmaj > 0.0 && bmin > 0.0 && bmaj.is_finite() && bmin.is_finite()) {
-        return Err("BMAJ/BMIN are not positive".into());
-    }
-    Ok(PI * bmaj * bmin / (4.0 * LN_2) / pixel_area_deg2(h)?)
-}
-
-/// Flux density of a sum of pixel values: `sum / beam_area_pixels` when `BUNIT` is Jy/beam and
-/// the beam and pixel scale are known; otherwise `flux_jy` is `None` with the reason.
-pub fn flux_density(sum: f64, h: &Header) -> FluxDensity {
-    let unit: String = h
-        .get_str("BUNIT")
-        .unwrap_or("")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let beam = beam_area_pixels(h);
-    let beam_area_pixels = beam.as_ref().ok().copied();
-    if !unit.eq_ignore_ascii_case("JY/BEAM") {
-        let reason = if unit.is_empty() {
-            "BUNIT missing".to_string()
-        } else {
-            format!("BUNIT is '{unit}', not Jy/beam")
-        };
-        return FluxDensity {
-            flux_jy: None,
-            beam_area_pixels,
-            reason: Some(reason),
-        };
-    }
-    match beam {
-        Ok(area) if sum.is_finite() => FluxDensity {
-            flux_jy: Some(sum / area),
-            beam_area_pixels,
-            reason: None,
-        },
-        Ok(_) => FluxDensity {
-            flux_jy: None,
-            beam_area_pixels,
-            reason: Some("no finite pixels in the region".into()),
-        },
-        Err(reason) => FluxDensity {
-            flux_jy: None,
-            beam_area_pixels,
-            reason: Some(reason),
-        },
     }
 }
 

@@ -204,7 +204,12 @@ fn images_match_astropy() {
                 close(&format!("{ctx}: median"), m.stats.median, num(&r["median"]), scale);
                 match r.get("flux_jy") {
                     Some(f) => {
-                        close(&format!("{ctx}: flux"), m.flux.flux_jy.expect("flux"), num(f), scale);
+                        close(
+                            &format!("{ctx}: flux"),
+                            m.flux.flux_jy.unwrap_or_else(|| panic!("{ctx}: {:?}", m.flux.reason)),
+                            num(f),
+                            scale,
+                        );
                         close(
                             &format!("{ctx}: beam"),
                             m.flux.beam_area_pixels.expect("beam"),

@@ -117,6 +117,11 @@ impl Keywords {
         self.map.contains_key(key)
     }
 
+    /// The raw value text of a keyword, as written.
+    pub(crate) fn raw(&self, key: &str) -> Option<&str> {
+        self.map.get(key).map(String::as_str)
+    }
+
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
         self.map.keys().map(String::as_str)
     }

@@ -59,36 +59,55 @@ pub(crate) fn find_axes(ctype: &[CType]) -> Result<Option<(usize, usize)>, WcsEr
     Ok(Some((lng, lat)))
 }
 
-/// Multiplier from a celestial CUNIT to degrees.
+/// Multiplier from a celestial CUNIT (already translated to its standard spelling by
+/// [`crate::units`]) to degrees.
 fn angle_unit(unit: &str) -> Option<f64> {
     Some(match unit {
-        "" | "deg" | "DEG" | "degree" | "degrees" | "DEGREE" | "DEGREES" => 1.0,
-        "arcmin" | "ARCMIN" => 1.0 / 60.0,
-        "arcsec" | "ARCSEC" => 1.0 / 3600.0,
+        "" | "deg" => 1.0,
+        "arcmin" => 1.0 / 60.0,
+        "arcsec" => 1.0 / 3600.0,
         "mas" => 1.0 / 3.6e6,
-        "rad" | "RAD" => 180.0 / std::f64::consts::PI,
+        "rad" => 180.0 / std::f64::consts::PI,
         _ => return None,
     })
 }
 
-fn frame_of(axes: &HeaderAxes<'_>, lng_type: &str) -> Result<Frame, WcsError> {
-    let equinox = match axes.number("EQUINOX")? {
+/// The reference frame from RADESYS/EQUINOX (and their deprecated forms RADECSYS/EPOCH, read
+/// with a warning as WCSLIB's `wcsfix` does). Never fails: an unusable value is ignored with a
+/// warning and Paper II's default applies.
+fn frame_of(axes: &HeaderAxes<'_>, lng_type: &str) -> Frame {
+    let equinox = match axes.aux_number("EQUINOX") {
         Some(v) => Some(v),
-        None if axes.alt.is_empty() => axes.kw.number("EPOCH")?,
+        None if axes.alt.is_empty() && !axes.kw.contains("EQUINOX") && axes.kw.contains("EPOCH") => {
+            let epoch = axes.aux_number_exact("EPOCH");
+            if let Some(e) = epoch {
+                axes.warn(format!("deprecated EPOCH = {e} read as EQUINOX"));
+            }
+            epoch
+        }
         None => None,
     };
-    Ok(match lng_type {
+    match lng_type {
         "RA" => {
             let radesys = axes
                 .string("RADESYS")
                 .or_else(|| {
-                    if axes.alt.is_empty() {
-                        axes.kw.string("RADECSYS")
-                    } else {
-                        None
+                    let old = axes.alt.is_empty().then(|| axes.kw.string("RADECSYS")).flatten();
+                    if let Some(v) = &old {
+                        axes.warn(format!("deprecated RADECSYS = '{}' read as RADESYS", v.trim()));
                     }
+                    old
                 })
                 .map(|s| s.trim().to_ascii_uppercase());
+            if let Some(other) = radesys
+                .as_deref()
+                .filter(|r| !["ICRS", "FK5", "FK4", "FK4-NO-E", "GAPPT"].contains(r))
+            {
+                axes.warn(format!(
+                    "{} = '{other}' is not a known reference system; ignored, the default applies",
+                    axes.key("RADESYS")
+                ));
+            }
             match radesys.as_deref() {
                 Some("ICRS") => Frame::Icrs,
                 Some("FK5") => Frame::Fk5 {
@@ -116,7 +135,7 @@ fn frame_of(axes: &HeaderAxes<'_>, lng_type: &str) -> Result<Frame, WcsError> {
         other => Frame::Other {
             name: other.to_string(),
         },
-    })
+    }
 }
 
 impl Celestial {
@@ -130,10 +149,22 @@ impl Celestial {
             }
         }
         if axes.form == LinearForm::Crota {
-            let rho = match axes.kw.number(&format!("CROTA{}", lat + 1))? {
-                Some(r) => r,
-                None => axes.kw.number(&format!("CROTA{}", lng + 1))?.unwrap_or(0.0),
-            };
+            // WCSLIB (and so astropy) rotates by the latitude axis' CROTA only; a CROTA on the
+            // longitude axis alone is ignored. Do the same, but say so when it is not zero.
+            let lat_key = format!("CROTA{}", lat + 1);
+            let lng_key = format!("CROTA{}", lng + 1);
+            let rho = axes.kw.number(&lat_key)?.unwrap_or(0.0);
+            if let Some(r) = axes
+                .kw
+                .number(&lng_key)
+                .ok()
+                .flatten()
+                .filter(|r| *r != 0.0 && *r != rho)
+            {
+                axes.warn(format!(
+                    "{lng_key} = {r} (longitude axis) ignored: the rotation is {lat_key} = {rho}, as in WCSLIB"
+                ));
+            }
             let (dlng, dlat) = (axes.cdelt[lng], axes.cdelt[lat]);
             if dlng == 0.0 || dlat == 0.0 {
                 return Err(no_celestial("CDELT is zero"));
@@ -149,7 +180,12 @@ impl Celestial {
         }
         for (r, &w) in [lng, lat].iter().enumerate() {
             let unit = &axes.cunit[w];
-            let f = angle_unit(unit).ok_or_else(|| no_celestial(format!("unsupported angle unit '{unit}'")))?;
+            let f = angle_unit(unit).ok_or_else(|| {
+                no_celestial(format!(
+                    "{} = '{unit}' is not an angle unit",
+                    axes.key(&format!("CUNIT{}", w + 1))
+                ))
+            })?;
             matrix[r][0] *= f;
             matrix[r][1] *= f;
         }
@@ -164,13 +200,21 @@ impl Celestial {
         let unit = |w: usize| angle_unit(&axes.cunit[w]).unwrap_or(1.0);
         let crval = [axes.crval[lng] * unit(lng), axes.crval[lat] * unit(lat)];
 
-        let pv = |i: usize, m: usize| axes.kw.number(&format!("PV{}_{m}{}", i + 1, axes.alt));
+        let pv = |i: usize, m: usize| axes.aux_number(&format!("PV{}_{m}", i + 1));
         let mut params: Params = [None; PV_COUNT];
         for (m, slot) in params.iter_mut().enumerate() {
-            *slot = pv(lat, m)?;
+            *slot = pv(lat, m);
+            // PROJPm (WCS drafts before 2002) is PVi_m of the latitude axis.
+            let projp = format!("PROJP{m}");
+            if slot.is_none() && axes.alt.is_empty() && axes.kw.contains(&projp) {
+                *slot = axes.aux_number_exact(&projp);
+                if let Some(v) = slot {
+                    axes.warn(format!("deprecated {projp} = {v} read as PV{}_{m}", lat + 1));
+                }
+            }
         }
-        let offset = pv(lng, 0)?.is_some_and(|v| v != 0.0);
-        let mut native_ref = (pv(lng, 1)?, pv(lng, 2)?);
+        let offset = pv(lng, 0).is_some_and(|v| v != 0.0);
+        let mut native_ref = (pv(lng, 1), pv(lng, 2));
         let mut offset = offset;
         let proj_code = match code.as_str() {
             "NCP" => {
@@ -194,18 +238,18 @@ impl Celestial {
             other => other,
         };
         let proj = Projection::new(proj_code, &params, native_ref, offset).map_err(no_celestial)?;
-        let lonpole = match axes.number("LONPOLE")? {
+        let lonpole = match axes.aux_number("LONPOLE") {
             Some(v) => Some(v),
-            None => pv(lng, 3)?,
+            None => pv(lng, 3),
         };
-        let latpole = match axes.number("LATPOLE")? {
+        let latpole = match axes.aux_number("LATPOLE") {
             Some(v) => Some(v),
-            None => pv(lng, 4)?,
+            None => pv(lng, 4),
         };
         let pole = resolve_pole(crval[0], crval[1], proj.phi0, proj.theta0, lonpole, latpole).map_err(no_celestial)?;
         let is_sip = axes.ctype[lng].suffix == "SIP" || axes.ctype[lat].suffix == "SIP";
         let sip = if is_sip { Sip::read(axes.kw)? } else { None };
-        let frame = frame_of(axes, &axes.ctype[lng].coord)?;
+        let frame = frame_of(axes, &axes.ctype[lng].coord);
         Ok(Self {
             lng,
             lat,

@@ -1,8 +1,11 @@
 //! The per-axis WCS keywords of one coordinate description (primary or alternate `a`), as in
 //! Greisen & Calabretta (2002), "FITS WCS Paper I".
 
+use std::cell::RefCell;
+
 use crate::WcsError;
 use crate::card::{Keywords, MAX_AXES, axis_numbers};
+use crate::units;
 
 /// Which form of the linear transformation the header uses (Paper I sect. 2.1.2; WCSLIB's
 /// precedence: PC over CD over CROTA).
@@ -67,6 +70,9 @@ pub(crate) struct HeaderAxes<'k> {
     /// Linear matrix (world row, pixel column) for PC (times CDELT) or CD forms; for the CROTA
     /// form this is CDELT on the diagonal and the rotation is applied by the celestial code.
     pub matrix: Vec<Vec<f64>>,
+    /// What was repaired or ignored while reading (astropy's `FITSFixedWarning`s): translated
+    /// units, deprecated keyword forms, unparseable auxiliary values.
+    pub warnings: RefCell<Vec<String>>,
 }
 
 impl<'k> HeaderAxes<'k> {
@@ -93,6 +99,7 @@ impl<'k> HeaderAxes<'k> {
             cunit: Vec::with_capacity(n),
             form: LinearForm::Pc,
             matrix: vec![vec![0.0; n]; n],
+            warnings: RefCell::new(Vec::new()),
         };
         for i in 1..=n {
             axes.ctype
@@ -100,8 +107,16 @@ impl<'k> HeaderAxes<'k> {
             axes.crval.push(kw.number(&key("CRVAL", i))?.unwrap_or(0.0));
             axes.crpix.push(kw.number(&key("CRPIX", i))?.unwrap_or(0.0));
             axes.cdelt.push(kw.number(&key("CDELT", i))?.unwrap_or(1.0));
-            axes.cunit
-                .push(kw.string(&key("CUNIT", i)).unwrap_or_default().trim().to_string());
+            let written = kw.string(&key("CUNIT", i)).unwrap_or_default();
+            let (unit, changed) = units::translate(&written);
+            if changed {
+                axes.warn(format!(
+                    "{} = '{}' read as '{unit}' (non-standard unit spelling)",
+                    key("CUNIT", i),
+                    written.trim()
+                ));
+            }
+            axes.cunit.push(unit);
         }
         let has = |prefix: &str| {
             kw.keys().any(|k| {
@@ -110,6 +125,7 @@ impl<'k> HeaderAxes<'k> {
             })
         };
         let has_crota = alt_char.is_none() && (1..=n).any(|i| kw.contains(&format!("CROTA{i}")));
+        let legacy = |prefix: &str| alt_char.is_none() && kw.keys().any(|k| legacy_index(k, prefix).is_some());
         axes.form = if has("PC") {
             LinearForm::Pc
         } else if has("CD") {
@@ -140,6 +156,14 @@ impl<'k> HeaderAxes<'k> {
                 };
             }
         }
+        match axes.form {
+            LinearForm::Pc if legacy("PC") => axes.warn("AIPS-era PCiiijjj keywords read as PCi_j".into()),
+            LinearForm::Cd if legacy("CD") => axes.warn("AIPS-era CDiiijjj keywords read as CDi_j".into()),
+            _ => {}
+        }
+        if axes.form != LinearForm::Pc && has("PC") {
+            axes.warn("PCi_j and CDi_j both present: PCi_j used, as WCSLIB does".into());
+        }
         if axes.form == LinearForm::Cd {
             // An axis with no CD keywords at all (e.g. a spectral axis of a CD-form image) gets
             // unit scale, as WCSLIB's cdfix does.
@@ -163,12 +187,37 @@ impl<'k> HeaderAxes<'k> {
         format!("{base}{}", self.alt)
     }
 
-    pub(crate) fn number(&self, base: &str) -> Result<Option<f64>, WcsError> {
-        self.kw.number(&self.key(base))
-    }
-
     pub(crate) fn string(&self, base: &str) -> Option<String> {
         self.kw.string(&self.key(base))
+    }
+
+    /// Records a warning (see [`HeaderAxes::warnings`]).
+    pub(crate) fn warn(&self, message: String) {
+        let mut warnings = self.warnings.borrow_mut();
+        if !warnings.contains(&message) {
+            warnings.push(message);
+        }
+    }
+
+    /// An auxiliary numeric keyword (EQUINOX, LONPOLE, RESTFRQ, PVi_m, …) of this description:
+    /// a value that is not a number is ignored with a warning, so the standard default applies.
+    pub(crate) fn aux_number(&self, base: &str) -> Option<f64> {
+        self.aux_number_exact(&self.key(base))
+    }
+
+    /// [`HeaderAxes::aux_number`] for a keyword taken as written (no alternate letter added).
+    pub(crate) fn aux_number_exact(&self, key: &str) -> Option<f64> {
+        match self.kw.number(key) {
+            Ok(v) => v,
+            Err(_) => {
+                let raw = self.kw.raw(key).unwrap_or_default();
+                self.warn(format!(
+                    "{key} = {} is not a number; ignored, the default applies",
+                    raw.split('/').next().unwrap_or("").trim()
+                ));
+                None
+            }
+        }
     }
 
     fn matrix_present(&self, prefix: &str, i: usize, j: usize) -> bool {

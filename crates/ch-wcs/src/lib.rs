@@ -34,27 +34,36 @@
 //!   [`Wcs::summary`] ([`WcsSummary`] is `serde::Serialize`).
 //! - [`Wcs::spectral`] → [`SpectralAxis`] (pixel ↔ value in SI units), [`Wcs::stokes`] →
 //!   [`StokesAxis`].
-//! - [`frames::equatorial_to_galactic`], [`frames::galactic_to_equatorial`],
+//! - [`frames::convert`] between ICRS, FK5, FK4 (E-terms), FK4-NO-E at any equinox, galactic,
+//!   ecliptic and supergalactic, following astropy's transform graph;
+//!   [`frames::equatorial_to_galactic`], [`frames::galactic_to_equatorial`],
 //!   [`format::ra_hms`], [`format::dec_dms`].
+//! - [`Wcs::warnings`]: what was repaired or ignored to read a real-world header (unit
+//!   spellings via a WCSLIB-`wcsutrn`-like translator, deprecated keywords read as `wcsfix`
+//!   does, unparseable auxiliary values ignored); [`Wcs::observation`] (DATE-OBS / MJD-OBS).
 //!
 //! Not supported: `-TAB` lookup tables, TPV/TNX/ZPX polynomial distortions, DSS plate
-//! solutions, `XPH`, grism spectral algorithms, precession between equinoxes, and coupling
-//! between celestial and non-celestial axes in the PC matrix (it is ignored).
+//! solutions, `XPH`, grism spectral algorithms, apparent-place (GAPPT) and heliocentric
+//! frames, and coupling between celestial and non-celestial axes in the PC matrix (it is
+//! ignored).
 
 mod card;
 mod celestial;
 pub mod format;
 pub mod frames;
 mod header;
+mod observation;
 mod proj;
 mod sip;
 mod spectral;
 mod sphere;
 mod summary;
 mod trig;
+mod units;
 mod wcs;
 
 pub use frames::Frame;
+pub use observation::Observation;
 pub use proj::SUPPORTED_CODES as SUPPORTED_PROJECTIONS;
 pub use spectral::{SpectralAxis, SpectralKind, Stokes, StokesAxis};
 pub use summary::{CelestialSummary, SpectralSummary, StokesSummary, WcsSummary};

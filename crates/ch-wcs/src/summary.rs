@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use crate::Wcs;
 use crate::frames::Frame;
 use crate::spectral::{SpectralKind, Stokes};
+use crate::{Observation, Wcs};
 
 /// Everything a CLI or UI shows about a WCS, ready for `serde_json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -20,6 +20,9 @@ pub struct WcsSummary {
     pub spectral: Option<SpectralSummary>,
     pub stokes: Option<StokesSummary>,
     pub notes: Vec<String>,
+    /// What was repaired or ignored to read the header ([`Wcs::warnings`]).
+    pub warnings: Vec<String>,
+    pub observation: Observation,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -103,6 +106,8 @@ impl Wcs {
             spectral,
             stokes,
             notes: self.notes().to_vec(),
+            warnings: self.warnings().to_vec(),
+            observation: self.observation().clone(),
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::card::{Keywords, split_header_text};
 use crate::celestial::{Celestial, find_axes};
 use crate::frames::{Frame, equatorial_to_galactic, galactic_to_equatorial};
 use crate::header::HeaderAxes;
+use crate::observation::{Observation, observation};
 use crate::spectral::{Rest, SpectralAxis, SpectralInput, SpectralKind, StokesAxis};
 use crate::{WcsError, no_celestial};
 
@@ -24,6 +25,8 @@ pub struct Wcs {
     spectral: Option<SpectralAxis>,
     stokes: Option<StokesAxis>,
     notes: Vec<String>,
+    warnings: Vec<String>,
+    observation: Observation,
 }
 
 impl Wcs {
@@ -82,6 +85,7 @@ impl Wcs {
                 None
             }
         };
+        let observation = observation(&axes);
         let stokes = axes.ctype.iter().position(|c| c.coord == "STOKES").map(|i| StokesAxis {
             axis: i,
             crpix: axes.crpix[i],
@@ -112,6 +116,8 @@ impl Wcs {
             spectral,
             stokes,
             notes,
+            warnings: axes.warnings.take(),
+            observation,
         })
     }
 
@@ -245,12 +251,30 @@ impl Wcs {
     pub fn notes(&self) -> &[String] {
         &self.notes
     }
+
+    /// What was repaired or ignored to read this header, in the spirit of astropy's
+    /// `FITSFixedWarning`: translated unit spellings (`CUNIT1 = 'Degrees' read as 'deg'`),
+    /// deprecated keywords read in their modern meaning (`EPOCH`, `RADECSYS`, `PROJPn`,
+    /// `PCiiijjj`, CROTA on the longitude axis, `DATE-OBS` as dd/mm/yy), and auxiliary values
+    /// that are not numbers and were ignored (`EQUINOX = 'J2000'`).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The observation date, when the header gives one.
+    pub fn observation(&self) -> &Observation {
+        &self.observation
+    }
 }
 
 /// The first spectral axis, translating AIPS conventions (`FREQ-LSR`, `VELO-HEL`, `FELO-OBS`)
 /// the way WCSLIB's `spcaips` does.
 fn spectral_axis(axes: &HeaderAxes<'_>) -> Result<Option<SpectralAxis>, String> {
-    let velref = axes.kw.number("VELREF").ok().flatten().unwrap_or(0.0) as i64;
+    let velref = if axes.kw.contains("VELREF") {
+        axes.aux_number_exact("VELREF").unwrap_or(0.0) as i64
+    } else {
+        0
+    };
     for (i, ct) in axes.ctype.iter().enumerate() {
         let aips_frame = match ct.algorithm.as_str() {
             "LSR" => Some("LSRK"),
@@ -269,12 +293,18 @@ fn spectral_axis(axes: &HeaderAxes<'_>) -> Result<Option<SpectralAxis>, String> 
             continue;
         }
         let specsys = axes.string("SPECSYS").or_else(|| aips_frame.map(String::from));
-        let rest_freq = match axes.number("RESTFRQ").map_err(|e| e.to_string())? {
+        let rest_freq = match axes.aux_number("RESTFRQ") {
             Some(v) => Some(v),
-            None if axes.alt.is_empty() => axes.kw.number("RESTFREQ").map_err(|e| e.to_string())?,
+            None if axes.alt.is_empty() && axes.kw.contains("RESTFREQ") => {
+                let v = axes.aux_number_exact("RESTFREQ");
+                if let Some(f) = v {
+                    axes.warn(format!("deprecated RESTFREQ = {f} read as RESTFRQ"));
+                }
+                v
+            }
             None => None,
         };
-        let rest_wav = axes.number("RESTWAV").map_err(|e| e.to_string())?;
+        let rest_wav = axes.aux_number("RESTWAV");
         // Report the type as interpreted (AIPS 'VELO-LSR' becomes 'VRAD' or 'VOPT'), as astropy does.
         let effective = if algorithm.is_empty() {
             code.to_string()

@@ -277,6 +277,25 @@ struct WcsView {
     wcs: Option<ch_wcs::WcsSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// What was tolerated or repaired to read the header and its WCS (never silently).
+    warnings: Vec<String>,
+}
+
+/// `?view=header`: the cards of one HDU and what the reader tolerated in them.
+#[derive(Serialize)]
+struct HeaderView<'a> {
+    hdu: usize,
+    cards: &'a ch_fits::Header,
+    /// Header framing and card warnings, then WCS warnings (translated units, deprecated
+    /// keywords, ignored auxiliary values).
+    warnings: Vec<String>,
+}
+
+/// The header's warnings followed by its WCS's, for the header and wcs views.
+fn warnings_of(header: &ch_fits::Header, wcs: Option<&ch_wcs::Wcs>) -> Vec<String> {
+    let mut out = header.warnings().to_vec();
+    out.extend(wcs.iter().flat_map(|w| w.warnings().iter().cloned()));
+    out
 }
 
 #[derive(Serialize)]
@@ -312,12 +331,21 @@ pub fn compute(bytes: Vec<u8>, req: &MetaRequest) -> Result<Output, MetaError> {
 pub fn compute_fits(fits: Fits<'_>, req: &MetaRequest) -> Result<Output, MetaError> {
     match req.view {
         View::Hdus => json(&fits.infos()),
-        View::Header => json(pick_hdu(&fits, req, false)?.header()),
+        View::Header => {
+            let hdu = pick_hdu(&fits, req, false)?;
+            let wcs = ch_wcs::Wcs::from_cards(hdu.header().cards()).ok();
+            json(&HeaderView {
+                hdu: hdu.index(),
+                cards: hdu.header(),
+                warnings: warnings_of(hdu.header(), wcs.as_ref()),
+            })
+        }
         View::Wcs => {
             let hdu = pick_hdu(&fits, req, false)?;
             let view = match ch_wcs::Wcs::from_cards(hdu.header().cards()) {
                 Ok(wcs) => WcsView {
                     hdu: hdu.index(),
+                    warnings: warnings_of(hdu.header(), Some(&wcs)),
                     wcs: Some(wcs.summary()),
                     reason: None,
                 },
@@ -325,6 +353,7 @@ pub fn compute_fits(fits: Fits<'_>, req: &MetaRequest) -> Result<Output, MetaErr
                     hdu: hdu.index(),
                     wcs: None,
                     reason: Some(e.to_string()),
+                    warnings: warnings_of(hdu.header(), None),
                 },
             };
             json(&view)
@@ -348,7 +377,9 @@ pub fn compute_fits(fits: Fits<'_>, req: &MetaRequest) -> Result<Output, MetaErr
                     })?)
                 }
             }
-            .map(|shape| ch_fits::Region::new(shape).measure(&image, picked.header()));
+            .map(|shape| {
+                ch_fits::Region::new(shape).measure_with_beam(&image, picked.header(), fits.beam(hdu, req.plane))
+            });
             let values = ch_fits::stats::percentiles(&image.data, &STATS_PERCENTILES)?;
             json(&StatsView {
                 hdu,

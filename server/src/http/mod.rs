@@ -55,7 +55,9 @@ pub use jobs::CORRELATION_HEADER;
         jobs::metrics,
         events::list,
         regions::get,
-        regions::put
+        regions::put,
+        regions::export_ds9,
+        regions::import_ds9
     ),
     components(schemas(ch_domain::Priority, ch_domain::JobStatus, ch_domain::EventType))
 )]
@@ -150,6 +152,7 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         .route("/api/jobs/{id}/metrics", get(jobs::metrics))
         .route("/api/events", get(events::list))
         .route("/api/regions", get(regions::get).put(regions::put))
+        .route("/api/regions/ds9", get(regions::export_ds9).put(regions::import_ds9))
         .route("/api/events/ws", get(events::stream))
         .route("/api/systems", get(systems))
         .route("/api/templates", get(templates))

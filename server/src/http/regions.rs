@@ -2,14 +2,19 @@
 //! as a whole set with an optimistic version (a save from a stale copy is a 409). Thin: the
 //! regions service decides and stores.
 
+use std::net::SocketAddr;
+
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
-use crate::regions::{ImageKey, Regions, RegionsDoc, RegionsError, SaveRegions};
+use crate::archive::Archive;
+use crate::archive::access::Caller as ArchiveCaller;
+use crate::regions::{Ds9Import, Ds9System, ImageKey, Regions, RegionsDoc, RegionsError, SaveRegions};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct ImageQuery {
@@ -71,4 +76,88 @@ pub async fn put(
         other => other,
     })?;
     Ok(Json(regions.save(&caller, &image, body).await?))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct Ds9ExportQuery {
+    /// The image the regions belong to (as for `/api/regions`).
+    pub image: Option<String>,
+    /// `image`, `fk5` (J2000), `fk4` (B1950), `icrs`, `galactic` or `ecliptic` (J2000); by
+    /// default the system of the image's own frame, or `image` when it has no WCS.
+    pub system: Option<String>,
+    /// The HDU whose WCS converts positions (default: the image key's `hdu`, else the first
+    /// image HDU).
+    pub hdu: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct Ds9ImportQuery {
+    pub image: Option<String>,
+    /// The version last seen (0 for an image without saved regions).
+    pub version: Option<i64>,
+    pub hdu: Option<usize>,
+}
+
+fn archive_caller(archive: &Archive, principal: ch_api::Principal, peer: SocketAddr) -> ArchiveCaller {
+    ArchiveCaller {
+        principal,
+        client: peer.ip(),
+        site: archive.site(),
+    }
+}
+
+/// The regions of an image as a DS9 region file (format 4.1), sky positions converted to the
+/// chosen system with the image's WCS.
+#[utoipa::path(get, path = "/api/regions/ds9", params(Ds9ExportQuery), tag = "regions",
+    responses((status = 200, content_type = "text/plain", body = String), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export_ds9(
+    State(regions): State<Regions>,
+    State(archive): State<Archive>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Caller(caller): Caller,
+    ApiQuery(q): ApiQuery<Ds9ExportQuery>,
+) -> Result<Response, ApiError> {
+    let image = ImageKey::parse(q.image.as_deref())?;
+    let system = q.system.as_deref().map(Ds9System::parse).transpose()?;
+    let caller = archive_caller(&archive, caller, peer);
+    let text = regions.export_ds9(&caller, &image, system, q.hdu).await?;
+    let mut res = text.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    res.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"regions.reg\""),
+    );
+    Ok(res)
+}
+
+/// Replace the regions of an image with those of a DS9 region file (the request body, UTF-8
+/// text), if nobody saved since `version`. Sky positions in any DS9 frame are converted to the
+/// image's; regions with no pixel on the image are listed in `skipped`, not saved.
+#[utoipa::path(put, path = "/api/regions/ds9", params(Ds9ImportQuery), request_body(content = String, content_type = "text/plain"),
+    tag = "regions",
+    responses((status = 200, body = Ds9Import), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn import_ds9(
+    State(regions): State<Regions>,
+    State(archive): State<Archive>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Caller(caller): Caller,
+    ApiQuery(q): ApiQuery<Ds9ImportQuery>,
+    body: Result<String, axum::extract::rejection::StringRejection>,
+) -> Result<Json<Ds9Import>, ApiError> {
+    let image = ImageKey::parse(q.image.as_deref())?;
+    let text = body.map_err(|e| ApiError::Status {
+        status: e.status(),
+        field: None,
+        message: format!("the body must be a DS9 region file in UTF-8: {e}"),
+    })?;
+    let version = q
+        .version
+        .ok_or_else(|| ApiError::bad_request(Some("version"), "missing: send the version last loaded (0 for none)"))?;
+    let caller = archive_caller(&archive, caller, peer);
+    Ok(Json(regions.import_ds9(&caller, &image, &text, version, q.hdu).await?))
 }

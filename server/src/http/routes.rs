@@ -48,6 +48,7 @@ pub const API_RULES: &[(&str, Rule)] = &[
     ("/api/events", Rule::Authorized),
     ("/api/events/ws", Rule::Authorized),
     ("/api/regions", Rule::Authorized),
+    ("/api/regions/ds9", Rule::Authorized),
     ("/api/systems", Rule::Authorized),
     ("/api/templates", Rule::Authorized),
     ("/api/fits/{source}/{*path}", Rule::Authorized),

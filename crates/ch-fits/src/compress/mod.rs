@@ -9,7 +9,7 @@
 mod plio;
 mod quantize;
 mod rice;
-mod table;
+pub(crate) mod table;
 
 use crate::Limits;
 use crate::error::FitsError;

@@ -1,7 +1,11 @@
-//! [`parse`]: DS9 region file text → [`RegionSet`].
+//! [`parse`] / [`import`]: DS9 region file text → [`RegionSet`].
+
+use std::cell::Cell;
+
+use serde::Serialize;
 
 use super::sky::{self, Size};
-use super::{SkyFrame, SkyTransform, props};
+use super::{Ds9Sky, Frame, Physical, SkyTransform, is_equatorial, props};
 use crate::validate::validate_region;
 use crate::{Geometry, MAX_REGIONS, MAX_VERTICES, Region, RegionError, RegionSet};
 
@@ -9,9 +13,25 @@ use crate::{Geometry, MAX_REGIONS, MAX_VERTICES, Region, RegionError, RegionSet}
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum System {
     Image,
-    Sky(SkyFrame),
+    Physical,
+    Sky(Ds9Sky),
     /// `wcs`: whatever frame the transform has.
     Wcs,
+}
+
+/// A region [`import`] left out, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skipped {
+    /// 1-based line of the region file.
+    pub line: usize,
+    pub message: String,
+}
+
+/// What [`import`] read: the regions placed on the image and those it could not place.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Import {
+    pub set: RegionSet,
+    pub skipped: Vec<Skipped>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,12 +45,42 @@ enum Kind {
 }
 
 /// Reads a DS9 region file; see the [module documentation](super) for what is understood.
+/// `physical` coordinates are taken as `image` ones.
 pub fn parse(text: &str, sky: Option<&SkyTransform<'_>>) -> Result<RegionSet, RegionError> {
+    parse_with(text, sky, None)
+}
+
+/// [`parse`] with the image's IRAF physical coordinate system (`LTM`/`LTV`).
+pub fn parse_with(
+    text: &str,
+    sky: Option<&SkyTransform<'_>>,
+    physical: Option<&Physical>,
+) -> Result<RegionSet, RegionError> {
+    read(text, sky, physical, false).map(|import| import.set)
+}
+
+/// Like [`parse_with`], but a region whose position has no pixel on this image (outside the
+/// projection's domain) is left out and listed in [`Import::skipped`] instead of refusing the
+/// whole file. Anything else wrong is still an error naming the line.
+pub fn import(text: &str, sky: Option<&SkyTransform<'_>>, physical: Option<&Physical>) -> Result<Import, RegionError> {
+    read(text, sky, physical, true)
+}
+
+fn read(
+    text: &str,
+    sky: Option<&SkyTransform<'_>>,
+    physical: Option<&Physical>,
+    lenient: bool,
+) -> Result<Import, RegionError> {
     let mut reader = Reader {
         sky,
+        physical: physical.copied().unwrap_or_default(),
         system: System::Image,
         global_color: None,
         regions: Vec::new(),
+        lenient,
+        outside: Cell::new(false),
+        skipped: Vec::new(),
     };
     let mut last_line = 0;
     for (i, line) in text.lines().enumerate() {
@@ -45,14 +95,23 @@ pub fn parse(text: &str, sky: Option<&SkyTransform<'_>>) -> Result<RegionSet, Re
         line: last_line,
         message: e.to_string(),
     })?;
-    Ok(set)
+    Ok(Import {
+        set,
+        skipped: reader.skipped,
+    })
 }
 
 struct Reader<'t, 'a> {
     sky: Option<&'t SkyTransform<'a>>,
+    physical: Physical,
     system: System,
     global_color: Option<String>,
     regions: Vec<Region>,
+    /// Whether regions outside the projection are skipped rather than refused.
+    lenient: bool,
+    /// Set when the last position failed because it has no pixel on the image.
+    outside: Cell<bool>,
+    skipped: Vec<Skipped>,
 }
 
 fn err(line: usize, message: impl Into<String>) -> RegionError {
@@ -113,13 +172,20 @@ impl Reader<'_, '_> {
                     }
                     return Ok(());
                 }
-                "image" | "physical" => self.system = System::Image,
-                "fk5" | "j2000" => self.system = System::Sky(SkyFrame::Fk5),
-                "icrs" => self.system = System::Sky(SkyFrame::Icrs),
-                "galactic" => self.system = System::Sky(SkyFrame::Galactic),
+                "image" => self.system = System::Image,
+                "physical" => self.system = System::Physical,
                 "wcs" => self.system = System::Wcs,
-                "fk4" | "b1950" | "ecliptic" | "linear" | "amplifier" | "detector" => {
+                w if Ds9Sky::from_keyword(w).is_some() => {
+                    self.system = Ds9Sky::from_keyword(w).map_or(System::Wcs, System::Sky);
+                }
+                "linear" | "amplifier" | "detector" => {
                     return Err(err(n, format!("coordinate system '{word}' is not supported")));
+                }
+                w if w.len() == 4 && w.starts_with("wcs") => {
+                    return Err(err(
+                        n,
+                        format!("alternate coordinate system '{word}' is not supported (use wcs or a sky frame)"),
+                    ));
                 }
                 _ => {
                     // `circle point(…)`, `x point(…)` and the like are points.
@@ -134,7 +200,16 @@ impl Reader<'_, '_> {
                     let Some(kind) = kind else {
                         return Err(err(n, format!("unsupported shape or keyword '{word}'")));
                     };
-                    rest = self.shape(n, kind, args)?;
+                    self.outside.set(false);
+                    rest = match self.shape(n, kind, args) {
+                        Ok(rest) => rest,
+                        Err(RegionError::Parse { line, message }) if self.lenient && self.outside.get() => {
+                            self.skipped.push(Skipped { line, message });
+                            // The rest of the line belongs to the skipped shape (its properties).
+                            return Ok(());
+                        }
+                        Err(e) => return Err(e),
+                    };
                 }
             }
         }
@@ -259,26 +334,19 @@ impl Reader<'_, '_> {
         })
     }
 
-    /// The transform, and the frame in force, when the current system is a sky one.
-    fn sky_system(&self, n: usize) -> Result<Option<(&SkyTransform<'_>, SkyFrame)>, RegionError> {
-        let frame = match self.system {
-            System::Image => return Ok(None),
-            System::Sky(frame) => Some(frame),
+    /// The transform, and the frame the file's positions are in, when the current system is
+    /// a sky one.
+    fn sky_system(&self, n: usize) -> Result<Option<(&SkyTransform<'_>, Frame)>, RegionError> {
+        let system = match self.system {
+            System::Image | System::Physical => return Ok(None),
+            System::Sky(system) => Some(system),
             System::Wcs => None,
         };
-        let sky = self.sky.ok_or_else(|| err(n, "sky coordinates need a WCS"))?;
-        let frame = frame.unwrap_or(sky.frame);
-        if !frame.compatible(sky.frame) {
-            return Err(err(
-                n,
-                format!(
-                    "{} coordinates are not supported for this image (its WCS is {})",
-                    frame.keyword(),
-                    sky.frame.keyword()
-                ),
-            ));
-        }
-        Ok(Some((sky, frame)))
+        let sky = self.sky.ok_or_else(|| {
+            let name = system.map_or("wcs", Ds9Sky::keyword);
+            err(n, format!("{name} coordinates need an image with a celestial WCS"))
+        })?;
+        Ok(Some((sky, system.map_or_else(|| sky.frame.clone(), Ds9Sky::frame))))
     }
 
     /// A position → 0-based image pixels.
@@ -288,15 +356,31 @@ impl Reader<'_, '_> {
                 let t = s.trim_end_matches(['i', 'I', 'p', 'P']);
                 sky::number(t).ok_or_else(|| err(n, format!("cannot read image coordinate '{s}'")))
             };
-            return Ok((read(sx)? - 1.0, read(sy)? - 1.0));
+            let (x, y) = (read(sx)?, read(sy)?);
+            let (x, y) = if self.system == System::Physical {
+                self.physical.to_image(x, y)
+            } else {
+                (x, y)
+            };
+            return Ok((x - 1.0, y - 1.0));
         };
-        let lon = sky::angle(sx, frame.is_equatorial())
+        let lon = sky::angle(sx, is_equatorial(&frame))
             .ok_or_else(|| err(n, format!("cannot read sky coordinate '{sx}'")))?;
         let lat = sky::angle(sy, false).ok_or_else(|| err(n, format!("cannot read sky coordinate '{sy}'")))?;
-        sky::to_pixel(sky, lon, lat).ok_or_else(|| {
+        let (ilon, ilat) = ch_wcs::frames::convert(&frame, sky.frame, lon, lat).map_err(|e| err(n, e.to_string()))?;
+        sky::to_pixel(sky, ilon, ilat).ok_or_else(|| {
+            self.outside.set(true);
+            let converted = if &frame == sky.frame {
+                String::new()
+            } else {
+                format!(" ({ilon:.6}, {ilat:.6}) in the image's {}", sky.frame.name())
+            };
             err(
                 n,
-                format!("position ({lon}, {lat}) has no pixel position in this image"),
+                format!(
+                    "{} position ({lon}, {lat}){converted} has no pixel on this image (outside its projection)",
+                    frame.name()
+                ),
             )
         })
     }
@@ -305,9 +389,14 @@ impl Reader<'_, '_> {
     fn size(&self, n: usize, s: &str, x: f64, y: f64) -> Result<f64, RegionError> {
         let parsed = sky::size(s).ok_or_else(|| err(n, format!("cannot read size '{s}'")))?;
         let in_sky = self.sky_system(n)?.is_some();
+        let physical = if self.system == System::Physical {
+            self.physical.scale()
+        } else {
+            1.0
+        };
         let degrees = match parsed {
-            Size::Pixels(p) => return Ok(p),
-            Size::Bare(v) if !in_sky => return Ok(v),
+            Size::Pixels(p) => return Ok(p * physical),
+            Size::Bare(v) if !in_sky => return Ok(v * physical),
             Size::Bare(v) | Size::Degrees(v) => v,
         };
         let sky = self.sky.ok_or_else(|| err(n, "angular sizes need a WCS"))?;

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use super::{SkyFrame, SkyTransform, parse, write};
+use super::{Ds9Sky, SkyTransform, parse, write};
 use crate::{Geometry, MAX_REGIONS, Region, RegionError, RegionSet};
 
 /// A gnomonic (TAN) projection: reference pixel (511.5, 511.5), 1″ per pixel, longitude
@@ -42,7 +42,8 @@ impl Tan {
 }
 
 /// Runs `f` with a TAN transform around M51 in `frame`.
-fn with_sky<R>(frame: SkyFrame, f: impl FnOnce(&SkyTransform<'_>) -> R) -> R {
+fn with_sky<R>(system: Ds9Sky, f: impl FnOnce(&SkyTransform<'_>) -> R) -> R {
+    let frame = system.frame();
     let tan = Tan {
         lon0: 202.4696,
         lat0: 47.1952,
@@ -52,7 +53,7 @@ fn with_sky<R>(frame: SkyFrame, f: impl FnOnce(&SkyTransform<'_>) -> R) -> R {
     f(&SkyTransform {
         world_to_pixel: &w2p,
         pixel_to_world: &p2w,
-        frame,
+        frame: &frame,
     })
 }
 
@@ -236,10 +237,10 @@ point(202.47,47.2) # point=circle
         parse(text, None),
         Err(RegionError::Parse {
             line: 4,
-            message: "sky coordinates need a WCS".to_owned()
+            message: "fk5 coordinates need an image with a celestial WCS".to_owned()
         })
     );
-    for frame in [SkyFrame::Fk5, SkyFrame::Icrs] {
+    for frame in [Ds9Sky::Fk5, Ds9Sky::Icrs] {
         let set = with_sky(frame, |sky| parse(text, Some(sky))).unwrap();
         assert_eq!(set.regions.len(), 6);
         let Geometry::Circle { x, y, r } = set.regions[0].geometry else {
@@ -253,7 +254,12 @@ point(202.47,47.2) # point=circle
         }
         .to_pixel(ra, dec)
         .unwrap();
-        assert!((x - ex).abs() < 1e-9 && (y - ey).abs() < 1e-9);
+        // On the ICRS image the FK5 positions move by the frame bias (≤ 23 mas: 0.023 px here).
+        let tol = if frame == Ds9Sky::Fk5 { 1e-9 } else { 0.03 };
+        assert!(
+            (x - ex).abs() < tol && (y - ey).abs() < tol,
+            "{frame:?}: {x} {y} vs {ex} {ey}"
+        );
         assert!((r - 30.0).abs() < 1e-3, "r = {r}");
         let Geometry::Box {
             width, height, angle, ..
@@ -268,14 +274,23 @@ point(202.47,47.2) # point=circle
         // RA increases to the left: the line's second end is at larger x.
         assert!(matches!(set.regions[4].geometry, Geometry::Line { x1, x2, .. } if x2 > x1));
     }
-    let galactic = with_sky(SkyFrame::Galactic, |sky| parse(text, Some(sky)));
-    assert_eq!(
-        galactic,
-        Err(RegionError::Parse {
-            line: 4,
-            message: "fk5 coordinates are not supported for this image (its WCS is galactic)".to_owned()
-        })
-    );
+    // On a galactic image centred on the same numbers, the FK5 positions are converted to
+    // galactic ones first: they land where M51's galactic position projects (far off this
+    // image), not at the same numbers read as galactic.
+    let galactic = with_sky(Ds9Sky::Galactic, |sky| parse(text, Some(sky))).unwrap();
+    let ra = (13.0 + 29.0 / 60.0 + 52.698 / 3600.0) * 15.0;
+    let dec = 47.0 + 11.0 / 60.0 + 42.93 / 3600.0;
+    let (l, b) = ch_wcs::frames::convert(&Ds9Sky::Fk5.frame(), &Ds9Sky::Galactic.frame(), ra, dec).unwrap();
+    let (ex, ey) = Tan {
+        lon0: 202.4696,
+        lat0: 47.1952,
+    }
+    .to_pixel(l, b)
+    .unwrap();
+    let Geometry::Circle { x, y, .. } = galactic.regions[0].geometry else {
+        panic!("circle expected")
+    };
+    assert!((x - ex).abs() < 1e-6 && (y - ey).abs() < 1e-6, "{x} {y} vs {ex} {ey}");
 }
 
 #[test]
@@ -295,7 +310,7 @@ fn image_round_trip_is_exact() {
 
 #[test]
 fn sky_round_trip_in_every_frame() {
-    for frame in [SkyFrame::Fk5, SkyFrame::Icrs, SkyFrame::Galactic] {
+    for frame in [Ds9Sky::Fk5, Ds9Sky::Icrs, Ds9Sky::Galactic] {
         with_sky(frame, |sky| {
             let set = sample_set();
             let text = write(&set, Some(sky));
@@ -310,7 +325,7 @@ fn sky_round_trip_in_every_frame() {
 
 #[test]
 fn sky_write_falls_back_to_image_where_the_wcs_fails() {
-    with_sky(SkyFrame::Fk5, |sky| {
+    with_sky(Ds9Sky::Fk5, |sky| {
         let only_near = |x: f64, y: f64| (x.abs() < 1e4).then(|| (sky.pixel_to_world)(x, y)).flatten();
         let t = SkyTransform {
             pixel_to_world: &only_near,
@@ -368,7 +383,7 @@ fn separators_spaces_prefixes_and_global_colour() {
 
 #[test]
 fn sizes_with_units_in_image_and_sky_systems() {
-    with_sky(SkyFrame::Fk5, |sky| {
+    with_sky(Ds9Sky::Fk5, |sky| {
         let text = "image\ncircle(512.5,512.5,2')\nfk5\ncircle(202.4696,47.1952,4i)\ncircle(202.4696,47.1952,0.01)\n\
                     wcs\ncircle(202.4696d,47.1952d,1d)";
         let set = parse(text, Some(sky)).unwrap();
@@ -410,7 +425,13 @@ fn errors_name_the_line() {
     let (line, msg) = parse_error("image\n\nannulus(5,5,1,2)");
     assert_eq!((line, msg.as_str()), (3, "unsupported shape or keyword 'annulus'"));
     assert_eq!(parse_error("image; circle(1,1,1); -box(1,1,1,1)").0, 1);
-    assert!(parse_error("fk4\ncircle(1,1,1)").1.contains("'fk4'"));
+    assert!(
+        parse_error("fk4\ncircle(1,1,1)")
+            .1
+            .contains("fk4 coordinates need an image with a celestial WCS")
+    );
+    assert!(parse_error("linear\ncircle(1,1,1)").1.contains("'linear'"));
+    assert!(parse_error("wcsb\ncircle(1,1,1)").1.contains("'wcsb'"));
     assert!(parse_error("circle(1,1,1").1.contains("')'"));
     assert!(parse_error("circle(1,1)").1.contains("circle(x, y, radius)"));
     assert!(parse_error("ellipse(1,1,2,3,4,5,6)").1.contains("annuli"));
@@ -471,7 +492,7 @@ proptest! {
             if let Ok(set) = parse(t, None) {
                 prop_assert_eq!(set.validate(), Ok(()));
             }
-            let sky_result = with_sky(SkyFrame::Fk5, |sky| parse(t, Some(sky)));
+            let sky_result = with_sky(Ds9Sky::Fk5, |sky| parse(t, Some(sky)));
             if let Ok(set) = sky_result {
                 prop_assert_eq!(set.validate(), Ok(()));
                 // What was read can be written and read again.
@@ -491,4 +512,47 @@ proptest! {
             let _ = write(&set, None);
         }
     }
+}
+
+#[test]
+fn a_frame_without_a_conversion_is_named() {
+    let tan = Tan { lon0: 10.0, lat0: 20.0 };
+    let w2p = |l: f64, b: f64| tan.to_pixel(l, b);
+    let p2w = |x: f64, y: f64| tan.to_world(x, y);
+    let planetary = ch_wcs::Frame::Other { name: "PLON".into() };
+    let sky = SkyTransform {
+        world_to_pixel: &w2p,
+        pixel_to_world: &p2w,
+        frame: &planetary,
+    };
+    let result = parse("fk5\npoint(10,20)\n", Some(&sky));
+    assert!(
+        matches!(&result, Err(RegionError::Parse { line: 2, message }) if message.contains("FK5 (J2000)") && message.contains("PLON")),
+        "{result:?}"
+    );
+    // Its own frame (`wcs`) needs no conversion.
+    assert_eq!(parse("wcs\npoint(10,20)\n", Some(&sky)).map(|s| s.regions.len()), Ok(1));
+}
+
+#[test]
+fn physical_coordinates_apply_ltm_and_ltv() {
+    // IRAF: image = LTM · physical + LTV; a 2× block-averaged image offset by 10 pixels.
+    let physical = super::Physical {
+        ltm: [[0.5, 0.0], [0.0, 0.5]],
+        ltv: [-10.0, -10.0],
+    };
+    let set = super::parse_with("physical\ncircle(41,61,8)\n", None, Some(&physical)).unwrap();
+    assert_eq!(
+        set.regions[0].geometry,
+        Geometry::Circle {
+            x: 9.5,
+            y: 19.5,
+            r: 4.0
+        }
+    );
+    assert_eq!(
+        super::Physical::from_keywords(|k| (k == "LTM1_1").then_some(0.0).or((k == "LTM2_2").then_some(0.0))),
+        None,
+        "a singular LTM is no physical system"
+    );
 }

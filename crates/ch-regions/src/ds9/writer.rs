@@ -1,19 +1,32 @@
 //! [`write`]: [`RegionSet`] → DS9 region file text.
 
-use super::{SkyTransform, props, sky};
+use super::{Ds9Sky, SkyTransform, props, sky};
 use crate::{Geometry, Region, RegionSet};
 
 /// First line of every file written.
 pub const HEADER: &str = "# Region file format: DS9 version 4.1";
 
 /// Writes a DS9 region file; see the [module documentation](super). Regions are written as they
-/// are (an invalid set gives a file that [`parse`](super::parse) refuses).
+/// are (an invalid set gives a file that [`parse`](super::parse) refuses). With a transform,
+/// positions are in the DS9 system of the image's frame ([`Ds9Sky::for_frame`]).
 pub fn write(set: &RegionSet, sky: Option<&SkyTransform<'_>>) -> String {
+    let system = sky.map(|s| Ds9Sky::for_frame(s.frame));
+    write_in(set, sky, system)
+}
+
+/// [`write`] in the DS9 system `system` (`None`: image pixels), converting each position from
+/// the image's frame with `ch_wcs::frames::convert`. A region that cannot be converted (no
+/// transform, no world position, a frame without a conversion) is written in `image`.
+pub fn write_in(set: &RegionSet, sky: Option<&SkyTransform<'_>>, system: Option<Ds9Sky>) -> String {
     let mut out = format!("{HEADER}\nglobal color=green\n");
     let mut current: Option<&str> = None;
     for region in &set.regions {
-        let (system, body) = match sky.and_then(|s| sky_body(&region.geometry, s)) {
-            Some(body) => (sky.map_or("image", |s| s.frame.keyword()), body),
+        let converted = match (sky, system) {
+            (Some(s), Some(target)) => sky_body(&region.geometry, s, target).map(|body| (target.keyword(), body)),
+            _ => None,
+        };
+        let (system, body) = match converted {
+            Some(found) => found,
             None => ("image", image_body(&region.geometry)),
         };
         if current != Some(system) {
@@ -82,15 +95,20 @@ fn image_body(g: &Geometry) -> String {
     }
 }
 
-/// The shape in the transform's frame (degrees, sizes in arcsec), or `None` where a position or
-/// the pixel scale cannot be converted.
-fn sky_body(g: &Geometry, t: &SkyTransform<'_>) -> Option<String> {
+/// The shape in `target` (degrees, sizes in arcsec), or `None` where a position or the pixel
+/// scale cannot be converted.
+fn sky_body(g: &Geometry, t: &SkyTransform<'_>, target: Ds9Sky) -> Option<String> {
     let arcsec = |v: f64, scale: f64| {
         let mut s = (v * scale * 3600.0).to_string();
         s.push('"');
         s
     };
-    let world = |x: f64, y: f64| sky::to_world(t, x, y);
+    let frame = target.frame();
+    let world = |x: f64, y: f64| {
+        let (lon, lat) = sky::to_world(t, x, y)?;
+        let (l, b) = ch_wcs::frames::convert(t.frame, &frame, lon, lat).ok()?;
+        (l.is_finite() && b.is_finite()).then_some((l, b))
+    };
     Some(match *g {
         Geometry::Circle { x, y, r } => {
             let (l, b) = world(x, y)?;

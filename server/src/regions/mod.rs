@@ -133,11 +133,13 @@ fn invalid(e: RegionError) -> RegionsError {
 pub struct Regions {
     store: Store,
     jobs: Jobs,
+    /// Reads the image's header for DS9 files in sky coordinates ([`ds9`]).
+    archive: crate::archive::Archive,
 }
 
 impl Regions {
-    pub fn new(store: Store, jobs: Jobs) -> Self {
-        Self { store, jobs }
+    pub fn new(store: Store, jobs: Jobs, archive: crate::archive::Archive) -> Self {
+        Self { store, jobs, archive }
     }
 
     async fn authorize(&self, caller: &Principal, image: &ImageKey, action: Action) -> Result<(), RegionsError> {
@@ -201,6 +203,9 @@ impl Regions {
         Ok(doc(image, Some(stored)))
     }
 }
+
+mod ds9;
+pub use ds9::{Ds9Import, Ds9System};
 
 #[cfg(test)]
 mod tests {
