@@ -18,6 +18,7 @@ both_backends! {
     failures_are_retried_then_fail => retries;
     list_filters_sorts_and_pages => list_filters;
     event_stream_replays_then_goes_live => websocket_stream;
+    edge_inputs_get_4xx_in_the_json_error_shape => edge_inputs;
 }
 
 async fn job_runs_to_completion(db: Db) {
@@ -421,5 +422,83 @@ async fn jobs_do_not_inherit_the_server_environment() {
         "{out}"
     );
     assert!(!out.contains("CARGO_MANIFEST_DIR"), "server environment leaked: {out}");
+    app.stop().await;
+}
+
+/// Inputs at the edges of every type: overflowing integers, NUL characters, subnormal numbers
+/// and wrong methods answer 4xx in the JSON error shape naming the problem, never 500.
+async fn edge_inputs(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else { return };
+    let expect = |status: u16, body: &Value, want: u16, field: Option<&str>, what: &str| {
+        assert_eq!(status, want, "{what}: {body}");
+        assert!(
+            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {body}"
+        );
+        if let Some(f) = field {
+            assert_eq!(body["error"]["field"], f, "{what}: {body}");
+        }
+    };
+    let (s, b) = app.get_json("/api/jobs?offset=9223372036854775808").await;
+    expect(s, &b, 422, Some("offset"), "offset past i64");
+    let (s, b) = app.get_json("/api/jobs?offset=99999999999999999999999").await;
+    expect(s, &b, 400, None, "offset past u64");
+    for q in ["owner=%00", "project=a%00b", "target_system=%00", "status=%00"] {
+        let (s, b) = app.get_json(&format!("/api/jobs?{q}")).await;
+        let field = q.split('=').next();
+        expect(s, &b, 400, field, q);
+    }
+    let (s, b) = app.get_json("/api/events?after=%00").await;
+    expect(s, &b, 400, Some("after"), "NUL in events");
+    let put = |body: Value| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .put(app.url("/api/regions?image=a"))
+                .json(&body)
+                .send()
+                .await
+                .expect("put");
+            (res.status().as_u16(), res.json::<Value>().await.expect("json"))
+        }
+    };
+    let (s, b) = put(json!({ "regions": [], "version": i64::MAX })).await;
+    expect(s, &b, 400, Some("version"), "version i64::MAX");
+    let submit = |body: Value| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/jobs"))
+                .json(&body)
+                .send()
+                .await
+                .expect("post");
+            (res.status().as_u16(), res.json::<Value>().await.expect("json"))
+        }
+    };
+    let (s, b) = submit(json!({ "name": "tiny", "command": "true", "resources": { "memory_gb": 1e-320 } })).await;
+    expect(s, &b, 422, Some("resources.memory_gb"), "subnormal memory");
+    let (s, b) = submit(json!({ "name": "a\u{0}b", "command": "true" })).await;
+    expect(s, &b, 400, Some("name"), "NUL in a JSON string");
+    for (method, path) in [
+        ("DELETE", "/api/jobs"),
+        ("PUT", "/api/jobs/x/cancel"),
+        ("POST", "/api/regions"),
+    ] {
+        let res = app
+            .client
+            .request(method.parse().expect("method"), app.url(path))
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        let allow = res.headers().get("allow").is_some();
+        let body: Value = res.json().await.expect("a JSON body");
+        expect(status, &body, 405, None, path);
+        assert_eq!(body["error"]["code"], "method_not_allowed");
+        assert!(allow, "{method} {path}: Allow header");
+    }
     app.stop().await;
 }

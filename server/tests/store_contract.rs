@@ -17,6 +17,7 @@ both_backends! {
     queue_orders_by_priority_then_fifo => queue_order;
     list_filters_sorts_and_counts => list;
     metrics_round_trip => metrics;
+    audit_batch_with_a_bad_record_keeps_the_good_ones => audit_mixed_batch;
 }
 
 async fn store(db: Db) -> Option<(Store, tempfile::TempDir)> {
@@ -250,4 +251,45 @@ async fn metrics(db: Db) {
     };
     store.add_metric(j.id, &s).await.expect("add");
     assert_eq!(store.metrics_for_job(j.id).await.expect("list"), vec![s]);
+}
+
+/// 20 good audit records and one PostgreSQL refuses (a NUL, as a hostile request carries) in one
+/// batch: all 20 are written; the bad one is written (SQLite) or quarantined with its reason
+/// (PostgreSQL), never dropped with the others. Sanitized, it is written on both.
+async fn audit_mixed_batch(db: Db) {
+    use server::archive::audit::flush;
+    use server::store::AccessRecord;
+    let Some((store, _dir)) = store(db).await else {
+        return;
+    };
+    let record = |path: &str| AccessRecord {
+        occurred_at: ms(0),
+        principal: "ann".into(),
+        source: "up".into(),
+        path: path.into(),
+        view: "file".into(),
+        status: 200,
+        bytes: 10,
+        cache: Some("HIT".into()),
+    };
+    let mut batch: Vec<AccessRecord> = (0..20).map(|i| record(&format!("ok/{i}.fits"))).collect();
+    batch.insert(10, record("bad\0path.fits"));
+    flush(&store, &mut batch).await;
+    assert!(batch.is_empty());
+    let written = store.recent_access(100).await.expect("audit");
+    assert_eq!(
+        written.iter().filter(|r| r.path.starts_with("ok/")).count(),
+        20,
+        "{db:?}"
+    );
+    let quarantined = store.quarantined_access(10).await.expect("quarantine");
+    assert_eq!(written.len() + quarantined.len(), 21, "{db:?}: nothing lost");
+    if db == Db::Postgres {
+        assert_eq!(quarantined.len(), 1);
+        assert!(quarantined[0].0.contains("bad\\u0000path"), "{:?}", quarantined[0]);
+        assert!(!quarantined[0].1.is_empty(), "the reason is kept");
+    }
+    let mut again = vec![record("bad\0path.fits").sanitized()];
+    flush(&store, &mut again).await;
+    assert_eq!(store.recent_access(1).await.expect("audit")[0].path, "bad\\0path.fits");
 }

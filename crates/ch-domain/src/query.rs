@@ -2,11 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::FieldError;
 use crate::job::Job;
 use crate::status::JobStatus;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
+/// Largest `offset` accepted: SQL's `OFFSET` is a signed 64-bit integer.
+pub const MAX_OFFSET: u64 = i64::MAX as u64;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -45,6 +48,7 @@ pub enum SortOrder {
 /// Query of `GET /api/jobs`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(default, deny_unknown_fields)]
 pub struct ListQuery {
     pub status: Option<JobStatus>,
@@ -60,6 +64,53 @@ pub struct ListQuery {
 impl ListQuery {
     pub fn limit(&self) -> u32 {
         self.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+    }
+
+    /// Checks what the HTTP query could not: `offset` ≤ [`MAX_OFFSET`], and no NUL in the
+    /// text filters (databases cannot compare against it; PostgreSQL refuses it outright).
+    ///
+    /// # Errors
+    /// A [`FieldError`] naming `offset`, `owner`, `project` or `target_system`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if let Some(offset) = self.offset.filter(|o| *o > MAX_OFFSET) {
+            return Err(FieldError::new(
+                "offset",
+                format!("must be at most {MAX_OFFSET}, got {offset}"),
+            ));
+        }
+        for (field, value) in [
+            ("owner", &self.owner),
+            ("project", &self.project),
+            ("target_system", &self.target_system),
+        ] {
+            if value.as_deref().is_some_and(|v| v.contains('\0')) {
+                return Err(FieldError::new(field, "must not contain NUL characters"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_and_nul_are_checked() {
+        let q = |offset, owner: Option<&str>| ListQuery {
+            offset,
+            owner: owner.map(String::from),
+            ..ListQuery::default()
+        };
+        assert!(q(Some(MAX_OFFSET), None).validate().is_ok());
+        assert_eq!(
+            q(Some(MAX_OFFSET + 1), None).validate().map_err(|e| e.field),
+            Err("offset".into())
+        );
+        assert_eq!(
+            q(None, Some("a\0b")).validate().map_err(|e| e.field),
+            Err("owner".into())
+        );
     }
 }
 

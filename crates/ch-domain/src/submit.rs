@@ -100,14 +100,19 @@ fn label(field: &str, value: Option<&str>, default: &str) -> Result<String, Fiel
     Ok(v.to_owned())
 }
 
+/// Smallest memory request, in GB (1 MB).
+pub const MIN_MEMORY_GB: f64 = 0.001;
+
 impl ResourceRequest {
     pub fn validate(&self) -> Result<Resources, FieldError> {
         let d = Resources::default();
         let memory_gb = self.memory_gb.unwrap_or(d.memory_gb);
-        if !memory_gb.is_finite() || memory_gb <= 0.0 || memory_gb > 1_000_000.0 {
+        // 1 MB is the smallest request any scheduler can honour (Slurm's --mem is in MB), and it
+        // keeps subnormal values such as 1e-320 out.
+        if !memory_gb.is_finite() || !(MIN_MEMORY_GB..=1_000_000.0).contains(&memory_gb) {
             return Err(FieldError::new(
                 "resources.memory_gb",
-                format!("must be a positive number up to 1000000, got {memory_gb}"),
+                format!("must be between {MIN_MEMORY_GB} and 1000000 GB, got {memory_gb}"),
             ));
         }
         Ok(Resources {

@@ -1,11 +1,15 @@
 //! Audit records are queued and written in batches by one task, so a cache hit never waits
 //! for the database; a full queue applies back-pressure rather than dropping records.
+//!
+//! Nothing is lost to a bad neighbour: records are sanitized before they are queued (NUL
+//! characters escaped), and a batch that still fails is written record by record, so only a
+//! record that fails on its own is set aside — in `fits_access_quarantine`, with the reason.
 
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+use tracing::{error, warn};
 
 use crate::store::{AccessRecord, Store};
 
@@ -25,7 +29,7 @@ impl AuditLog {
     }
 
     pub async fn record(&self, r: AccessRecord) {
-        if self.tx.send(r).await.is_err() {
+        if self.tx.send(r.sanitized()).await.is_err() {
             warn!("audit writer stopped; record lost");
         }
     }
@@ -51,18 +55,34 @@ async fn write_batches(store: Store, mut rx: mpsc::Receiver<AccessRecord>, shutd
     }
 }
 
-async fn flush(store: &Store, batch: &mut Vec<AccessRecord>) {
+/// Writes `batch` (emptying it): in one transaction, retried twice; if it still fails, record
+/// by record, quarantining any record that fails alone.
+pub async fn flush(store: &Store, batch: &mut Vec<AccessRecord>) {
     if batch.is_empty() {
         return;
     }
     for attempt in 0..3 {
         match store.record_access(batch).await {
-            Ok(()) => break,
+            Ok(()) => {
+                batch.clear();
+                return;
+            }
             Err(e) => {
-                warn!(error = %e, attempt, "writing audit records failed");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                warn!(error = %e, attempt, records = batch.len(), "writing audit records failed");
+                if attempt < 2 {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
             }
         }
     }
-    batch.clear();
+    for record in batch.drain(..) {
+        let Err(e) = store.record_access(std::slice::from_ref(&record)).await else {
+            continue;
+        };
+        let reason = e.to_string();
+        warn!(error = %reason, path = %record.path.escape_debug(), "audit record quarantined");
+        if let Err(q) = store.quarantine_access(&record, &reason, chrono::Utc::now()).await {
+            error!(error = %q, ?record, "audit record lost: neither written nor quarantined");
+        }
+    }
 }

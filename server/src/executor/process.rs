@@ -210,6 +210,18 @@ impl LocalExecutor {
     }
 }
 
+/// Longest piece of output held in memory at once: a longer line (a job may print gigabytes
+/// without a newline) is copied in pieces of this size, so memory stays flat.
+const MAX_LINE: u64 = 64 * 1024;
+
+/// Reads the next line, or the next [`MAX_LINE`] bytes of a longer one, into `line` (cleared
+/// first). Returns the number of bytes read; 0 at the end of the stream.
+async fn read_chunk<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<usize> {
+    use tokio::io::AsyncReadExt;
+    line.clear();
+    reader.take(MAX_LINE).read_until(b'\n', line).await
+}
+
 /// Copies one output stream to its log file line by line; for stdout, reports `PROGRESS`.
 async fn pump(
     stream: Option<impl AsyncRead + Unpin>,
@@ -232,8 +244,7 @@ async fn pump(
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line).await {
+        match read_chunk(&mut reader, &mut line).await {
             Ok(0) => break,
             Ok(_) => {
                 if let Err(e) = file.write_all(&line).await {
@@ -257,7 +268,30 @@ async fn pump(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_progress;
+    use super::{MAX_LINE, parse_progress, read_chunk};
+
+    #[tokio::test]
+    async fn a_line_without_end_is_read_in_bounded_pieces() {
+        use tokio::io::AsyncReadExt;
+        let total = 1_000_000u64;
+        let mut reader = tokio::io::BufReader::new(tokio::io::repeat(b'x').take(total).chain(&b"\nPROGRESS 5\n"[..]));
+        let mut line = Vec::new();
+        let (mut seen, mut pieces) = (0u64, Vec::new());
+        loop {
+            let n = read_chunk(&mut reader, &mut line).await.expect("read");
+            if n == 0 {
+                break;
+            }
+            assert!(line.len() as u64 <= MAX_LINE && line.capacity() as u64 <= 2 * MAX_LINE);
+            seen += n as u64;
+            pieces.push(line.clone());
+        }
+        assert_eq!(seen, total + 12);
+        assert_eq!(
+            pieces.last().map(|p| parse_progress(&String::from_utf8_lossy(p))),
+            Some(Some(5))
+        );
+    }
 
     #[test]
     fn progress_lines() {

@@ -9,20 +9,20 @@ use ch_api::{AccountService, CreatedToken, ProjectInfo, TokenInfo, TokenRequest,
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiJson, ErrorBody};
+use super::error::{ApiError, ApiJson, ErrorResponse};
 use crate::auth::Auth;
 
 /// Your API tokens, newest first.
 #[utoipa::path(get, path = "/api/tokens", tag = "accounts",
-    responses((status = 200, body = Vec<TokenInfo>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<TokenInfo>), (status = 401, body = ErrorResponse)))]
 pub async fn list_tokens(State(auth): State<Auth>, Caller(caller): Caller) -> Result<Json<Vec<TokenInfo>>, ApiError> {
     Ok(Json(AccountService::tokens(&auth, &caller).await?))
 }
 
 /// Create an API token for your account (answers the secret once).
 #[utoipa::path(post, path = "/api/tokens", request_body = TokenRequest, tag = "accounts",
-    responses((status = 201, body = CreatedToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CreatedToken), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 pub async fn create_token(
     State(auth): State<Auth>,
     Caller(caller): Caller,
@@ -35,7 +35,7 @@ pub async fn create_token(
 /// Revoke one of your tokens.
 #[utoipa::path(delete, path = "/api/tokens/{id}", tag = "accounts",
     params(("id" = String, Path, description = "token id")),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn revoke_token(
     State(auth): State<Auth>,
     Caller(caller): Caller,
@@ -70,15 +70,15 @@ pub struct UserChange {
 
 /// Users of the site (admins only).
 #[utoipa::path(get, path = "/api/users", tag = "accounts",
-    responses((status = 200, body = Vec<UserInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Vec<UserInfo>), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
 pub async fn list_users(State(auth): State<Auth>, Caller(caller): Caller) -> Result<Json<Vec<UserInfo>>, ApiError> {
     Ok(Json(AccountService::users(&auth, &caller).await?))
 }
 
 /// Create a user (admins only).
 #[utoipa::path(post, path = "/api/users", request_body = NewUser, tag = "accounts",
-    responses((status = 201, body = UserInfo), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = UserInfo), (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse),
+        (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 pub async fn create_user(
     State(auth): State<Auth>,
     Caller(caller): Caller,
@@ -92,7 +92,7 @@ pub async fn create_user(
 /// Disable or re-enable a user (admins only); disabling signs them out and revokes tokens.
 #[utoipa::path(patch, path = "/api/users/{name}", request_body = UserChange, tag = "accounts",
     params(("name" = String, Path, description = "user name")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn change_user(
     State(auth): State<Auth>,
     Caller(caller): Caller,
@@ -125,7 +125,7 @@ pub struct MemberChange {
 
 /// Projects you may read.
 #[utoipa::path(get, path = "/api/projects", tag = "accounts",
-    responses((status = 200, body = Vec<ProjectInfo>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<ProjectInfo>), (status = 401, body = ErrorResponse)))]
 pub async fn list_projects(
     State(auth): State<Auth>,
     Caller(caller): Caller,
@@ -135,8 +135,8 @@ pub async fn list_projects(
 
 /// Create a project (admins only).
 #[utoipa::path(post, path = "/api/projects", request_body = NewProject, tag = "accounts",
-    responses((status = 201, body = ProjectInfo), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ProjectInfo), (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse),
+        (status = 422, body = ErrorResponse)))]
 pub async fn create_project(
     State(auth): State<Auth>,
     Caller(caller): Caller,
@@ -149,7 +149,7 @@ pub async fn create_project(
 /// Add a member or change their role (project owners and admins).
 #[utoipa::path(put, path = "/api/projects/{name}/members", request_body = MemberChange, tag = "accounts",
     params(("name" = String, Path, description = "project name")),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn set_member(
     State(auth): State<Auth>,
     Caller(caller): Caller,

@@ -10,7 +10,7 @@ use ch_api::Principal;
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
-use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use super::error::{ApiError, ApiJson, ApiQuery, ErrorResponse};
 use super::guard::{ClientAddr, secure_cookies, session_cookies};
 use crate::auth::{Auth, Issued};
 
@@ -111,8 +111,8 @@ fn me(p: &Principal) -> Option<Me> {
 /// Sign in with a password: JSON (`{"username","password"}`, answers 200 + cookies or 401) or
 /// the login page's form (answers 303 to `next`, or back to the login page with an error).
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest, tag = "auth",
-    responses((status = 200, body = MeResponse), (status = 303), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = MeResponse), (status = 303), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
 #[instrument(skip_all, err(level = "debug"))]
 pub async fn login(State(auth): State<Auth>, req: Request) -> Result<Response, ApiError> {
     let headers = req.headers().clone();
@@ -153,6 +153,7 @@ pub async fn login(State(auth): State<Auth>, req: Request) -> Result<Response, A
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     /// The one-time link's token (`<id>.<secret>`).
     pub token: Option<String>,
@@ -217,7 +218,7 @@ pub struct PasswordChange {
 
 /// Change your password; every session of yours (this one too) is signed out.
 #[utoipa::path(post, path = "/api/auth/password", request_body = PasswordChange, tag = "auth",
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 pub async fn password(
     State(auth): State<Auth>,
     Caller(caller): Caller,

@@ -29,6 +29,12 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
+/// Every error answer: `{"error": {"code", "message", "field"}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
+
 impl ApiError {
     pub fn bad_request(field: Option<&str>, message: impl Into<String>) -> Self {
         ApiError::Status {
@@ -51,6 +57,7 @@ fn code_for(status: StatusCode) -> &'static str {
         409 => "conflict",
         413 => "payload_too_large",
         415 => "unsupported_media_type",
+        405 => "method_not_allowed",
         422 | 400 => "invalid",
         _ if status.is_server_error() => "internal",
         _ => "bad_request",
@@ -102,7 +109,7 @@ impl IntoResponse for ApiError {
             message,
             field,
         };
-        let mut res = (status, Json(serde_json::json!({ "error": body }))).into_response();
+        let mut res = (status, Json(ErrorResponse { error: body })).into_response();
         if let Some(secs) = retry_after {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
         }
@@ -144,15 +151,7 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// `Json` whose rejections answer with [`ApiError`].
-#[derive(axum::extract::FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct ApiJson<T>(pub T);
-
-/// `Query` whose rejections answer with [`ApiError`].
-#[derive(axum::extract::FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
-pub struct ApiQuery<T>(pub T);
+pub use super::extract::{ApiJson, ApiQuery};
 
 /// Parses a job id from the path.
 pub fn job_id(raw: &str) -> Result<uuid::Uuid, ApiError> {

@@ -11,13 +11,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, instrument};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiQuery, ErrorBody};
+use super::error::{ApiError, ApiQuery, ErrorResponse};
 use crate::jobs::Jobs;
 use crate::outbox::EventBus;
 
 const PAGE_MAX: u32 = 1000;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventsQuery {
     /// Return events with offset greater than this (0 = from the start).
@@ -34,8 +35,8 @@ pub struct EventPage {
 }
 
 /// Events in offset order after `after`.
-#[utoipa::path(get, path = "/api/events", params(EventsQuery), tag = "events",
-    responses((status = 200, body = EventPage), (status = 400, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/events", operation_id = "list_events", params(EventsQuery), tag = "events",
+    responses((status = 200, body = EventPage), (status = 400, body = ErrorResponse)))]
 pub async fn list(
     State(jobs): State<Jobs>,
     Caller(caller): Caller,

@@ -9,7 +9,7 @@ use ch_domain::{Job, JobEvent, JobLogs, JobPage, ListQuery, SubmitJob};
 use tracing::instrument;
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody, job_id};
+use super::error::{ApiError, ApiJson, ApiQuery, ErrorResponse, job_id};
 use crate::jobs::Jobs;
 use crate::store::MetricSample;
 
@@ -25,8 +25,10 @@ fn correlation_id(headers: &HeaderMap) -> String {
 }
 
 /// Submit a job.
-#[utoipa::path(post, path = "/api/jobs", request_body = SubmitJob, tag = "jobs",
-    responses((status = 201, body = Job), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/jobs", operation_id = "submit_job", request_body = SubmitJob, tag = "jobs",
+    responses((status = 201, body = Job), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 413, body = ErrorResponse), (status = 415, body = ErrorResponse),
+        (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
 #[instrument(skip_all, err(level = "debug"))]
 pub async fn post(
     State(jobs): State<Jobs>,
@@ -40,8 +42,9 @@ pub async fn post(
 }
 
 /// List jobs with filters, sort and paging.
-#[utoipa::path(get, path = "/api/jobs", params(ListQuery), tag = "jobs",
-    responses((status = 200, body = JobPage), (status = 400, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/jobs", operation_id = "list_jobs", params(ListQuery), tag = "jobs",
+    responses((status = 200, body = JobPage), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 422, body = ErrorResponse)))]
 pub async fn list(
     State(jobs): State<Jobs>,
     Caller(caller): Caller,
@@ -51,8 +54,9 @@ pub async fn list(
 }
 
 /// One job.
-#[utoipa::path(get, path = "/api/jobs/{id}", tag = "jobs",
-    responses((status = 200, body = Job), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/jobs/{id}", operation_id = "get_job", params(("id" = String, Path, description = "job id (a UUID)")), tag = "jobs",
+    responses((status = 200, body = Job), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
 pub async fn get(
     State(jobs): State<Jobs>,
     Caller(caller): Caller,
@@ -62,8 +66,9 @@ pub async fn get(
 }
 
 /// Cancel a job that has not finished.
-#[utoipa::path(post, path = "/api/jobs/{id}/cancel", tag = "jobs",
-    responses((status = 200, body = Job), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/jobs/{id}/cancel", operation_id = "cancel_job", params(("id" = String, Path, description = "job id (a UUID)")), tag = "jobs",
+    responses((status = 200, body = Job), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
 #[instrument(skip_all, err(level = "debug"))]
 pub async fn cancel(
     State(jobs): State<Jobs>,
@@ -74,8 +79,9 @@ pub async fn cancel(
 }
 
 /// The job's captured stdout and stderr (tail).
-#[utoipa::path(get, path = "/api/jobs/{id}/logs", tag = "jobs",
-    responses((status = 200, body = JobLogs), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/jobs/{id}/logs", operation_id = "job_logs", params(("id" = String, Path, description = "job id (a UUID)")), tag = "jobs",
+    responses((status = 200, body = JobLogs), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
 pub async fn logs(
     State(jobs): State<Jobs>,
     Caller(caller): Caller,
@@ -85,8 +91,9 @@ pub async fn logs(
 }
 
 /// Every event of the job, in order.
-#[utoipa::path(get, path = "/api/jobs/{id}/events", tag = "jobs",
-    responses((status = 200, body = Vec<JobEvent>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/jobs/{id}/events", operation_id = "job_events", params(("id" = String, Path, description = "job id (a UUID)")), tag = "jobs",
+    responses((status = 200, body = Vec<JobEvent>), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
 pub async fn events(
     State(jobs): State<Jobs>,
     Caller(caller): Caller,
@@ -96,8 +103,9 @@ pub async fn events(
 }
 
 /// CPU and memory samples of the job's processes.
-#[utoipa::path(get, path = "/api/jobs/{id}/metrics", tag = "jobs",
-    responses((status = 200, body = Vec<MetricSample>), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/jobs/{id}/metrics", operation_id = "job_metrics", params(("id" = String, Path, description = "job id (a UUID)")), tag = "jobs",
+    responses((status = 200, body = Vec<MetricSample>), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
 pub async fn metrics(
     State(jobs): State<Jobs>,
     Caller(caller): Caller,

@@ -4,11 +4,14 @@ mod accounts;
 pub mod auth;
 pub mod error;
 mod events;
+mod extract;
 mod fits;
 mod fits_meta;
 pub mod guard;
 mod health;
 mod jobs;
+#[cfg(test)]
+mod openapi_check;
 mod regions;
 pub mod routes;
 mod soda;
@@ -59,7 +62,14 @@ pub use jobs::CORRELATION_HEADER;
         regions::export_ds9,
         regions::import_ds9
     ),
-    components(schemas(ch_domain::Priority, ch_domain::JobStatus, ch_domain::EventType))
+    components(schemas(
+        ch_domain::Priority,
+        ch_domain::JobStatus,
+        ch_domain::EventType,
+        ch_domain::SortField,
+        ch_domain::SortOrder,
+        error::ErrorResponse
+    ))
 )]
 pub struct ApiDoc;
 
@@ -77,13 +87,23 @@ async fn systems(
 
 /// The site's job templates and whether arbitrary commands are allowed.
 #[utoipa::path(get, path = "/api/templates", tag = "jobs",
-    responses((status = 200, body = ch_api::TemplateCatalog), (status = 401, body = error::ErrorBody)))]
+    responses((status = 200, body = ch_api::TemplateCatalog), (status = 401, body = error::ErrorResponse)))]
 async fn templates(
     axum::extract::State(jobs): axum::extract::State<crate::jobs::Jobs>,
     auth::Caller(caller): auth::Caller,
 ) -> Result<Json<ch_api::TemplateCatalog>, error::ApiError> {
     use ch_api::JobService;
     Ok(Json(jobs.templates(&caller)?))
+}
+
+/// A route that exists but not with this method: 405 in the JSON error shape (axum adds the
+/// `Allow` header).
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> error::ApiError {
+    error::ApiError::Status {
+        status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        field: None,
+        message: format!("{method} is not allowed on {}", uri.path()),
+    }
 }
 
 async fn unknown_api(uri: axum::http::Uri) -> error::ApiError {
@@ -160,5 +180,6 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         .route("/api/{*rest}", axum::routing::any(unknown_api))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
 }

@@ -11,12 +11,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use super::error::{ApiError, ApiJson, ApiQuery, ErrorResponse};
 use crate::archive::Archive;
 use crate::archive::access::Caller as ArchiveCaller;
 use crate::regions::{Ds9Import, Ds9System, ImageKey, Regions, RegionsDoc, RegionsError, SaveRegions};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImageQuery {
     /// The image the regions belong to, e.g. `vlass/T10t01/image.fits` (1–1024 characters,
     /// no control characters).
@@ -42,9 +43,9 @@ impl From<RegionsError> for ApiError {
 }
 
 /// The regions drawn on an image.
-#[utoipa::path(get, path = "/api/regions", params(ImageQuery), tag = "regions",
-    responses((status = 200, body = RegionsDoc), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/regions", operation_id = "get_regions", params(ImageQuery), tag = "regions",
+    responses((status = 200, body = RegionsDoc), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
 pub async fn get(
     State(regions): State<Regions>,
     Caller(caller): Caller,
@@ -55,9 +56,9 @@ pub async fn get(
 }
 
 /// Replace the regions of an image, if nobody saved since `version`.
-#[utoipa::path(put, path = "/api/regions", params(ImageQuery), request_body = SaveRegions, tag = "regions",
-    responses((status = 200, body = RegionsDoc), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
+#[utoipa::path(put, path = "/api/regions", operation_id = "save_regions", params(ImageQuery), request_body = SaveRegions, tag = "regions",
+    responses((status = 200, body = RegionsDoc), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub async fn put(
     State(regions): State<Regions>,
     Caller(caller): Caller,
@@ -79,6 +80,7 @@ pub async fn put(
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Ds9ExportQuery {
     /// The image the regions belong to (as for `/api/regions`).
     pub image: Option<String>,
@@ -91,6 +93,7 @@ pub struct Ds9ExportQuery {
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Ds9ImportQuery {
     pub image: Option<String>,
     /// The version last seen (0 for an image without saved regions).
@@ -108,9 +111,9 @@ fn archive_caller(archive: &Archive, principal: ch_api::Principal, peer: SocketA
 
 /// The regions of an image as a DS9 region file (format 4.1), sky positions converted to the
 /// chosen system with the image's WCS.
-#[utoipa::path(get, path = "/api/regions/ds9", params(Ds9ExportQuery), tag = "regions",
-    responses((status = 200, content_type = "text/plain", body = String), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/regions/ds9", operation_id = "export_ds9_regions", params(Ds9ExportQuery), tag = "regions",
+    responses((status = 200, content_type = "text/plain", body = String), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn export_ds9(
     State(regions): State<Regions>,
     State(archive): State<Archive>,
@@ -137,10 +140,10 @@ pub async fn export_ds9(
 /// Replace the regions of an image with those of a DS9 region file (the request body, UTF-8
 /// text), if nobody saved since `version`. Sky positions in any DS9 frame are converted to the
 /// image's; regions with no pixel on the image are listed in `skipped`, not saved.
-#[utoipa::path(put, path = "/api/regions/ds9", params(Ds9ImportQuery), request_body(content = String, content_type = "text/plain"),
+#[utoipa::path(put, path = "/api/regions/ds9", operation_id = "import_ds9_regions", params(Ds9ImportQuery), request_body(content = String, content_type = "text/plain"),
     tag = "regions",
-    responses((status = 200, body = Ds9Import), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    responses((status = 200, body = Ds9Import), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub async fn import_ds9(
     State(regions): State<Regions>,
     State(archive): State<Archive>,

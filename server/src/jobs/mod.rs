@@ -237,6 +237,7 @@ impl JobService for Jobs {
         if caller.user().is_none() && !self.site.public_read {
             return Err(ServiceError::Unauthenticated("sign in to continue".into()));
         }
+        query.validate()?;
         let visible = self.visible_projects(caller).await?;
         Ok(self.lifecycle.store().list_jobs(&query, visible.as_deref()).await?)
     }

@@ -128,6 +128,9 @@ fn invalid(e: RegionError) -> RegionsError {
     }
 }
 
+/// Largest region-set version: the largest integer a JavaScript client holds exactly (2^53 − 1).
+pub const MAX_VERSION: i64 = (1 << 53) - 1;
+
 /// The regions service; cheap to clone.
 #[derive(Clone)]
 pub struct Regions {
@@ -176,10 +179,10 @@ impl Regions {
         req: SaveRegions,
     ) -> Result<RegionsDoc, RegionsError> {
         self.authorize(caller, image, Action::Write).await?;
-        if req.version < 0 {
+        if !(0..=MAX_VERSION).contains(&req.version) {
             return Err(RegionsError::Invalid {
                 field: Some("version".into()),
-                message: "version must be ≥ 0".into(),
+                message: format!("version must be between 0 and {MAX_VERSION}, got {}", req.version),
             });
         }
         let set = RegionSet { regions: req.regions };

@@ -20,7 +20,50 @@ pub struct AccessRecord {
     pub cache: Option<String>,
 }
 
+impl AccessRecord {
+    /// The record with NUL characters (which PostgreSQL cannot store in text, and which only
+    /// a hostile request carries) written as the visible escape `\0`, so the attempt is still
+    /// audited.
+    pub fn sanitized(mut self) -> AccessRecord {
+        for field in [&mut self.principal, &mut self.source, &mut self.path, &mut self.view] {
+            if field.contains('\0') {
+                *field = field.replace('\0', "\\0");
+            }
+        }
+        if let Some(c) = self.cache.as_mut().filter(|c| c.contains('\0')) {
+            *c = c.replace('\0', "\\0");
+        }
+        self
+    }
+}
+
 impl Store {
+    /// Keeps a record that could not be written, as JSON text with the reason.
+    pub async fn quarantine_access(&self, record: &AccessRecord, reason: &str, now: DateTime<Utc>) -> Result<()> {
+        let json =
+            serde_json::to_string(record).map_err(|e| super::StoreError::Corrupt(format!("audit record: {e}")))?;
+        sqlx::query("insert into fits_access_quarantine (created_at, record, reason) values ($1, $2, $3)")
+            .bind(to_millis(now))
+            .bind(json)
+            .bind(reason.replace('\0', "\\0"))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Quarantined records, newest first: (record JSON, reason).
+    pub async fn quarantined_access(&self, limit: u32) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "select record, reason from fits_access_quarantine order by fits_access_quarantine_id desc limit $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("record")?, r.try_get("reason")?)))
+            .collect()
+    }
+
     /// Appends records in one transaction.
     pub async fn record_access(&self, records: &[AccessRecord]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
