@@ -2,6 +2,7 @@
 //! every check. Both install the build tools they need first (once; later runs reuse them).
 
 mod bench;
+mod contract;
 mod site;
 mod tools;
 
@@ -11,7 +12,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 const USAGE: &str =
-    "usage: cargo xtask <serve [--release] | build [--release] | test | e2e | bench cache | bench viewer>";
+    "usage: cargo xtask <serve [--release] | build [--release] | test | e2e | contract | bench cache | bench viewer>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,6 +45,11 @@ fn main() -> Result<()> {
         Some("build") => build(release),
         Some("test") => test(),
         Some("e2e") => e2e(),
+        Some("contract") => {
+            build(false)?;
+            tools::psql()?;
+            contract::contract()
+        }
         Some("bench") if args.get(1).map(String::as_str) == Some("cache") => bench::cache(),
         Some("bench") if args.get(1).map(String::as_str) == Some("viewer") => bench_viewer(),
         _ => bail!(USAGE),
@@ -108,7 +114,9 @@ fn test() -> Result<()> {
     ]))?;
     tools::require_services()?;
     run(cargo().args(["test", "--workspace", "--exclude", "frontend"]))?;
-    e2e()
+    e2e()?;
+    // The binary e2e built serves the OpenAPI contract to schemathesis.
+    contract::contract()
 }
 
 /// Mode B in Chromium with the release bundle: load time, re-stretch frame times, region

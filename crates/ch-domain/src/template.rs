@@ -38,7 +38,7 @@ pub struct TemplateParam {
     pub kind: ParamKind,
     /// Used when the submission omits the parameter; without one the parameter is required.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<serde_json::Value>))]
     pub default: Option<serde_json::Value>,
 }
 

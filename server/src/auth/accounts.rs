@@ -168,6 +168,12 @@ impl Auth {
     pub async fn set_disabled(&self, caller: &Principal, username: &str, disabled: bool) -> Result<(), ServiceError> {
         self.admin_only(caller)?;
         let user = self.user_named(username).await?;
+        // An admin who disables their own account locks the site out of administration.
+        if disabled && caller.user().is_some_and(|u| u.username == user.username) {
+            return Err(ServiceError::Conflict(
+                "you cannot disable your own account; ask another admin".into(),
+            ));
+        }
         self.store()
             .set_disabled(user.user_id, disabled, now())
             .await

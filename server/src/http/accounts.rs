@@ -90,9 +90,11 @@ pub async fn create_user(
 }
 
 /// Disable or re-enable a user (admins only); disabling signs them out and revokes tokens.
+/// An admin cannot disable their own account (409).
 #[utoipa::path(patch, path = "/api/users/{name}", request_body = UserChange, tag = "accounts",
     params(("name" = String, Path, description = "user name")),
-    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 409, body = ErrorResponse)))]
 pub async fn change_user(
     State(auth): State<Auth>,
     Caller(caller): Caller,

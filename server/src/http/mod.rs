@@ -10,6 +10,7 @@ mod fits_meta;
 pub mod guard;
 mod health;
 mod jobs;
+mod openapi;
 #[cfg(test)]
 mod openapi_check;
 mod regions;
@@ -23,6 +24,7 @@ use axum::routing::{delete, get, patch, post, put};
 use utoipa::OpenApi;
 
 use crate::state::AppState;
+use openapi::SharedResponses;
 
 pub use jobs::CORRELATION_HEADER;
 
@@ -69,7 +71,8 @@ pub use jobs::CORRELATION_HEADER;
         ch_domain::SortField,
         ch_domain::SortOrder,
         error::ErrorResponse
-    ))
+    )),
+    modifiers(&SharedResponses)
 )]
 pub struct ApiDoc;
 

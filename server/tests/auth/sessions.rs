@@ -142,6 +142,15 @@ async fn sessions(db: Db) {
             .status(),
         200
     );
+    // An admin cannot lock themselves out.
+    let res = app
+        .client
+        .patch(app.url("/api/users/admin"))
+        .json(&json!({ "disabled": true }))
+        .send()
+        .await
+        .expect("disable self");
+    assert_eq!(res.status(), 409, "disabling your own account");
     // Disabling the user stops her cookies and tokens at once.
     let res = app
         .client
