@@ -29,6 +29,21 @@ enum Command {
     /// Create and revoke API tokens.
     #[command(subcommand)]
     Token(server::admin_cli::TokenCommand),
+    /// Internal: how the server starts a confined job (Landlock, then exec).
+    #[command(hide = true)]
+    JobExec {
+        /// The job's working directory (read/write).
+        #[arg(long)]
+        work: std::path::PathBuf,
+        /// Directories the job may read and execute.
+        #[arg(long)]
+        read: Vec<std::path::PathBuf>,
+        /// Print what the kernel enforces and exit.
+        #[arg(long)]
+        probe: bool,
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
 }
 
 async fn shutdown_signal() {
@@ -51,10 +66,23 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr: stdout is the answer of CLI commands (`export CH_TOKEN=$(… token create …)`).
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("CH_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
         .init();
     let command = Cli::parse().command.unwrap_or(Command::Serve);
+    if let Command::JobExec {
+        work,
+        read,
+        probe,
+        command,
+    } = &command
+    {
+        let e = server::executor::confine::exec(work, read, *probe, command);
+        eprintln!("cosmic-horizons job-exec: {e}");
+        std::process::exit(127);
+    }
     if let Command::Fits(cmd) = command {
         if let Err(e) = server::cli::run(cmd) {
             eprintln!("error: {e}");
@@ -68,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{settings:#?}");
             Ok(())
         }
-        Command::Fits(_) => Ok(()),
+        Command::Fits(_) | Command::JobExec { .. } => Ok(()),
         Command::User(cmd) => server::admin_cli::user(&settings, cmd).await,
         Command::Project(cmd) => server::admin_cli::project(&settings, cmd).await,
         Command::Token(cmd) => server::admin_cli::token(&settings, cmd).await,

@@ -47,6 +47,13 @@ pub struct ExecutorSettings {
     pub allow_commands: bool,
     /// Named job templates with typed parameters; the defaults are labelled demos.
     pub templates: std::collections::BTreeMap<String, ch_domain::JobTemplate>,
+    /// Confine job processes with Landlock where the kernel has it: they may read the system
+    /// directories below and their own working directory only (see `executor::confine`).
+    pub confine: bool,
+    /// Directories a confined job may read and execute.
+    pub confine_read_paths: Vec<PathBuf>,
+    /// The program that starts confined jobs (`job-exec`); default: this server's executable.
+    pub launcher: Option<PathBuf>,
 }
 
 impl Default for ExecutorSettings {
@@ -58,6 +65,12 @@ impl Default for ExecutorSettings {
             max_runtime_cap_secs: None,
             allow_commands: true,
             templates: ch_domain::template::demo_templates(),
+            confine: true,
+            confine_read_paths: crate::executor::confine::DEFAULT_READ_PATHS
+                .iter()
+                .map(PathBuf::from)
+                .collect(),
+            launcher: None,
         }
     }
 }

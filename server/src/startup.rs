@@ -17,7 +17,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeader;
 use tower_http::trace::TraceLayer;
-use tracing::{info, info_span};
+use tracing::{info, info_span, warn};
 
 use crate::archive::Archive;
 use crate::archive::audit::AuditLog;
@@ -81,11 +81,18 @@ pub async fn run(
     let lifecycle = Lifecycle::new(store.clone(), signal.clone());
     let handle = ExecutorHandle::default();
     let logs_dir = settings.data_dir.join("jobs");
+    let (confinement, launcher) = job_confinement(&settings).await;
+    if confinement.is_active() {
+        info!(status = %confinement.status, detail = %confinement.detail, "job processes are confined (Landlock)");
+    } else {
+        warn!(status = %confinement.status, detail = %confinement.detail, "job processes are NOT confined");
+    }
     let executor = Arc::new(LocalExecutor {
         lifecycle: lifecycle.clone(),
         settings: settings.executor.clone(),
         logs_dir: logs_dir.clone(),
         handle: handle.clone(),
+        launcher,
     });
     executor
         .recover()
@@ -140,6 +147,7 @@ pub async fn run(
         jobs: jobs.clone(),
         bus,
         regions: crate::regions::Regions::new(store.clone(), jobs.clone(), archive.clone()),
+        confinement: Arc::new(confinement),
         archive,
         auth: auth.clone(),
         settings: Arc::new(settings),
@@ -217,4 +225,31 @@ pub async fn run(
     store.close().await;
     info!("stopped");
     Ok(())
+}
+
+/// What confinement jobs get, and the launcher that applies it (`None`: jobs run unconfined).
+/// The launcher is `executor.launcher`, else this executable when it is `cosmic-horizons`.
+async fn job_confinement(settings: &Settings) -> (crate::executor::confine::Confinement, Option<std::path::PathBuf>) {
+    use crate::executor::confine::{Confinement, probe};
+    if !settings.executor.confine {
+        return (Confinement::disabled(), None);
+    }
+    let launcher = settings.executor.launcher.clone().or_else(|| {
+        std::env::current_exe().ok().filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("cosmic-horizons"))
+        })
+    });
+    let Some(launcher) = launcher else {
+        let c = Confinement {
+            mechanism: "none".into(),
+            status: "not_enforced".into(),
+            detail: "no launcher: set executor.launcher to the cosmic-horizons binary".into(),
+        };
+        return (c, None);
+    };
+    let scratch = settings.data_dir.join("jobs").join(".probe");
+    let confinement = probe(&launcher, &settings.executor.confine_read_paths, &scratch).await;
+    let active = confinement.is_active();
+    (confinement, active.then_some(launcher))
 }

@@ -21,6 +21,8 @@ pub struct AppState {
     pub archive: Archive,
     pub auth: Auth,
     pub regions: crate::regions::Regions,
+    /// What confinement job processes get (reported on `/readyz`).
+    pub confinement: Arc<crate::executor::confine::Confinement>,
     pub settings: Arc<Settings>,
     pub shutdown: CancellationToken,
 }

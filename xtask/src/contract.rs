@@ -74,7 +74,7 @@ fn environment(cmd: &mut Command, data: &Path, database: Option<&str>, port: u16
         .env("CH_AUTH__WRITES_PER_MINUTE", "1000000")
         .env("CH_AUTH__WRITE_BURST", "1000000")
         .env("CH_AUTH__LOGINS_PER_MINUTE", "1000000")
-        .env("RUST_LOG", "warn");
+        .env("CH_LOG", "warn");
     if let Some(url) = database {
         cmd.env("CH_DATABASE_URL", url);
     }
@@ -90,17 +90,26 @@ fn check(st: &Path, bin: &Path, backend: &str, database: Option<&str>) -> Result
     environment(&mut serve, &data, database, port);
     let mut server = Server(serve.spawn().context("starting the server")?);
     wait_listening(port, &mut server)?;
-    let mut token = Command::new(bin);
-    token.args(["token", "create", "admin", "--scopes", "read,submit,admin"]);
-    environment(&mut token, &data, database, port);
-    let out = token.output()?;
-    if !out.status.success() {
-        bail!("creating a token failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
+    // Listening comes before the first-start account exists: retry until it does.
+    let mut attempts = 0;
+    let out = loop {
+        let mut token = Command::new(bin);
+        token.args(["token", "create", "admin", "--scopes", "read,submit,admin"]);
+        environment(&mut token, &data, database, port);
+        let out = token.output()?;
+        attempts += 1;
+        if out.status.success() {
+            break out;
+        }
+        if attempts >= 50 {
+            bail!("creating a token failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let secret = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .last()
         .map(str::trim)
+        .find(|l| l.starts_with("cht_"))
         .unwrap_or_default()
         .to_owned();
     println!("xtask: schemathesis on {backend} ({BUDGET_SECS} s, seed {SEED})");

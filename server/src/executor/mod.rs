@@ -1,6 +1,8 @@
 //! The local process executor: runs queued jobs of executor `local` as child processes, a
 //! bounded number at a time, highest priority first and FIFO within a priority.
 
+pub mod confine;
+mod leftovers;
 mod process;
 mod sampler;
 
@@ -62,6 +64,8 @@ pub struct LocalExecutor {
     pub settings: ExecutorSettings,
     pub logs_dir: PathBuf,
     pub handle: ExecutorHandle,
+    /// The `job-exec` launcher when jobs are confined ([`confine`]); `None` runs them directly.
+    pub launcher: Option<PathBuf>,
 }
 
 impl LocalExecutor {
@@ -73,11 +77,19 @@ impl LocalExecutor {
             if stale.job.executor != EXECUTOR_NAME {
                 continue;
             }
+            // Its processes may have outlived the server (kill -9): stop them first, so a job
+            // reported failed is not still running.
+            let killed = leftovers::kill_leftovers(stale.job.id);
+            let message = if killed == 0 {
+                "the server stopped while this job was running; its process was lost".to_owned()
+            } else {
+                format!("the server stopped while this job was running; its {killed} leftover process(es) were killed")
+            };
             // A lost process is not retried automatically: its side effects are unknown.
             let outcome = Outcome::Failed {
                 exit_code: None,
                 error_code: "executor_lost".into(),
-                message: "the server stopped while this job was running; its process was lost".into(),
+                message,
                 retryable: false,
             };
             if let Err(e) = self
@@ -88,7 +100,7 @@ impl LocalExecutor {
                 warn!(job_id = %stale.job.id, error = %e, "could not settle stale job");
                 continue;
             }
-            info!(job_id = %stale.job.id, "marked job lost in restart");
+            info!(job_id = %stale.job.id, killed, "marked job lost in restart");
         }
         for status in [JobStatus::Submitted, JobStatus::Retrying] {
             for stale in store.jobs_in_status(status).await? {

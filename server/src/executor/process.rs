@@ -87,7 +87,17 @@ impl LocalExecutor {
         tokio::fs::create_dir_all(&work).await?;
         // Memory limit per node; a local job is one node.
         let mem_kib = (job.resources.memory_gb * 1024.0 * 1024.0).ceil().max(1024.0) as u64;
-        let mut child = Command::new("/bin/sh")
+        let mut command = match &self.launcher {
+            Some(launcher) => {
+                let mut c = Command::new(launcher);
+                c.args(super::confine::launcher_args(&work, &self.settings.confine_read_paths))
+                    .arg("--")
+                    .arg("/bin/sh");
+                c
+            }
+            None => Command::new("/bin/sh"),
+        };
+        let mut child = command
             .arg("-c")
             .arg(WRAPPER)
             .arg("ch-job")

@@ -12,12 +12,19 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The process can serve: the database answers.
-pub async fn readyz(State(store): State<Store>) -> (StatusCode, Json<Value>) {
+/// The process can serve: the database answers. Also says how job processes are confined.
+pub async fn readyz(
+    State(store): State<Store>,
+    State(confinement): State<std::sync::Arc<crate::executor::confine::Confinement>>,
+) -> (StatusCode, Json<Value>) {
     match store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({ "status": "ready", "database": format!("{:?}", store.backend()).to_lowercase() })),
+            Json(json!({
+                "status": "ready",
+                "database": format!("{:?}", store.backend()).to_lowercase(),
+                "job_confinement": *confinement,
+            })),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -148,6 +148,9 @@ pub fn settings(dir: &TempDir, database_url: &str) -> Settings {
             sample_interval_ms: 100,
             kill_grace_ms: 500,
             max_runtime_cap_secs: None,
+            // The in-process server's executable is the test binary: start jobs through the
+            // real one, so they are confined as in production.
+            launcher: Some(PathBuf::from(env!("CARGO_BIN_EXE_cosmic-horizons"))),
             ..ExecutorSettings::default()
         },
         ..Settings::default()

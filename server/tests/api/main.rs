@@ -1,6 +1,8 @@
 //! HTTP integration tests: the real server on port 0, against SQLite and PostgreSQL.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod processes;
 
 use std::time::Duration;
 
@@ -364,64 +366,6 @@ async fn restart_settles_jobs_left_running() {
     let after = app.job(job.id).await;
     assert_eq!(after.status, JobStatus::Failed);
     assert_eq!(after.error_code.as_deref(), Some("server_shutdown"));
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn crash_leftovers_are_failed_at_start() {
-    use ch_domain::{NewEvent, SubmitJob, SystemCatalog};
-    // A job the previous process marked running and then died without settling.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = common::database_url(Db::Sqlite, &dir).await.expect("sqlite");
-    let store = server::store::Store::connect(&url).await.expect("connect");
-    let mut job = SubmitJob {
-        name: "orphan".into(),
-        command: "sleep 100".into(),
-        max_retries: Some(3),
-        ..SubmitJob::default()
-    }
-    .validate(&SystemCatalog::default())
-    .expect("valid")
-    .into_job(uuid::Uuid::now_v7(), "anonymous".into(), "c".into(), chrono::Utc::now());
-    store
-        .create_job(&job, NewEvent::submitted(uuid::Uuid::now_v7(), &job, "t"))
-        .await
-        .expect("create");
-    for (version, to) in [(1, JobStatus::Queued), (2, JobStatus::Running)] {
-        let from = job.transition(to, chrono::Utc::now()).expect("legal");
-        let ev = NewEvent::transition(uuid::Uuid::now_v7(), &job, from, "t", None);
-        store.save_job(&job, version, vec![ev]).await.expect("save");
-    }
-    store.close().await;
-
-    let settings = common::settings(&dir, &url);
-    let app = TestApp::start(dir, url, settings).await;
-    let after = app.job(job.id).await;
-    assert_eq!(after.status, JobStatus::Failed, "{after:?}");
-    assert_eq!(after.error_code.as_deref(), Some("executor_lost"));
-    // Lost processes are not retried blindly, even with retries left.
-    assert_eq!(after.retry_count, 0);
-    assert!(after.error_message.unwrap_or_default().contains("server stopped"));
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jobs_do_not_inherit_the_server_environment() {
-    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
-        return;
-    };
-    // cargo sets CARGO_MANIFEST_DIR for this test process, and so for the server in it.
-    assert!(std::env::var("CARGO_MANIFEST_DIR").is_ok());
-    let job = app.submit_ok(json!({ "name": "env", "command": "env" })).await;
-    app.wait_status(job.id, JobStatus::Completed).await;
-    let (_, logs) = app.get_json(&format!("/api/jobs/{}/logs", job.id)).await;
-    let out = logs["stdout"].as_str().unwrap_or_default();
-    assert!(out.contains(&format!("CH_JOB_ID={}", job.id)), "{out}");
-    assert!(
-        out.contains("USER=admin") && out.contains("CH_PROJECT=default"),
-        "{out}"
-    );
-    assert!(!out.contains("CARGO_MANIFEST_DIR"), "server environment leaked: {out}");
     app.stop().await;
 }
 

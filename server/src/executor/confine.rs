@@ -1,0 +1,150 @@
+//! Confining job processes with Landlock (Linux ≥ 5.13; the kernel's unprivileged
+//! access-control LSM, through the `landlock` crate). A job may read and execute the system
+//! directories (`executor.confine_read_paths`: `/usr`, `/bin`, `/lib*`, `/etc`, `/opt`, `/dev`,
+//! `/proc`, `/sys`) and read and write only its own working directory; the server's database,
+//! settings, data directory, caches and other jobs' directories are refused by the kernel.
+//!
+//! A process can only restrict itself, so the server starts each job through its own binary:
+//! `cosmic-horizons job-exec --work DIR [--read PATH]… -- PROGRAM ARGS…` restricts itself and
+//! then `exec`s the job (the restriction is inherited by everything the job starts). No
+//! `unsafe` `pre_exec` hook is needed. [`probe`] runs the launcher once at start-up to learn
+//! what the kernel enforces; start-up logs it and `/readyz` reports it.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use landlock::{
+    ABI, Access, AccessFs, CompatLevel, Compatible, LandlockStatus, Ruleset, RulesetAttr, RulesetCreatedAttr,
+    RulesetStatus, path_beneath_rules,
+};
+use serde::{Deserialize, Serialize};
+
+/// The directories a job may read and execute when nothing is configured.
+pub const DEFAULT_READ_PATHS: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt", "/proc", "/sys",
+];
+
+/// The newest Landlock ABI this code handles; older kernels enforce what they know.
+const ABI_WANTED: ABI = ABI::V5;
+
+/// What the kernel enforces on job processes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confinement {
+    /// `landlock` or `none`.
+    pub mechanism: String,
+    /// `fully_enforced`, `partially_enforced`, `not_enforced` or `disabled`.
+    pub status: String,
+    /// The kernel's Landlock ABI, or why there is none.
+    pub detail: String,
+}
+
+impl Confinement {
+    /// Confinement switched off in the settings.
+    pub fn disabled() -> Confinement {
+        Confinement {
+            mechanism: "none".into(),
+            status: "disabled".into(),
+            detail: "executor.confine = false".into(),
+        }
+    }
+
+    /// Whether job processes are confined (fully or partly).
+    pub fn is_active(&self) -> bool {
+        self.status == "fully_enforced" || self.status == "partially_enforced"
+    }
+}
+
+/// Restricts the calling process: read/execute beneath `read_paths`, read/write on `/dev`
+/// files (`/dev/null`, terminals) and everything beneath `work`.
+fn restrict(work: &Path, read_paths: &[PathBuf]) -> Result<Confinement, landlock::RulesetError> {
+    let all = AccessFs::from_all(ABI_WANTED);
+    let read = AccessFs::from_read(ABI_WANTED);
+    let status = Ruleset::default()
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(all)?
+        .create()?
+        .add_rules(path_beneath_rules(read_paths, read))?
+        .add_rules(path_beneath_rules(["/dev"], read | AccessFs::WriteFile))?
+        .add_rules(path_beneath_rules([work], all))?
+        .restrict_self()?;
+    let status_name = match status.ruleset {
+        RulesetStatus::FullyEnforced => "fully_enforced",
+        RulesetStatus::PartiallyEnforced => "partially_enforced",
+        RulesetStatus::NotEnforced => "not_enforced",
+    };
+    let detail = match status.landlock {
+        LandlockStatus::Available {
+            effective_abi,
+            kernel_abi,
+        } => {
+            format!(
+                "Landlock ABI {} (kernel {})",
+                effective_abi as i32,
+                kernel_abi.unwrap_or(effective_abi as i32)
+            )
+        }
+        LandlockStatus::NotEnabled => "Landlock is built into the kernel but not enabled at boot".into(),
+        LandlockStatus::NotImplemented => "the kernel has no Landlock".into(),
+    };
+    Ok(Confinement {
+        mechanism: "landlock".into(),
+        status: status_name.into(),
+        detail,
+    })
+}
+
+/// `job-exec`: restricts this process, then replaces it with `command`. With `probe`, prints
+/// the [`Confinement`] as JSON instead and exits. Returns only on failure.
+pub fn exec(work: &Path, read_paths: &[PathBuf], probe: bool, command: &[String]) -> std::io::Error {
+    let confinement = match restrict(work, read_paths) {
+        Ok(c) => c,
+        Err(e) => return std::io::Error::other(format!("applying the Landlock ruleset failed: {e}")),
+    };
+    if probe {
+        println!("{}", serde_json::to_string(&confinement).unwrap_or_default());
+        std::process::exit(0);
+    }
+    let Some((program, args)) = command.split_first() else {
+        return std::io::Error::other("job-exec: no command after --");
+    };
+    std::process::Command::new(program).args(args).exec()
+}
+
+/// Runs `launcher job-exec --probe` to learn what confinement jobs get.
+pub async fn probe(launcher: &Path, read_paths: &[PathBuf], scratch: &Path) -> Confinement {
+    let failed = |detail: String| Confinement {
+        mechanism: "none".into(),
+        status: "not_enforced".into(),
+        detail,
+    };
+    if let Err(e) = tokio::fs::create_dir_all(scratch).await {
+        return failed(format!("cannot create {}: {e}", scratch.display()));
+    }
+    let out = tokio::process::Command::new(launcher)
+        .args(launcher_args(scratch, read_paths))
+        .arg("--probe")
+        .env_clear()
+        .output()
+        .await;
+    match out {
+        Ok(o) if o.status.success() => {
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| failed(format!("unreadable probe answer: {e}")))
+        }
+        Ok(o) => failed(format!(
+            "the launcher {} failed: {}",
+            launcher.display(),
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => failed(format!("cannot run the launcher {}: {e}", launcher.display())),
+    }
+}
+
+/// `job-exec --work DIR --read P…` (the caller appends `-- PROGRAM ARGS…` or `--probe`).
+pub fn launcher_args(work: &Path, read_paths: &[PathBuf]) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["job-exec".into(), "--work".into(), work.into()];
+    for p in read_paths {
+        args.push("--read".into());
+        args.push(p.into());
+    }
+    args
+}
