@@ -3,6 +3,7 @@
 //! Everything here is deterministic: clocks and id generators are the caller's, so the same
 //! code runs on the server, in the browser (wasm32) and in property tests.
 
+pub mod batch;
 pub mod cost;
 pub mod error;
 pub mod event;
@@ -12,6 +13,7 @@ pub mod status;
 pub mod submit;
 pub mod template;
 
+pub use batch::{BatchSubmit, MAX_BATCH, Sweep};
 pub use cost::{SystemCatalog, SystemInfo, SystemRates};
 pub use error::{DomainError, FieldError};
 pub use event::{EventType, JobEvent, NewEvent, SCHEMA_VERSION};

@@ -41,6 +41,27 @@ pub async fn post(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(job)))
 }
 
+/// Jobs created by one batch submission.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct BatchCreated {
+    pub jobs: Vec<Job>,
+}
+
+/// Submit many jobs at once — a list, or a parameter sweep over one template — all or nothing
+/// (at most 1000; an invalid one refuses the batch, naming it, e.g. `jobs[3].resources.cpus`).
+#[utoipa::path(post, path = "/api/jobs/batch", operation_id = "submit_jobs", request_body = ch_domain::BatchSubmit,
+    tag = "jobs", responses((status = 201, body = BatchCreated)))]
+#[instrument(skip_all, err(level = "debug"))]
+pub async fn batch(
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ch_domain::BatchSubmit>,
+) -> Result<impl IntoResponse, ApiError> {
+    let created = jobs.submit_batch(&caller, req, correlation_id(&headers)).await?;
+    Ok((StatusCode::CREATED, Json(BatchCreated { jobs: created })))
+}
+
 /// List jobs with filters, sort and paging.
 #[utoipa::path(get, path = "/api/jobs", operation_id = "list_jobs", params(ListQuery), tag = "jobs",
     responses((status = 200, body = JobPage), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),

@@ -52,6 +52,7 @@ pub use jobs::CORRELATION_HEADER;
         accounts::set_member,
         templates,
         jobs::post,
+        jobs::batch,
         jobs::list,
         jobs::get,
         jobs::cancel,
@@ -168,6 +169,7 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         )
         .route("/api/projects/{name}/members", put(accounts::set_member))
         .route("/api/jobs", post(jobs::post).get(jobs::list))
+        .route("/api/jobs/batch", post(jobs::batch))
         .route("/api/jobs/{id}", get(jobs::get))
         .route("/api/jobs/{id}/cancel", post(jobs::cancel))
         .route("/api/jobs/{id}/logs", get(jobs::logs))

@@ -1,7 +1,8 @@
 //! The OpenAPI document's shared answers, added to every operation from what the router and
 //! the guard in front of it do, so a route added later is documented the same way without
-//! anyone remembering to: 401 (no or bad credentials), 400/413/415/422 for request bodies and
-//! query parameters, 403 and 429 for writes (cross-site refusals, rate limits). Each uses the
+//! anyone remembering to: 401 (no or bad credentials), 404 (not found or hidden), 400/413/415/422
+//! for request bodies and query parameters, 403 and 429 for writes (cross-site refusals, rate
+//! limits). Each uses the
 //! `{"error": {…}}` shape ([`super::error::ErrorResponse`]).
 
 use utoipa::Modify;
@@ -41,6 +42,9 @@ fn add_shared(op: &mut Operation, public: bool, write: bool) {
     };
     if !public {
         add("401", "No credentials, or expired or revoked ones");
+        // Resources the caller may not see answer as if they did not exist (a job, project,
+        // user or token named by the path or the body).
+        add("404", "Not found, or not visible to this caller");
     }
     if has_body || has_params {
         add(

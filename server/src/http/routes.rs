@@ -40,6 +40,7 @@ pub const API_RULES: &[(&str, Rule)] = &[
     ("/api/projects", Rule::Authorized),
     ("/api/projects/{name}/members", Rule::SignedIn),
     ("/api/jobs", Rule::Authorized),
+    ("/api/jobs/batch", Rule::Authorized),
     ("/api/jobs/{id}", Rule::Authorized),
     ("/api/jobs/{id}/cancel", Rule::Authorized),
     ("/api/jobs/{id}/logs", Rule::Authorized),

@@ -73,6 +73,22 @@ impl Lifecycle {
         Ok(ev)
     }
 
+    /// Creates jobs the scheduler accepts at once: each gets its `submitted` and `queued`
+    /// events in the same transaction (one commit instead of two), and the batch commits
+    /// whole or not at all.
+    pub async fn create_queued(&self, jobs: Vec<Job>, actor: &str) -> ServiceResult<Vec<Job>> {
+        let mut rows = Vec::with_capacity(jobs.len());
+        for mut job in jobs {
+            let submitted = NewEvent::submitted(Uuid::now_v7(), &job, actor);
+            let from = job.transition(JobStatus::Queued, now()).map_err(domain_error)?;
+            let queued = NewEvent::transition(Uuid::now_v7(), &job, from, "scheduler", None);
+            rows.push((job, vec![submitted, queued]));
+        }
+        self.store.create_jobs(&rows).await?;
+        self.signal.committed();
+        Ok(rows.into_iter().map(|(job, _)| job).collect())
+    }
+
     /// Applies `change` to job `id`. Returns the saved job and its events (none when a progress
     /// report did not change anything).
     #[instrument(skip(self), err(level = "debug"))]

@@ -145,9 +145,47 @@ impl Jobs {
     pub async fn submit_correlated(
         &self,
         caller: &Principal,
-        mut req: SubmitJob,
+        req: SubmitJob,
         correlation_id: String,
     ) -> ServiceResult<Job> {
+        let job = self.prepare(caller, req, correlation_id).await?;
+        let mut created = self.lifecycle.create_queued(vec![job], caller.actor()).await?;
+        // Accepted by the scheduler at once; the executor picks it up from the queue.
+        self.executor.wake();
+        created.pop().ok_or(ServiceError::Internal)
+    }
+
+    /// Submits every job of `batch` (a list, or a sweep over a template) in one transaction:
+    /// all are created, or — when one is invalid or not allowed — none, with the error naming
+    /// it (`jobs[3].resources.cpus`).
+    #[instrument(skip_all, fields(%caller), err(level = "debug"))]
+    pub async fn submit_batch(
+        &self,
+        caller: &Principal,
+        batch: ch_domain::BatchSubmit,
+        correlation_id: String,
+    ) -> ServiceResult<Vec<Job>> {
+        let requests = batch.expand()?;
+        let mut jobs = Vec::with_capacity(requests.len());
+        for (i, req) in requests.into_iter().enumerate() {
+            let job = self
+                .prepare(caller, req, correlation_id.clone())
+                .await
+                .map_err(|e| match e {
+                    ServiceError::Invalid(f) => {
+                        ServiceError::Invalid(ch_domain::FieldError::new(format!("jobs[{i}].{}", f.field), f.message))
+                    }
+                    other => other,
+                })?;
+            jobs.push(job);
+        }
+        let created = self.lifecycle.create_queued(jobs, caller.actor()).await?;
+        self.executor.wake();
+        Ok(created)
+    }
+
+    /// Validates and authorizes one submission and makes its job (not yet stored).
+    async fn prepare(&self, caller: &Principal, mut req: SubmitJob, correlation_id: String) -> ServiceResult<Job> {
         if caller.user().is_none() {
             return Err(ServiceError::Unauthenticated("sign in to submit jobs".into()));
         }
@@ -176,15 +214,7 @@ impl Jobs {
         self.project_decision(caller, action, &project, &format!("project '{project}'"), true)
             .await?;
         let actor = caller.actor().to_owned();
-        let job = spec.into_job(Uuid::now_v7(), actor.clone(), correlation_id, lifecycle::now());
-        self.lifecycle.create(&job, &actor).await?;
-        // Accepted by the scheduler at once; the executor picks it up from the queue.
-        let (job, _) = self
-            .lifecycle
-            .apply(job.id, Change::Transition(JobStatus::Queued), "scheduler")
-            .await?;
-        self.executor.wake();
-        Ok(job)
+        Ok(spec.into_job(Uuid::now_v7(), actor, correlation_id, lifecycle::now()))
     }
 
     pub async fn metrics(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<MetricSample>> {

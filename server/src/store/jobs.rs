@@ -170,16 +170,27 @@ impl Store {
     /// Inserts a new job and its first event atomically.
     #[instrument(skip_all, fields(job_id = %job.id), err)]
     pub async fn create_job(&self, job: &Job, event: NewEvent) -> Result<JobEvent> {
-        let mut tx = self.pool.begin().await?;
-        bind_job(sqlx::query(&INSERT_SQL), job, 1)
-            .bind(job.id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let mut events = self.append_events(&mut tx, vec![event]).await?;
-        tx.commit().await?;
+        let mut events = self.create_jobs(&[(job.clone(), vec![event])]).await?;
         events
             .pop()
             .ok_or_else(|| StoreError::Corrupt("event not returned".into()))
+    }
+
+    /// Inserts new jobs, each with its first events, in one transaction: all of them or none.
+    /// Returns the committed events in offset order.
+    #[instrument(skip_all, fields(jobs = jobs.len()), err)]
+    pub async fn create_jobs(&self, jobs: &[(Job, Vec<NewEvent>)]) -> Result<Vec<JobEvent>> {
+        let mut tx = self.pool.begin().await?;
+        let mut committed = Vec::with_capacity(jobs.len() * 2);
+        for (job, events) in jobs {
+            bind_job(sqlx::query(&INSERT_SQL), job, 1)
+                .bind(job.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            committed.extend(self.append_events(&mut tx, events.clone()).await?);
+        }
+        tx.commit().await?;
+        Ok(committed)
     }
 
     /// Saves `job` if it is still at `expected_version`, with its events, atomically.

@@ -21,6 +21,7 @@ both_backends! {
     list_filters_sorts_and_pages => list_filters;
     event_stream_replays_then_goes_live => websocket_stream;
     edge_inputs_get_4xx_in_the_json_error_shape => edge_inputs;
+    batches_and_sweeps_are_all_or_nothing => batches;
 }
 
 async fn job_runs_to_completion(db: Db) {
@@ -444,5 +445,74 @@ async fn edge_inputs(db: Db) {
         assert_eq!(body["error"]["code"], "method_not_allowed");
         assert!(allow, "{method} {path}: Allow header");
     }
+    app.stop().await;
+}
+
+/// `POST /api/jobs/batch`: a list or a sweep creates every job (submitted and queued, with
+/// their events) in one transaction; one invalid job refuses the batch and creates none.
+async fn batches(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else { return };
+    let post = |body: Value| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .post(app.url("/api/jobs/batch"))
+                .json(&body)
+                .send()
+                .await
+                .expect("post");
+            (res.status().as_u16(), res.json::<Value>().await.expect("json"))
+        }
+    };
+    let total = || async { app.get_json("/api/jobs").await.1["total"].as_u64().unwrap_or(0) };
+    let (_, events_before) = app.get_json("/api/events?after=0&limit=1000").await;
+    let before = events_before["events"].as_array().map_or(0, Vec::len);
+    let (s, b) = post(json!({ "jobs": [
+        { "name": "a", "command": "true" },
+        { "name": "b", "command": "true", "priority": "high" },
+        { "name": "c", "command": "true" }
+    ] }))
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["jobs"].as_array().map(Vec::len), Some(3));
+    assert_eq!(total().await, 3);
+    let (_, events) = app.get_json("/api/events?after=0&limit=1000").await;
+    let offsets: Vec<i64> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["offset"].as_i64())
+        .collect();
+    assert!(offsets.len() >= before + 6, "submitted + queued per job: {events}");
+    assert!(offsets.windows(2).all(|w| w[1] == w[0] + 1), "gapless: {offsets:?}");
+
+    let (s, b) = post(json!({ "jobs": [
+        { "name": "ok", "command": "true" },
+        { "name": "bad", "command": "true", "resources": { "cpus": 0 } }
+    ] }))
+    .await;
+    assert_eq!(
+        (s, b["error"]["field"].as_str()),
+        (422, Some("jobs[1].resources.cpus")),
+        "{b}"
+    );
+    assert_eq!(total().await, 3, "nothing of a refused batch is created");
+
+    let (s, b) = post(json!({ "sweep": {
+        "job": { "name": "cal", "template": "AlphaCal", "parameters": { "step_seconds": 0 } },
+        "values": { "steps": [1, 2, 3] }
+    } }))
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let names: Vec<&str> = b["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .filter_map(|j| j["name"].as_str())
+        .collect();
+    assert_eq!(names, ["cal [steps=1]", "cal [steps=2]", "cal [steps=3]"]);
+    let (s, b) = post(json!({ "jobs": [] })).await;
+    assert_eq!((s, b["error"]["field"].as_str()), (422, Some("jobs")), "{b}");
     app.stop().await;
 }
