@@ -395,34 +395,11 @@ async fn edge_inputs(db: Db) {
     }
     let (s, b) = app.get_json("/api/events?after=%00").await;
     expect(s, &b, 400, Some("after"), "NUL in events");
-    let put = |body: Value| {
-        let app = &app;
-        async move {
-            let res = app
-                .client
-                .put(app.url("/api/regions?image=a"))
-                .json(&body)
-                .send()
-                .await
-                .expect("put");
-            (res.status().as_u16(), res.json::<Value>().await.expect("json"))
-        }
-    };
+    let a = &app;
+    let put = |body: Value| async move { a.send_json("PUT", "/api/regions?image=a", &body).await };
     let (s, b) = put(json!({ "regions": [], "version": i64::MAX })).await;
     expect(s, &b, 400, Some("version"), "version i64::MAX");
-    let submit = |body: Value| {
-        let app = &app;
-        async move {
-            let res = app
-                .client
-                .post(app.url("/api/jobs"))
-                .json(&body)
-                .send()
-                .await
-                .expect("post");
-            (res.status().as_u16(), res.json::<Value>().await.expect("json"))
-        }
-    };
+    let submit = |body: Value| async move { a.send_json("POST", "/api/jobs", &body).await };
     let (s, b) = submit(json!({ "name": "tiny", "command": "true", "resources": { "memory_gb": 1e-320 } })).await;
     expect(s, &b, 422, Some("resources.memory_gb"), "subnormal memory");
     let (s, b) = submit(json!({ "name": "a\u{0}b", "command": "true" })).await;
@@ -452,19 +429,8 @@ async fn edge_inputs(db: Db) {
 /// their events) in one transaction; one invalid job refuses the batch and creates none.
 async fn batches(db: Db) {
     let Some(app) = TestApp::spawn(db).await else { return };
-    let post = |body: Value| {
-        let app = &app;
-        async move {
-            let res = app
-                .client
-                .post(app.url("/api/jobs/batch"))
-                .json(&body)
-                .send()
-                .await
-                .expect("post");
-            (res.status().as_u16(), res.json::<Value>().await.expect("json"))
-        }
-    };
+    let a = &app;
+    let post = |body: Value| async move { a.send_json("POST", "/api/jobs/batch", &body).await };
     let total = || async { app.get_json("/api/jobs").await.1["total"].as_u64().unwrap_or(0) };
     let (_, events_before) = app.get_json("/api/events?after=0&limit=1000").await;
     let before = events_before["events"].as_array().map_or(0, Vec::len);

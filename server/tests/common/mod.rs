@@ -289,6 +289,20 @@ impl TestApp {
         self.client.post(self.url(path)).send().await.expect("request")
     }
 
+    /// `method path` as the admin with a JSON body; the status and the JSON answer.
+    pub async fn send_json(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let res = self
+            .client
+            .request(method, self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         let res = self.client.get(self.url(path)).send().await.expect("request");
         let status = res.status().as_u16();
