@@ -29,8 +29,14 @@ fn schemathesis() -> Result<PathBuf> {
     if st.exists() {
         return Ok(st);
     }
-    if Command::new("python3").args(["-m", "venv", "--help"]).output().is_err() {
-        run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "python3-venv"]))?;
+    let has_venv = Command::new("python3")
+        .args(["-c", "import ensurepip, venv"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_venv {
+        run(Command::new("apt-get").arg("update"))?;
+        run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "python3-venv"]))
+            .context("installing python3-venv (needs root, or install Debian's `python3-venv` yourself)")?;
     }
     run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
         .context("creating a Python virtual environment (Debian: python3-venv)")?;
