@@ -13,16 +13,10 @@ both_backends! {
 }
 
 async fn put(app: &TestApp, image: &str, body: &Value) -> (u16, Value) {
-    let res = app
-        .client
-        .put(app.url("/api/regions"))
-        .query(&[("image", image)])
-        .json(body)
-        .send()
-        .await
-        .expect("request");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("image", image)
+        .finish();
+    app.send_json("PUT", &format!("/api/regions?{query}"), body).await
 }
 
 async fn get(app: &TestApp, image: &str) -> (u16, Value) {

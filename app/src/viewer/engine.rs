@@ -151,7 +151,7 @@ impl Engine {
             return Err(format!("{name}: the image is empty (a zero-length axis)"));
         }
         let planes = image.planes;
-        let wcs = Wcs::from_cards(header.cards()).ok().filter(Wcs::has_celestial);
+        let (wcs, warnings) = super::layer::read_wcs(&header);
         let t1 = super::dom::now_ms();
         let first = replace || self.layers.is_empty();
         let mut reprojected = false;
@@ -175,6 +175,7 @@ impl Engine {
             limits: (0.0, 1.0),
             cube_limits: Vec::new(),
             reprojected,
+            warnings,
         };
         if first {
             self.layers.clear();
@@ -286,7 +287,7 @@ impl Engine {
         if image.width == 0 || image.height == 0 {
             return Err(format!("{name}: HDU {hdu} is empty"));
         }
-        let wcs = Wcs::from_cards(header.cards()).ok().filter(Wcs::has_celestial);
+        let (wcs, warnings) = super::layer::read_wcs(&header);
         let (image, reprojected) = if index == 0 {
             (image, false)
         } else {
@@ -297,6 +298,7 @@ impl Engine {
         layer.image = image;
         layer.header = header;
         layer.wcs = wcs;
+        layer.warnings = warnings;
         layer.hdu = hdu;
         layer.plane = 0;
         layer.cube_limits.clear();

@@ -19,6 +19,8 @@ pub struct Layer {
     pub image: Image<f32>,
     pub header: Header,
     pub wcs: Option<Wcs>,
+    /// What the reader tolerated in the header and its WCS ([`read_wcs`]).
+    pub warnings: Vec<String>,
     pub settings: LayerSettings,
     pub limits: (f64, f64),
     /// Limits over every plane of the cube by the mode they were computed with: computing
@@ -28,19 +30,26 @@ pub struct Layer {
     pub reprojected: bool,
 }
 
+/// The celestial WCS of `header` (none without sky axes) and the header's warnings followed by
+/// the WCS's (translated units, deprecated keywords, ignored values), read once per HDU shown.
+pub fn read_wcs(header: &Header) -> (Option<Wcs>, Vec<String>) {
+    let mut warnings = header.warnings().to_vec();
+    let wcs = match Wcs::from_cards(header.cards()) {
+        Ok(wcs) => {
+            warnings.extend(wcs.warnings().iter().cloned());
+            Some(wcs).filter(Wcs::has_celestial)
+        }
+        Err(e) => {
+            warnings.push(format!("no sky coordinates: {e}"));
+            None
+        }
+    };
+    (wcs, warnings)
+}
+
 impl Layer {
     pub fn bunit(&self) -> String {
         self.header.get_str("BUNIT").unwrap_or("").trim().to_owned()
-    }
-
-    /// Header warnings, then the WCS's (translated units, deprecated keywords, ignored values).
-    pub fn warnings(&self) -> Vec<String> {
-        let mut out = self.header.warnings().to_vec();
-        match ch_wcs::Wcs::from_cards(self.header.cards()) {
-            Ok(wcs) => out.extend(wcs.warnings().iter().cloned()),
-            Err(e) => out.push(format!("no sky coordinates: {e}")),
-        }
-        out
     }
 
     /// The file's image HDUs with data: index and a label (`1 SCI 2048×2048`).

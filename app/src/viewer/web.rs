@@ -196,7 +196,7 @@ pub fn sync(ui: Ui) {
                 limits: l.limits,
                 reprojected: l.reprojected,
                 settings: l.settings.clone(),
-                warnings: l.warnings(),
+                warnings: l.warnings.clone(),
             })
             .collect::<Vec<_>>()
     })

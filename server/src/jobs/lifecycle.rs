@@ -63,16 +63,6 @@ impl Lifecycle {
         &self.store
     }
 
-    #[instrument(skip_all, fields(job_id = %job.id), err)]
-    pub async fn create(&self, job: &Job, actor: &str) -> ServiceResult<JobEvent> {
-        let ev = self
-            .store
-            .create_job(job, NewEvent::submitted(Uuid::now_v7(), job, actor))
-            .await?;
-        self.signal.committed();
-        Ok(ev)
-    }
-
     /// Creates jobs the scheduler accepts at once: each gets its `submitted` and `queued`
     /// events in the same transaction (one commit instead of two), and the batch commits
     /// whole or not at all.
