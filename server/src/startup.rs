@@ -127,6 +127,7 @@ pub async fn run(
         logs_dir,
         auth.site(),
         templates,
+        auth.projects().clone(),
     );
     let audit_stopped = CancellationToken::new();
     let (audit, audit_task) = AuditLog::start(store.clone(), audit_stopped.clone());

@@ -18,6 +18,7 @@ both_backends! {
     list_filters_sorts_and_counts => list;
     metrics_round_trip => metrics;
     audit_batch_with_a_bad_record_keeps_the_good_ones => audit_mixed_batch;
+    large_groups_span_statements_in_order_all_or_nothing => large_group;
 }
 
 async fn store(db: Db) -> Option<(Store, tempfile::TempDir)> {
@@ -292,4 +293,49 @@ async fn audit_mixed_batch(db: Db) {
     let mut again = vec![record("bad\0path.fits").sanitized()];
     flush(&store, &mut again).await;
     assert_eq!(store.recent_access(1).await.expect("audit")[0].path, "bad\\0path.fits");
+}
+
+/// 600 jobs with 1,200 events cross the multi-row statement sizes (256 jobs, 512 events):
+/// every row lands, offsets follow the order given, and a group holding one duplicate job id
+/// writes nothing at all.
+async fn large_group(db: Db) {
+    let Some((store, _dir)) = store(db).await else { return };
+    let rows: Vec<_> = (0..600)
+        .map(|i| {
+            let mut j = job(&format!("g{i}"), i);
+            let submitted = NewEvent::submitted(Uuid::now_v7(), &j, "g");
+            let from = j.transition(JobStatus::Queued, ms(i)).expect("queue");
+            let queued = NewEvent::transition(Uuid::now_v7(), &j, from, "scheduler", None);
+            (j, vec![submitted, queued])
+        })
+        .collect();
+    let committed = store.create_jobs(&rows).await.expect("group");
+    assert_eq!(committed.len(), 1200);
+    let expected: Vec<Uuid> = rows.iter().flat_map(|(_, e)| e.iter().map(|e| e.event_id)).collect();
+    let got: Vec<Uuid> = committed.iter().map(|e| e.event_id).collect();
+    assert_eq!(got, expected, "offsets must follow the order given");
+    let offsets: Vec<i64> = committed.iter().map(|e| e.offset).collect();
+    assert_eq!(offsets, (1..=1200).collect::<Vec<i64>>());
+    assert_eq!(store.events_after(0, 5000).await.expect("log"), committed);
+    for (j, _) in [&rows[0], &rows[255], &rows[256], &rows[599]] {
+        assert_eq!(store.get_job(j.id).await.expect("stored").job, *j);
+    }
+
+    let mut bad: Vec<_> = (0..300)
+        .map(|i| {
+            let j = job(&format!("b{i}"), i);
+            let e = NewEvent::submitted(Uuid::now_v7(), &j, "b");
+            (j, vec![e])
+        })
+        .collect();
+    bad[299].0.id = rows[0].0.id;
+    assert!(
+        store.create_jobs(&bad).await.is_err(),
+        "a duplicate id must fail the group"
+    );
+    assert!(matches!(
+        store.get_job(bad[0].0.id).await,
+        Err(StoreError::JobNotFound(_))
+    ));
+    assert_eq!(store.latest_offset().await.expect("latest"), 1200);
 }

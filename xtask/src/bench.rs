@@ -11,11 +11,11 @@ use anyhow::{Context, Result, bail};
 
 use crate::{cargo, root, run};
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn ensure_apt(binary: &str, package: &str) -> Result<()> {
+pub(crate) fn ensure_apt(binary: &str, package: &str) -> Result<()> {
     if Command::new("which").arg(binary).output()?.status.success() {
         return Ok(());
     }
@@ -50,7 +50,7 @@ fn write_fits(path: &Path, bytes: usize) -> Result<()> {
     Ok(())
 }
 
-struct Guard(Child);
+pub(crate) struct Guard(pub(crate) Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
@@ -76,7 +76,7 @@ fn auth_header() -> &'static str {
     AUTH.get().map_or("X-Bench: 1", String::as_str)
 }
 
-fn wait_http(url: &str) -> Result<()> {
+pub(crate) fn wait_http(url: &str) -> Result<()> {
     for _ in 0..100 {
         if Command::new("curl")
             .args(["-sf", "-o", "/dev/null", "-H", auth_header(), url])
@@ -130,12 +130,12 @@ fn wrk(url: &str, connections: u32, seconds: u32) -> Result<(f64, f64)> {
 
 const SERVERS: [&str; 2] = ["nginx", "cosmic-horizons (cache hit)"];
 
-fn env_or(name: &str, default: u32) -> u32 {
+pub(crate) fn env_or(name: &str, default: u32) -> u32 {
     std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }
 
 /// The 1, 5 and 15 minute load averages, to judge how quiet the shared machine was.
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())

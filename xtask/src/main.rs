@@ -2,6 +2,7 @@
 //! every check. Both install the build tools they need first (once; later runs reuse them).
 
 mod bench;
+mod bench_submit;
 mod contract;
 mod site;
 mod tools;
@@ -11,8 +12,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str =
-    "usage: cargo xtask <serve [--release] | build [--release] | test | e2e | contract | bench cache | bench viewer>";
+const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | e2e | contract | bench cache | bench submit | bench viewer>";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -51,6 +51,7 @@ fn main() -> Result<()> {
             contract::contract()
         }
         Some("bench") if args.get(1).map(String::as_str) == Some("cache") => bench::cache(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("submit") => bench_submit::submit(),
         Some("bench") if args.get(1).map(String::as_str) == Some("viewer") => bench_viewer(),
         _ => bail!(USAGE),
     }

@@ -203,6 +203,7 @@ impl Auth {
             .create_project(&name, public, now())
             .await
             .map_err(store_err)?;
+        self.projects().forget();
         self.record(
             "project_created",
             "-",

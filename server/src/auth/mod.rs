@@ -6,6 +6,7 @@ mod accounts;
 mod jwt;
 pub mod password;
 mod port;
+mod projects;
 pub mod secrets;
 mod sessions;
 
@@ -21,6 +22,7 @@ use uuid::Uuid;
 
 pub use accounts::{NewToken, validate_name};
 pub use jwt::Keys;
+pub use projects::ProjectDirectory;
 pub use sessions::Issued;
 
 use crate::settings::{AuthSettings, Settings};
@@ -45,10 +47,12 @@ struct Inner {
     tokens: Cache<Uuid, Arc<crate::store::TokenRow>>,
     /// Tokens whose use was recorded in the last minute.
     touched: Cache<Uuid, ()>,
+    /// Projects' visibility, shared with the job service.
+    projects: ProjectDirectory,
 }
 
 /// How long a looked-up identity is reused; changes made on this instance invalidate it at once.
-const IDENTITY_TTL: Duration = Duration::from_secs(5);
+pub(crate) const IDENTITY_TTL: Duration = Duration::from_secs(5);
 
 pub(crate) fn now() -> DateTime<Utc> {
     crate::jobs::lifecycle::now()
@@ -90,6 +94,7 @@ impl Auth {
         };
         Ok(Self {
             inner: Arc::new(Inner {
+                projects: ProjectDirectory::new(store.clone()),
                 store,
                 keys: Keys::new(&secret),
                 settings: settings.auth.clone(),
@@ -155,6 +160,12 @@ impl Auth {
     pub fn forget_identities(&self) {
         self.inner.identities.invalidate_all();
         self.inner.tokens.invalidate_all();
+        self.inner.projects.forget();
+    }
+
+    /// Projects' visibility (cached; invalidated with the identities).
+    pub fn projects(&self) -> &ProjectDirectory {
+        &self.inner.projects
     }
 
     /// The caller behind `Authorization: Bearer <token>`.

@@ -7,6 +7,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use tracing::{error, instrument};
 use uuid::Uuid;
 
+use super::group_commit::{GroupCommit, GroupCommitError};
 use crate::outbox::OutboxSignal;
 use crate::store::{Store, StoreError};
 
@@ -52,11 +53,14 @@ fn domain_error(e: DomainError) -> ServiceError {
 pub struct Lifecycle {
     store: Store,
     signal: OutboxSignal,
+    writer: GroupCommit,
 }
 
 impl Lifecycle {
+    /// Starts the group-commit writer for new jobs on the current Tokio runtime.
     pub fn new(store: Store, signal: OutboxSignal) -> Self {
-        Self { store, signal }
+        let writer = GroupCommit::start(store.clone());
+        Self { store, signal, writer }
     }
 
     pub fn store(&self) -> &Store {
@@ -65,7 +69,8 @@ impl Lifecycle {
 
     /// Creates jobs the scheduler accepts at once: each gets its `submitted` and `queued`
     /// events in the same transaction (one commit instead of two), and the batch commits
-    /// whole or not at all.
+    /// whole or not at all — in a transaction shared with concurrent submissions
+    /// ([`GroupCommit`]).
     pub async fn create_queued(&self, jobs: Vec<Job>, actor: &str) -> ServiceResult<Vec<Job>> {
         let mut rows = Vec::with_capacity(jobs.len());
         for mut job in jobs {
@@ -74,9 +79,16 @@ impl Lifecycle {
             let queued = NewEvent::transition(Uuid::now_v7(), &job, from, "scheduler", None);
             rows.push((job, vec![submitted, queued]));
         }
-        self.store.create_jobs(&rows).await?;
+        let jobs: Vec<Job> = rows.iter().map(|(job, _)| job.clone()).collect();
+        self.writer.write(rows).await.map_err(|e| match e {
+            GroupCommitError::Store(e) => ServiceError::from(e),
+            GroupCommitError::Stopped => {
+                error!("the job writer has stopped");
+                ServiceError::Internal
+            }
+        })?;
         self.signal.committed();
-        Ok(rows.into_iter().map(|(job, _)| job).collect())
+        Ok(jobs)
     }
 
     /// Applies `change` to job `id`. Returns the saved job and its events (none when a progress

@@ -1,5 +1,6 @@
 //! The job service: what the HTTP API and the UI's server functions call.
 
+pub mod group_commit;
 pub mod lifecycle;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use uuid::Uuid;
 
 pub use lifecycle::{Change, Lifecycle};
 
+use crate::auth::ProjectDirectory;
 use crate::executor::ExecutorHandle;
 use crate::store::MetricSample;
 
@@ -33,6 +35,7 @@ pub struct Jobs {
     logs_dir: PathBuf,
     site: SitePolicy,
     templates: Arc<TemplateCatalog>,
+    projects: ProjectDirectory,
 }
 
 impl Jobs {
@@ -43,6 +46,7 @@ impl Jobs {
         logs_dir: PathBuf,
         site: SitePolicy,
         templates: TemplateCatalog,
+        projects: ProjectDirectory,
     ) -> Self {
         Self {
             lifecycle,
@@ -51,6 +55,7 @@ impl Jobs {
             logs_dir,
             site,
             templates: Arc::new(templates),
+            projects,
         }
     }
 
@@ -79,9 +84,9 @@ impl Jobs {
         what: &str,
         must_exist: bool,
     ) -> ServiceResult<()> {
-        let public = match self.lifecycle.store().project_by_name(name).await {
+        let public = match self.projects.visibility(name).await {
             Ok(None) if must_exist => return Err(ServiceError::NotFound(what.to_owned())),
-            Ok(p) => p.is_some_and(|p| p.public),
+            Ok(p) => p.unwrap_or(false),
             Err(e) => {
                 tracing::error!(error = %e, "project lookup");
                 return Err(ServiceError::Internal);
@@ -120,7 +125,7 @@ impl Jobs {
             return Ok(None);
         }
         let public = if caller.user().is_some() || self.site.public_read {
-            self.lifecycle.store().public_projects().await?
+            self.projects.public_names().await?.as_ref().clone()
         } else {
             Vec::new()
         };

@@ -12,6 +12,12 @@ use super::{Backend, Result, Store, StoreError, from_millis, parse, to_millis};
 /// it a reader could see offset 11 committed before 10 and skip 10 for good.
 const OUTBOX_LOCK_KEY: i64 = 0x4348_4f55_5442_4f58;
 
+/// Bound parameters per event row.
+const EVENT_COLUMNS: usize = 9;
+
+/// Events per multi-row `insert` (9 parameters each, well under both databases' limits).
+const EVENTS_PER_STATEMENT: usize = 512;
+
 fn event_from_row(row: &AnyRow) -> Result<JobEvent> {
     let event_type: String = row.try_get("event_type")?;
     let payload: String = row.try_get("payload")?;
@@ -51,25 +57,48 @@ impl Store {
                 .await?;
         }
         let mut out = Vec::with_capacity(events.len());
-        for ev in events {
-            let row = sqlx::query(
+        for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+            let tuples: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let params: Vec<String> = (1..=EVENT_COLUMNS)
+                        .map(|i| format!("${}", r * EVENT_COLUMNS + i))
+                        .collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect();
+            let sql = format!(
                 "insert into job_event (event_id, event_type, schema_version, occurred_at, correlation_id, \
-                 causation_id, job_id, actor, payload) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 returning job_event_offset",
-            )
-            .bind(ev.event_id.to_string())
-            .bind(ev.event_type.as_str())
-            .bind(i64::from(ev.schema_version))
-            .bind(to_millis(ev.occurred_at))
-            .bind(ev.correlation_id.clone())
-            .bind(ev.causation_id.map(|c| c.to_string()))
-            .bind(ev.job_id.to_string())
-            .bind(ev.actor.clone())
-            .bind(ev.payload.to_string())
-            .fetch_one(&mut **tx)
-            .await?;
-            out.push(ev.committed(row.try_get("job_event_offset")?));
+                 causation_id, job_id, actor, payload) values {} returning event_id, job_event_offset",
+                tuples.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for ev in chunk {
+                q = q
+                    .bind(ev.event_id.to_string())
+                    .bind(ev.event_type.as_str())
+                    .bind(i64::from(ev.schema_version))
+                    .bind(to_millis(ev.occurred_at))
+                    .bind(ev.correlation_id.clone())
+                    .bind(ev.causation_id.map(|c| c.to_string()))
+                    .bind(ev.job_id.to_string())
+                    .bind(ev.actor.clone())
+                    .bind(ev.payload.to_string());
+            }
+            // RETURNING's row order is not promised by either database: match by event id.
+            let mut offsets = std::collections::HashMap::with_capacity(chunk.len());
+            for row in q.fetch_all(&mut **tx).await? {
+                let id: String = row.try_get("event_id")?;
+                offsets.insert(id, row.try_get::<i64, _>("job_event_offset")?);
+            }
+            for ev in chunk {
+                let offset = offsets
+                    .get(&ev.event_id.to_string())
+                    .copied()
+                    .ok_or_else(|| StoreError::Corrupt(format!("no offset returned for event {}", ev.event_id)))?;
+                out.push(ev.clone().committed(offset));
+            }
         }
+        out.sort_by_key(|e| e.offset);
         Ok(out)
     }
 

@@ -132,6 +132,19 @@ pub fn client_with(token: &str) -> reqwest::Client {
     );
     reqwest::Client::builder()
         .default_headers(headers)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("client")
+}
+
+/// Longest any test request may take: a server that never answers fails the test with a
+/// timeout instead of hanging CI.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A client without credentials (with [`REQUEST_TIMEOUT`]).
+pub fn anonymous_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
         .build()
         .expect("client")
 }
@@ -178,7 +191,7 @@ impl TestApp {
         let task = tokio::spawn(server::startup::run(listener, settings, async move {
             let _ = rx.await;
         }));
-        let anon = reqwest::Client::new();
+        let anon = anonymous_client();
         let mut up = false;
         for _ in 0..100 {
             if anon.get(format!("http://{addr}/healthz")).send().await.is_ok() {
