@@ -96,7 +96,7 @@ async fn check(url: &str) -> Result<()> {
          and payload like '%\"to\":\"queued\"%'",
     )
     .await?;
-    let finished = one("select count(*) from job where status in ('succeeded', 'failed', 'cancelled')").await?;
+    let finished = one("select count(*) from job where status in ('completed', 'failed', 'cancelled')").await?;
     let gapless = events == 0 || high - low + 1 == events;
     println!(
         "RESULT jobs={jobs} events={events} first_offset={low} last_offset={high} gapless={gapless} \

@@ -38,6 +38,12 @@ enum Command {
         /// Directories the job may read and execute.
         #[arg(long)]
         read: Vec<std::path::PathBuf>,
+        /// Nice increment for the job (0 = none).
+        #[arg(long, default_value_t = 0)]
+        nice: i32,
+        /// Address-space limit of the job in KiB.
+        #[arg(long)]
+        memory_kib: Option<u64>,
         /// Print what the kernel enforces and exit.
         #[arg(long)]
         probe: bool,
@@ -64,25 +70,40 @@ async fn shutdown_signal() {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
+    // Every job starts through `job-exec`: it execs at once, without a Tokio runtime or a
+    // log subscriber (both cost more than the exec itself on a burst of short jobs).
+    if let Command::JobExec {
+        work,
+        read,
+        nice,
+        memory_kib,
+        probe,
+        command,
+    } = &command
+    {
+        let limits = server::executor::confine::Limits {
+            nice: *nice,
+            memory_kib: *memory_kib,
+        };
+        let e = server::executor::confine::exec(work, read, limits, *probe, command);
+        eprintln!("cosmic-horizons job-exec: {e}");
+        std::process::exit(127);
+    }
     // Logs go to stderr: stdout is the answer of CLI commands (`export CH_TOKEN=$(… token create …)`).
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("CH_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
-    let command = Cli::parse().command.unwrap_or(Command::Serve);
-    if let Command::JobExec {
-        work,
-        read,
-        probe,
-        command,
-    } = &command
-    {
-        let e = server::executor::confine::exec(work, read, *probe, command);
-        eprintln!("cosmic-horizons job-exec: {e}");
-        std::process::exit(127);
-    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the Tokio runtime")?
+        .block_on(run(command))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
     if let Command::Fits(cmd) = command {
         if let Err(e) = server::cli::run(cmd) {
             eprintln!("error: {e}");

@@ -56,6 +56,10 @@ impl EventSink for EventBus {
     }
 
     async fn publish(&self, events: &[JobEvent]) -> anyhow::Result<()> {
+        // Nobody listening: nothing to copy (the log keeps everything for later readers).
+        if self.tx.receiver_count() == 0 {
+            return Ok(());
+        }
         for ev in events {
             // No subscribers is fine: the log keeps everything for later readers.
             let _ = self.tx.send(ev.clone());

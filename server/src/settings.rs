@@ -54,6 +54,10 @@ pub struct ExecutorSettings {
     pub confine_read_paths: Vec<PathBuf>,
     /// The program that starts confined jobs (`job-exec`); default: this server's executable.
     pub launcher: Option<PathBuf>,
+    /// Nice increment of job processes (0–19; more counts as 19), applied by the launcher: jobs get the CPU the
+    /// server leaves, so a burst of jobs on the server's own host cannot starve the API that
+    /// accepts them (HTCondor's `JOB_RENICE_INCREMENT`, Slurm's `--nice`).
+    pub nice: u8,
 }
 
 impl Default for ExecutorSettings {
@@ -71,6 +75,7 @@ impl Default for ExecutorSettings {
                 .map(PathBuf::from)
                 .collect(),
             launcher: None,
+            nice: 10,
         }
     }
 }

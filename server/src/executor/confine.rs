@@ -93,9 +93,33 @@ fn restrict(work: &Path, read_paths: &[PathBuf]) -> Result<Confinement, landlock
     })
 }
 
-/// `job-exec`: restricts this process, then replaces it with `command`. With `probe`, prints
-/// the [`Confinement`] as JSON instead and exits. Returns only on failure.
-pub fn exec(work: &Path, read_paths: &[PathBuf], probe: bool, command: &[String]) -> std::io::Error {
+/// What `job-exec` does besides confining: the job's priority and address-space limit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    /// Nice increment (see `ExecutorSettings::nice`).
+    pub nice: i32,
+    /// `RLIMIT_AS` in KiB (soft and hard, as the shell's `ulimit -v`).
+    pub memory_kib: Option<u64>,
+}
+
+/// `job-exec`: applies `limits`, restricts this process, then replaces it with `command`.
+/// With `probe`, prints the [`Confinement`] as JSON instead and exits. Returns only on
+/// failure.
+pub fn exec(work: &Path, read_paths: &[PathBuf], limits: Limits, probe: bool, command: &[String]) -> std::io::Error {
+    if limits.nice != 0
+        && let Err(e) = rustix::process::nice(limits.nice)
+    {
+        return std::io::Error::other(format!("lowering the job's priority failed: {e}"));
+    }
+    if let Some(kib) = limits.memory_kib {
+        let bytes = kib.saturating_mul(1024);
+        let limit = rustix::process::Rlimit {
+            current: Some(bytes),
+            maximum: Some(bytes),
+        };
+        // As the wrapper's `ulimit -v … 2>/dev/null`: a limit the host refuses is not fatal.
+        let _ = rustix::process::setrlimit(rustix::process::Resource::As, limit);
+    }
     let confinement = match restrict(work, read_paths) {
         Ok(c) => c,
         Err(e) => return std::io::Error::other(format!("applying the Landlock ruleset failed: {e}")),
@@ -121,7 +145,7 @@ pub async fn probe(launcher: &Path, read_paths: &[PathBuf], scratch: &Path) -> C
         return failed(format!("cannot create {}: {e}", scratch.display()));
     }
     let out = tokio::process::Command::new(launcher)
-        .args(launcher_args(scratch, read_paths))
+        .args(launcher_args(scratch, 0, None, read_paths))
         .arg("--probe")
         .env_clear()
         .output()
@@ -139,9 +163,25 @@ pub async fn probe(launcher: &Path, read_paths: &[PathBuf], scratch: &Path) -> C
     }
 }
 
-/// `job-exec --work DIR --read P…` (the caller appends `-- PROGRAM ARGS…` or `--probe`).
-pub fn launcher_args(work: &Path, read_paths: &[PathBuf]) -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> = vec!["job-exec".into(), "--work".into(), work.into()];
+/// `job-exec --work DIR --nice N [--memory-kib K] --read P…` (the caller appends
+/// `-- PROGRAM ARGS…` or `--probe`).
+pub fn launcher_args(
+    work: &Path,
+    nice: i32,
+    memory_kib: Option<u64>,
+    read_paths: &[PathBuf],
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "job-exec".into(),
+        "--work".into(),
+        work.into(),
+        "--nice".into(),
+        nice.to_string().into(),
+    ];
+    if let Some(kib) = memory_kib {
+        args.push("--memory-kib".into());
+        args.push(kib.to_string().into());
+    }
     for p in read_paths {
         args.push("--read".into());
         args.push(p.into());

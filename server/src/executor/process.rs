@@ -87,22 +87,32 @@ impl LocalExecutor {
         tokio::fs::create_dir_all(&work).await?;
         // Memory limit per node; a local job is one node.
         let mem_kib = (job.resources.memory_gb * 1024.0 * 1024.0).ceil().max(1024.0) as u64;
+        // The launcher sets the limits itself and execs the job's shell: one exec fewer per
+        // job than the wrapper (process starts are most of a short job's cost).
         let mut command = match &self.launcher {
             Some(launcher) => {
                 let mut c = Command::new(launcher);
-                c.args(super::confine::launcher_args(&work, &self.settings.confine_read_paths))
-                    .arg("--")
-                    .arg("/bin/sh");
+                c.args(super::confine::launcher_args(
+                    &work,
+                    i32::from(self.settings.nice.min(19)),
+                    Some(mem_kib),
+                    &self.settings.confine_read_paths,
+                ))
+                .args(["--", "/bin/sh", "-c"])
+                .arg(&job.command);
                 c
             }
-            None => Command::new("/bin/sh"),
+            None => {
+                let mut c = Command::new("/bin/sh");
+                c.arg("-c")
+                    .arg(WRAPPER)
+                    .arg("ch-job")
+                    .arg(mem_kib.to_string())
+                    .arg(&job.command);
+                c
+            }
         };
         let mut child = command
-            .arg("-c")
-            .arg(WRAPPER)
-            .arg("ch-job")
-            .arg(mem_kib.to_string())
-            .arg(&job.command)
             .current_dir(&work)
             // A job sees none of the server's environment (database URL, secrets): only a
             // minimal one of its own, as a batch system gives.

@@ -39,10 +39,18 @@ fn measure(sys: &mut System, root: Pid) -> Option<(f64, i64)> {
     Some((cpu, i64::try_from(mem).unwrap_or(i64::MAX)))
 }
 
+/// Samples job `job_id`'s process tree every `every` until `stop`, storing each reading.
+/// The first sample is taken after one interval: a reading scans every process of the host
+/// (`/proc`), and a job that ends sooner than that has nothing worth recording — sampling at
+/// once made a burst of short jobs spend more CPU on `/proc` than on the jobs.
 pub(super) async fn sample(store: Store, job_id: Uuid, pid: u32, every: Duration, stop: CancellationToken) {
     let root = Pid::from_u32(pid);
     let mut sys = System::new();
     loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = stop.cancelled() => return,
+        }
         let (back, reading) = match tokio::task::spawn_blocking(move || {
             let r = measure(&mut sys, root);
             (sys, r)
@@ -66,10 +74,6 @@ pub(super) async fn sample(store: Store, job_id: Uuid, pid: u32, every: Duration
         };
         if let Err(e) = store.add_metric(job_id, &s).await {
             warn!(error = %e, "storing metric failed");
-        }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = stop.cancelled() => return,
         }
     }
 }

@@ -96,9 +96,15 @@ async fn commit(store: &Store, group: Vec<Pending>, jobs: usize) {
         answers.push((p.rows.len(), p.done));
         rows.extend(p.rows);
     }
+    let started = std::time::Instant::now();
     match store.create_jobs(&rows).await {
         Ok(_) => {
-            debug!(submissions, jobs, "group committed");
+            debug!(
+                submissions,
+                jobs,
+                elapsed_us = started.elapsed().as_micros(),
+                "group committed"
+            );
             for (_, done) in answers {
                 let _ = done.send(Ok(()));
             }

@@ -106,7 +106,7 @@ impl Store {
 
     pub async fn count_users(&self) -> Result<i64> {
         Ok(sqlx::query("select count(*) as n from app_user")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await?
             .try_get("n")?)
     }
@@ -115,7 +115,7 @@ impl Store {
     pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>> {
         let row = sqlx::query(&format!("select {USER_COLUMNS} from app_user where username = $1"))
             .bind(username.to_owned())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(user_from_row).transpose()
     }
@@ -123,14 +123,14 @@ impl Store {
     pub async fn user_by_id(&self, user_id: Uuid) -> Result<Option<UserRow>> {
         let row = sqlx::query(&format!("select {USER_COLUMNS} from app_user where user_id = $1"))
             .bind(user_id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     pub async fn list_users(&self) -> Result<Vec<UserRow>> {
         let rows = sqlx::query(&format!("select {USER_COLUMNS} from app_user order by username"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(user_from_row).collect()
     }
@@ -192,7 +192,7 @@ impl Store {
              join project p on p.project_id = m.project_id where m.user_id = $1 order by p.name",
         )
         .bind(user_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|r| {
@@ -230,14 +230,14 @@ impl Store {
     pub async fn project_by_name(&self, name: &str) -> Result<Option<ProjectRow>> {
         let row = sqlx::query(&format!("select {PROJECT_COLUMNS} from project where name = $1"))
             .bind(name.to_owned())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(project_from_row).transpose()
     }
 
     pub async fn list_projects(&self) -> Result<Vec<ProjectRow>> {
         let rows = sqlx::query(&format!("select {PROJECT_COLUMNS} from project order by name"))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(project_from_row).collect()
     }
@@ -289,7 +289,7 @@ impl Store {
              join app_user u on u.user_id = m.user_id where m.project_id = $1 order by u.username",
         )
         .bind(project_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|r| {
@@ -305,7 +305,7 @@ impl Store {
     /// Names of projects marked public.
     pub async fn public_projects(&self) -> Result<Vec<String>> {
         let rows = sqlx::query("select name from project where public = 1 order by name")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
     }

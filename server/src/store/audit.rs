@@ -57,7 +57,7 @@ impl Store {
             "select record, reason from fits_access_quarantine order by fits_access_quarantine_id desc limit $1",
         )
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("record")?, r.try_get("reason")?)))
@@ -91,7 +91,7 @@ impl Store {
     pub async fn recent_access(&self, limit: u32) -> Result<Vec<AccessRecord>> {
         let rows = sqlx::query("select * from fits_access order by fits_access_id desc limit $1")
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter()
             .map(|r| {

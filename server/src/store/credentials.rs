@@ -141,7 +141,7 @@ impl Store {
             "select {SESSION_COLUMNS} from user_session where user_session_id = $1"
         ))
         .bind(session_id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(session_from_row).transpose()
     }
@@ -152,7 +152,7 @@ impl Store {
             "select {SESSION_COLUMNS} from user_session where refresh_hash = $1 or previous_hash = $1"
         ))
         .bind(hash.to_owned())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(session_from_row).transpose()
     }
@@ -216,7 +216,7 @@ impl Store {
             "select {TOKEN_COLUMNS} from api_token where api_token_id = $1"
         ))
         .bind(token_id.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
         .await?;
         row.as_ref().map(token_from_row).transpose()
     }
@@ -227,7 +227,7 @@ impl Store {
             "select {TOKEN_COLUMNS} from api_token where user_id = $1 order by created_at desc"
         ))
         .bind(user_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(token_from_row).collect()
     }
@@ -325,7 +325,7 @@ impl Store {
              order by auth_event_id desc limit $1",
         )
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|r| {

@@ -58,14 +58,7 @@ impl Store {
         }
         let mut out = Vec::with_capacity(events.len());
         for chunk in events.chunks(EVENTS_PER_STATEMENT) {
-            let tuples: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let params: Vec<String> = (1..=EVENT_COLUMNS)
-                        .map(|i| format!("${}", r * EVENT_COLUMNS + i))
-                        .collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect();
+            let tuples: Vec<String> = (0..chunk.len()).map(|k| self.placeholders(k, EVENT_COLUMNS)).collect();
             let sql = format!(
                 "insert into job_event (event_id, event_type, schema_version, occurred_at, correlation_id, \
                  causation_id, job_id, actor, payload) values {} returning event_id, job_event_offset",
@@ -109,7 +102,7 @@ impl Store {
             sqlx::query("select * from job_event where job_event_offset > $1 order by job_event_offset limit $2")
                 .bind(after)
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reader)
                 .await?;
         rows.iter().map(event_from_row).collect()
     }
@@ -138,7 +131,7 @@ impl Store {
         for b in binds.into_iter().skip(1) {
             q = q.bind(b);
         }
-        let rows = q.bind(i64::from(limit)).fetch_all(&self.pool).await?;
+        let rows = q.bind(i64::from(limit)).fetch_all(&self.reader).await?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -147,7 +140,7 @@ impl Store {
     pub async fn events_for_job(&self, job_id: Uuid) -> Result<Vec<JobEvent>> {
         let rows = sqlx::query("select * from job_event where job_id = $1 order by job_event_offset")
             .bind(job_id.to_string())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(event_from_row).collect()
     }
@@ -155,7 +148,7 @@ impl Store {
     /// Offset of the newest committed event (0 when the log is empty).
     pub async fn latest_offset(&self) -> Result<i64> {
         let row = sqlx::query("select coalesce(max(job_event_offset), 0) as o from job_event")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reader)
             .await?;
         Ok(row.try_get("o")?)
     }

@@ -50,23 +50,15 @@ const COLUMNS: [&str; 29] = [
 const JOBS_PER_STATEMENT: usize = 256;
 
 /// `insert into job (…) values (…), (…)` for `rows` jobs.
-fn insert_jobs_sql(rows: usize) -> String {
+fn insert_jobs_sql(store: &Store, rows: usize) -> String {
     let width = COLUMNS.len() + 1;
-    let tuples: Vec<String> = (0..rows)
-        .map(|r| {
-            let params: Vec<String> = (1..=width).map(|i| format!("${}", r * width + i)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect();
+    let tuples: Vec<String> = (0..rows).map(|k| store.placeholders(k, width)).collect();
     format!(
         "insert into job ({}, job_id) values {}",
         COLUMNS.join(", "),
         tuples.join(", ")
     )
 }
-
-/// The statement for a full chunk, built once.
-static INSERT_FULL_SQL: LazyLock<String> = LazyLock::new(|| insert_jobs_sql(JOBS_PER_STATEMENT));
 
 static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = COLUMNS
@@ -196,24 +188,23 @@ impl Store {
     /// order (the order given).
     #[instrument(skip_all, fields(jobs = jobs.len()), err)]
     pub async fn create_jobs(&self, jobs: &[(Job, Vec<NewEvent>)]) -> Result<Vec<JobEvent>> {
+        let t0 = std::time::Instant::now();
         let mut tx = self.pool.begin().await?;
+        let t1 = t0.elapsed().as_micros();
         for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
-            let partial;
-            let sql: &str = if chunk.len() == JOBS_PER_STATEMENT {
-                &INSERT_FULL_SQL
-            } else {
-                partial = insert_jobs_sql(chunk.len());
-                &partial
-            };
-            let mut q = sqlx::query(sql);
+            let sql = insert_jobs_sql(self, chunk.len());
+            let mut q = sqlx::query(&sql);
             for (job, _) in chunk {
                 q = bind_job(q, job, 1).bind(job.id.to_string());
             }
             q.execute(&mut *tx).await?;
         }
         let events = jobs.iter().flat_map(|(_, events)| events.iter().cloned()).collect();
+        let t2 = t0.elapsed().as_micros();
         let committed = self.append_events(&mut tx, events).await?;
+        let t3 = t0.elapsed().as_micros();
         tx.commit().await?;
+        tracing::debug!(t1, t2, t3, t4 = t0.elapsed().as_micros(), "TIMING");
         Ok(committed)
     }
 
@@ -238,7 +229,7 @@ impl Store {
     pub async fn get_job(&self, id: Uuid) -> Result<JobUpdate> {
         let row = sqlx::query(&format!("{SELECT_SQL} where job_id = $1"))
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?
             .ok_or(StoreError::JobNotFound(id))?;
         job_from_row(&row)
@@ -248,7 +239,7 @@ impl Store {
     pub async fn jobs_in_status(&self, status: JobStatus) -> Result<Vec<JobUpdate>> {
         let rows = sqlx::query(&format!("{SELECT_SQL} where status = $1 order by submitted_at"))
             .bind(status.as_str())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
         rows.iter().map(job_from_row).collect()
     }
@@ -260,7 +251,7 @@ impl Store {
         ))
         .bind(executor.to_owned())
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter().map(job_from_row).collect()
     }
@@ -313,9 +304,9 @@ impl Store {
         let rows = page
             .bind(i64::from(limit))
             .bind(offset_i64)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await?;
-        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        let total: i64 = count.fetch_one(&self.reader).await?.try_get("n")?;
         Ok(JobPage {
             jobs: rows
                 .iter()

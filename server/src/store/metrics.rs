@@ -31,7 +31,7 @@ impl Store {
             "select sampled_at, cpu_percent, memory_bytes from job_metric where job_id = $1 order by sampled_at",
         )
         .bind(job_id.to_string())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await?;
         rows.iter()
             .map(|r| {

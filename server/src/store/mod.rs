@@ -56,9 +56,17 @@ pub enum Backend {
 /// Handle to the database; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Writes (and reads inside write transactions).
     pool: AnyPool,
+    /// Reads outside transactions. SQLite: separate read-only connections, which WAL lets run
+    /// beside the one writer (a single shared connection made every read wait for the write
+    /// path and the write path for every read); PostgreSQL: the same pool.
+    reader: AnyPool,
     backend: Backend,
 }
+
+/// SQLite's read-only connections (WAL allows any number beside the writer).
+const SQLITE_READERS: u32 = 4;
 
 impl Store {
     /// Connects and applies the backend's migrations.
@@ -89,8 +97,24 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,
         }
+        let reader = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(SQLITE_READERS)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("pragma query_only = on; pragma busy_timeout = 5000")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?
+            }
+            Backend::Postgres => pool.clone(),
+        };
         tracing::info!(?backend, "database ready");
-        Ok(Self { pool, backend })
+        Ok(Self { pool, reader, backend })
     }
 
     pub fn backend(&self) -> Backend {
@@ -104,7 +128,19 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.reader.close().await;
         self.pool.close().await;
+    }
+
+    /// `n` bind placeholders for the `k`-th group of a multi-row statement (`k` from 0):
+    /// `$…` numbered on PostgreSQL, anonymous `?` on SQLite, where each named parameter costs
+    /// a linear search in `sqlite3_bind_parameter_name` (quadratic over a large statement).
+    pub(crate) fn placeholders(&self, k: usize, n: usize) -> String {
+        let params: Vec<String> = match self.backend {
+            Backend::Sqlite => vec!["?".to_owned(); n],
+            Backend::Postgres => (1..=n).map(|i| format!("${}", k * n + i)).collect(),
+        };
+        format!("({})", params.join(", "))
     }
 }
 

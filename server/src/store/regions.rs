@@ -43,7 +43,7 @@ impl Store {
     pub async fn get_regions(&self, image: &str) -> Result<Option<ImageRegions>> {
         let row = sqlx::query(&format!("{SELECT_SQL} where image = $1"))
             .bind(image.to_owned())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         row.as_ref().map(from_row).transpose()
     }

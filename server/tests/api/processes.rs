@@ -66,6 +66,23 @@ async fn jobs_do_not_inherit_the_server_environment() {
     app.stop().await;
 }
 
+/// Jobs run below the server's priority (nice 10 by default) and under their memory request
+/// as an address-space limit (`ulimit -v`, in KiB), whether started by the launcher or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_run_niced_under_their_memory_limit() {
+    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
+        return;
+    };
+    let job = app
+        .submit_ok(json!({ "name": "limits", "command": "nice; ulimit -v", "resources": { "memory_gb": 2 } }))
+        .await;
+    app.wait_status(job.id, JobStatus::Completed).await;
+    let (_, logs) = app.get_json(&format!("/api/jobs/{}/logs", job.id)).await;
+    let out: Vec<&str> = logs["stdout"].as_str().unwrap_or_default().lines().collect();
+    assert_eq!(out, ["10", "2097152"], "{logs}");
+    app.stop().await;
+}
+
 /// Confined jobs (Landlock): a job reads and writes its own directory, but the kernel refuses
 /// it the database, the data directory, other jobs' directories and the server's settings.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
