@@ -76,6 +76,24 @@ fn auth_header() -> &'static str {
     AUTH.get().map_or("X-Bench: 1", String::as_str)
 }
 
+/// An API token of the first-start admin with `scopes`, made with the release binary's
+/// operator command against the server's database (`database_url`, or SQLite in `data`).
+pub(crate) fn admin_token(data: &Path, database_url: Option<&str>, scopes: &str) -> Result<String> {
+    let mut cmd = Command::new(root().join("target/release/cosmic-horizons"));
+    cmd.args(["token", "create", "admin", "--scopes", scopes, "--name", "bench"])
+        .current_dir(root())
+        .env("CH_DATA_DIR", data)
+        .env("CH_LOG", "warn");
+    if let Some(url) = database_url {
+        cmd.env("CH_DATABASE_URL", url);
+    }
+    let out = cmd.output().context("creating an API token")?;
+    if !out.status.success() {
+        bail!("token create failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
 pub(crate) fn wait_http(url: &str) -> Result<()> {
     for _ in 0..100 {
         if Command::new("curl")
@@ -202,17 +220,7 @@ pub fn cache() -> Result<()> {
     wait_http(&format!("http://127.0.0.1:{ch_port}/healthz"))?;
     // Requests are authenticated, as on a real installation: a read token of the first-start
     // admin, made with the operator command against the server's database.
-    let token = Command::new(root().join("target/release/cosmic-horizons"))
-        .args(["token", "create", "admin", "--scopes", "read", "--name", "bench"])
-        .current_dir(root())
-        .env("CH_DATA_DIR", dir.join("data"))
-        .env("CH_LOG", "warn")
-        .output()
-        .context("creating an API token")?;
-    if !token.status.success() {
-        bail!("token create failed: {}", String::from_utf8_lossy(&token.stderr));
-    }
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let token = admin_token(&dir.join("data"), None, "read")?;
     let _ = AUTH.set(format!("Authorization: Bearer {token}"));
     // Fill the cache: every measured request below is a hit.
     wait_http(&format!("{ch}/f1m.fits"))?;

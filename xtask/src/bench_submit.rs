@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench::{Guard, ensure_apt, env_or, free_port, load_average, wait_http};
+use crate::bench::{Guard, admin_token, ensure_apt, env_or, free_port, load_average, wait_http};
 use crate::{cargo, root, run, tools};
 
 /// Connections wrk keeps busy (the issue's "concurrency 32").
@@ -175,18 +175,7 @@ fn measure(backend: &'static str, seconds: u32, batch_seconds: u32) -> Result<Fi
     );
     let base = format!("http://127.0.0.1:{port}");
     wait_http(&format!("{base}/readyz"))?;
-    let token = Command::new(&bin)
-        .args(["token", "create", "admin", "--scopes", "read,submit", "--name", "bench"])
-        .current_dir(root())
-        .env("CH_DATA_DIR", &data)
-        .env("CH_DATABASE_URL", &url)
-        .env("CH_LOG", "warn")
-        .output()
-        .context("creating an API token")?;
-    if !token.status.success() {
-        bail!("token create failed: {}", String::from_utf8_lossy(&token.stderr));
-    }
-    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+    let token = admin_token(&data, Some(&url), "read,submit")?;
     let one = r#"{"name":"bench","command":"true"}"#;
     let batch = format!("{{\"jobs\":[{}]}}", vec![one; BATCH].join(","));
     let script = |name: &str, body: &str| -> Result<std::path::PathBuf> {
