@@ -1,5 +1,7 @@
-//! Live job events in the browser: one WebSocket to `/api/events/ws` per page, resumed from
-//! the last offset seen after a disconnect. Pages read the latest job snapshots from context.
+//! Live job events in the browser through the real-time gateway (docs/realtime.md): one
+//! WebSocket per tab, subscribed to the `project:<name>:jobs` channel of every project the user
+//! may read, resumed from each channel's last (epoch, offset) after a disconnect, reconnected with
+//! exponential backoff and jitter (1 s … 60 s). Pages read the latest job snapshots from context.
 
 use std::collections::HashMap;
 
@@ -10,13 +12,24 @@ use uuid::Uuid;
 /// Newest events kept for pages that show an event feed.
 const RECENT: usize = 500;
 
+/// The state of the tab's connection, shown in the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Connecting,
+    Live,
+    /// Lost; trying again after a backoff.
+    Reconnecting,
+    /// The browser says it is offline; trying again when it is back.
+    Offline,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct LiveEvents {
     /// Latest snapshot of every job an event mentioned since the page loaded.
     pub jobs: RwSignal<HashMap<Uuid, Job>>,
     /// The most recent events, oldest first.
     pub events: RwSignal<Vec<JobEvent>>,
-    pub connected: RwSignal<bool>,
+    pub state: RwSignal<LinkState>,
 }
 
 impl LiveEvents {
@@ -28,6 +41,7 @@ impl LiveEvents {
             });
         }
         self.events.update(|v| {
+            // The same event can arrive on two channels; the feed keeps it once.
             if v.last().is_some_and(|last| last.offset >= ev.offset) {
                 return;
             }
@@ -47,13 +61,13 @@ pub fn provide_live_events() {
     let live = LiveEvents {
         jobs: RwSignal::new(HashMap::new()),
         events: RwSignal::new(Vec::new()),
-        connected: RwSignal::new(false),
+        state: RwSignal::new(LinkState::Connecting),
     };
     provide_context(live);
     #[cfg(feature = "hydrate")]
     Effect::new(move |started: Option<bool>| {
         if started != Some(true) {
-            socket::connect(live, None);
+            socket::start(live);
         }
         true
     });
@@ -69,24 +83,104 @@ pub fn LiveIndicator() -> impl IntoView {
         <span
             hidden=move || !shown()
             class="live"
-            class:on=move || live.connected.get()
+            class:on=move || live.state.get() == LinkState::Live
+            data-state=move || format!("{:?}", live.state.get()).to_lowercase()
             data-testid="live-indicator"
-            title="Live updates from the server's event stream"
+            title="Live updates from the server's real-time gateway"
         >
-            {move || if live.connected.get() { "● live" } else { "○ connecting" }}
+            {move || match live.state.get() {
+                LinkState::Live => "● live",
+                LinkState::Connecting => "○ connecting",
+                LinkState::Reconnecting => "○ reconnecting…",
+                LinkState::Offline => "○ offline",
+            }}
         </span>
     }
 }
 
 #[cfg(feature = "hydrate")]
 mod socket {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use serde_json::{Value, json};
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
     use web_sys::{MessageEvent, WebSocket};
 
     use super::*;
 
-    pub fn connect(live: LiveEvents, after: Option<i64>) {
+    /// Per channel: the (epoch, offset) to resume after.
+    type Positions = Rc<RefCell<HashMap<String, (String, i64)>>>;
+
+    const MIN_BACKOFF_MS: f64 = 1000.0;
+    const MAX_BACKOFF_MS: f64 = 60_000.0;
+
+    pub fn start(live: LiveEvents) {
+        connect(live, Positions::default(), 0);
+    }
+
+    /// Full jitter on an exponential backoff (AWS architecture blog, "Exponential Backoff And
+    /// Jitter"): a random delay in [½·d, d], d = min(60 s, 1 s · 2^attempt).
+    fn backoff_ms(attempt: u32) -> i32 {
+        let d = (MIN_BACKOFF_MS * 2f64.powi(attempt.min(16) as i32)).min(MAX_BACKOFF_MS);
+        (d * (0.5 + js_sys::Math::random() / 2.0)) as i32
+    }
+
+    fn send(ws: &WebSocket, v: &Value) {
+        let _ = ws.send_with_str(&v.to_string());
+    }
+
+    fn subscribe_all(ws: WebSocket, positions: Positions) {
+        leptos::task::spawn_local(async move {
+            let Ok(projects) = crate::api::accounts::get_projects().await else {
+                return;
+            };
+            for p in projects {
+                let channel = format!("project:{}:jobs", p.name);
+                let mut msg = json!({ "op": "subscribe", "channel": channel });
+                if let Some((epoch, offset)) = positions.borrow().get(&channel) {
+                    msg["since"] = json!({ "epoch": epoch, "offset": offset });
+                }
+                send(&ws, &msg);
+            }
+        });
+    }
+
+    fn on_message(live: LiveEvents, ws: &WebSocket, positions: &Positions, text: &str) {
+        let Ok(v) = serde_json::from_str::<Value>(text) else { return };
+        let channel = v["channel"].as_str().unwrap_or_default().to_owned();
+        let position = || Some((v["epoch"].as_str()?.to_owned(), v["offset"].as_i64()?));
+        match v["type"].as_str().unwrap_or_default() {
+            "welcome" => {
+                live.state.set(LinkState::Live);
+                subscribe_all(ws.clone(), positions.clone());
+            }
+            "subscribed" => {
+                if let Some(p) = position() {
+                    positions.borrow_mut().entry(channel).or_insert(p);
+                }
+            }
+            "event" => {
+                if let Ok(ev) = serde_json::from_value::<JobEvent>(v["event"].clone()) {
+                    live.apply(ev);
+                }
+                if let Some(p) = position() {
+                    positions.borrow_mut().insert(channel, p);
+                }
+            }
+            // The log cannot fill the hole (a restored database): start from what the server
+            // shows now.
+            "gap" => {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.location().reload();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn connect(live: LiveEvents, positions: Positions, attempt: u32) {
         let Some(window) = web_sys::window() else { return };
         let location = window.location();
         // The sign-in page has nobody to stream for (the socket would be refused with 401);
@@ -98,32 +192,36 @@ mod socket {
             return;
         };
         let scheme = if protocol == "https:" { "wss" } else { "ws" };
-        let url = match after {
-            Some(a) => format!("{scheme}://{host}/api/events/ws?after={a}"),
-            None => format!("{scheme}://{host}/api/events/ws"),
+        let Ok(ws) = WebSocket::new(&format!("{scheme}://{host}/api/realtime/ws")) else {
+            return;
         };
-        let Ok(ws) = WebSocket::new(&url) else { return };
+        let opened = Rc::new(std::cell::Cell::new(false));
 
-        let on_open = Closure::<dyn FnMut()>::new(move || live.connected.set(true));
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        on_open.forget();
-
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let Some(text) = e.data().as_string()
-                && let Ok(ev) = serde_json::from_str::<JobEvent>(&text)
-            {
-                live.apply(ev);
-            }
-        });
+        let on_message = {
+            let (ws2, positions, opened) = (ws.clone(), positions.clone(), opened.clone());
+            Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+                opened.set(true);
+                if let Some(text) = e.data().as_string() {
+                    on_message(live, &ws2, &positions, &text);
+                }
+            })
+        };
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
 
         let on_close = Closure::<dyn FnMut()>::new(move || {
-            live.connected.set(false);
-            let resume = live.events.with_untracked(|v| v.last().map(|e| e.offset)).or(after);
-            let retry = Closure::<dyn FnMut()>::new(move || connect(live, resume));
+            let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
+            live.state
+                .set(if online { LinkState::Reconnecting } else { LinkState::Offline });
+            // A connection that worked starts the backoff afresh.
+            let next = if opened.get() { 0 } else { attempt + 1 };
+            let positions = positions.clone();
+            let retry = Closure::<dyn FnMut()>::new(move || connect(live, positions.clone(), next));
             if let Some(w) = web_sys::window() {
-                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(retry.as_ref().unchecked_ref(), 1000);
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                    retry.as_ref().unchecked_ref(),
+                    backoff_ms(next),
+                );
             }
             retry.forget();
         });

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod auth;
 pub mod cli;
 pub mod executor;
+pub mod gateway;
 pub mod http;
 pub mod jobs;
 pub mod outbox;

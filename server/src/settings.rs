@@ -203,6 +203,7 @@ pub struct Settings {
     pub systems: SystemCatalog,
     pub archive: ArchiveSettings,
     pub auth: AuthSettings,
+    pub gateway: crate::gateway::GatewaySettings,
 }
 
 impl Default for Settings {
@@ -217,13 +218,14 @@ impl Default for Settings {
             systems: SystemCatalog::default(),
             archive: ArchiveSettings::default(),
             auth: AuthSettings::default(),
+            gateway: crate::gateway::GatewaySettings::default(),
         }
     }
 }
 
 /// Top-level settings keys; other `CH_*` variables (`CH_LOG`, `CH_CONFIG`, test harness
 /// variables) are not settings.
-const SETTING_KEYS: [&str; 9] = [
+const SETTING_KEYS: [&str; 10] = [
     "listen",
     "data_dir",
     "database_url",
@@ -233,6 +235,7 @@ const SETTING_KEYS: [&str; 9] = [
     "systems",
     "archive",
     "auth",
+    "gateway",
 ];
 
 impl Settings {

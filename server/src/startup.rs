@@ -78,6 +78,14 @@ pub async fn run(
         token.clone(),
     ));
 
+    if store.backend() == crate::store::Backend::Postgres {
+        tasks.spawn(crate::outbox::listen_for_commits(
+            settings.database_url(),
+            signal.clone(),
+            token.clone(),
+        ));
+    }
+
     let lifecycle = Lifecycle::new(store.clone(), signal.clone());
     let handle = ExecutorHandle::default();
     let logs_dir = settings.data_dir.join("jobs");
@@ -142,8 +150,20 @@ pub async fn run(
     .context("opening the archive cache")?;
     let max_body = settings.max_body_bytes;
     let api = crate::http::router(max_body, &settings.archive);
+    let gateway = crate::gateway::Gateway::start(
+        store.clone(),
+        jobs.clone(),
+        auth.clone(),
+        settings.gateway.clone(),
+        signal.clone(),
+        &tasks,
+        token.clone(),
+    )
+    .await
+    .context("opening the real-time gateway")?;
     let state = AppState {
         leptos_options: leptos_options.clone(),
+        gateway,
         store: store.clone(),
         jobs: jobs.clone(),
         bus,

@@ -18,6 +18,7 @@ pub struct AppState {
     pub store: Store,
     pub jobs: Jobs,
     pub bus: EventBus,
+    pub gateway: crate::gateway::Gateway,
     pub archive: Archive,
     pub auth: Auth,
     pub regions: crate::regions::Regions,

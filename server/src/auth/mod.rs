@@ -23,7 +23,7 @@ use uuid::Uuid;
 pub use accounts::{NewToken, validate_name};
 pub use jwt::Keys;
 pub use projects::ProjectDirectory;
-pub use sessions::Issued;
+pub use sessions::{Issued, StillValid};
 
 use crate::settings::{AuthSettings, Settings};
 use crate::store::{AuthEvent, Store, StoreError};

@@ -263,3 +263,59 @@ impl Auth {
         self.identity(user.user_id).await.ok().flatten()
     }
 }
+
+/// A credential that still holds, with the caller's current memberships.
+#[derive(Debug, Clone)]
+pub struct StillValid {
+    pub caller: Principal,
+    /// When the credential stops working on its own (token or session expiry).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Auth {
+    /// Checks that `caller`'s credential still holds, for connections that outlive requests
+    /// (the real-time gateway): the API token not revoked or expired, the session not signed
+    /// out or expired, the user still enabled. `None`: it no longer holds. Anonymous callers
+    /// always hold (what they may read is decided per channel).
+    pub async fn revalidate(&self, caller: &Principal) -> Result<Option<StillValid>, ServiceError> {
+        let (user_id, expires_at) = match caller {
+            Principal::Anonymous => {
+                return Ok(Some(StillValid {
+                    caller: Principal::Anonymous,
+                    expires_at: None,
+                }));
+            }
+            Principal::User {
+                user,
+                credential: Credential::Session { session_id },
+            } => match self.live_session(*session_id).await? {
+                Some(s) => (user.user_id, Some(s.expires_at)),
+                None => return Ok(None),
+            },
+            Principal::User {
+                user,
+                credential: Credential::Token { token_id, .. },
+            } => {
+                let row = match self.inner.tokens.get(token_id).await {
+                    Some(t) => t,
+                    None => match self.store().token(*token_id).await.map_err(store_err)? {
+                        Some(row) => Arc::new(row),
+                        None => return Ok(None),
+                    },
+                };
+                if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now()) {
+                    return Ok(None);
+                }
+                (user.user_id, row.expires_at)
+            }
+        };
+        let Some(fresh) = self.identity(user_id).await? else {
+            return Ok(None);
+        };
+        let mut caller = caller.clone();
+        if let Principal::User { user, .. } = &mut caller {
+            *user = (*fresh).clone();
+        }
+        Ok(Some(StillValid { caller, expires_at }))
+    }
+}

@@ -13,6 +13,7 @@ mod jobs;
 mod openapi;
 #[cfg(test)]
 mod openapi_check;
+mod realtime;
 mod regions;
 pub mod routes;
 mod soda;
@@ -179,6 +180,8 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         .route("/api/regions", get(regions::get).put(regions::put))
         .route("/api/regions/ds9", get(regions::export_ds9).put(regions::import_ds9))
         .route("/api/events/ws", get(events::stream))
+        .route("/api/realtime/ws", get(realtime::websocket))
+        .route("/api/realtime/sse", get(realtime::server_sent_events))
         .route("/api/systems", get(systems))
         .route("/api/templates", get(templates))
         .route("/api/openapi.json", get(openapi))

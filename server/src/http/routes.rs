@@ -48,6 +48,8 @@ pub const API_RULES: &[(&str, Rule)] = &[
     ("/api/jobs/{id}/metrics", Rule::Authorized),
     ("/api/events", Rule::Authorized),
     ("/api/events/ws", Rule::Authorized),
+    ("/api/realtime/ws", Rule::Authorized),
+    ("/api/realtime/sse", Rule::Authorized),
     ("/api/regions", Rule::Authorized),
     ("/api/regions/ds9", Rule::Authorized),
     ("/api/systems", Rule::Authorized),

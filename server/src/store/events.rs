@@ -12,6 +12,9 @@ use super::{Backend, Result, Store, StoreError, from_millis, parse, to_millis};
 /// it a reader could see offset 11 committed before 10 and skip 10 for good.
 const OUTBOX_LOCK_KEY: i64 = 0x4348_4f55_5442_4f58;
 
+/// PostgreSQL `NOTIFY` channel announcing committed events (see `outbox::listen_for_commits`).
+pub const COMMIT_CHANNEL: &str = "ch_event_committed";
+
 /// Bound parameters per event row.
 const EVENT_COLUMNS: usize = 9;
 
@@ -53,6 +56,12 @@ impl Store {
         if self.backend == Backend::Postgres {
             sqlx::query("select pg_advisory_xact_lock($1)")
                 .bind(OUTBOX_LOCK_KEY)
+                .execute(&mut **tx)
+                .await?;
+            // Delivered at commit (and only then) to every instance listening on this
+            // database: their relays read the new events at once instead of at the next poll.
+            sqlx::query("select pg_notify($1, '')")
+                .bind(COMMIT_CHANNEL)
                 .execute(&mut **tx)
                 .await?;
         }
@@ -151,5 +160,26 @@ impl Store {
             .fetch_one(&self.reader)
             .await?;
         Ok(row.try_get("o")?)
+    }
+}
+
+impl Store {
+    /// The event log's epoch: a random id made the first time it is asked for and kept in the
+    /// database (table `event_stream`), so every server instance on one database agrees on it.
+    #[instrument(skip(self), err)]
+    pub async fn stream_epoch(&self) -> Result<String> {
+        let fresh = Uuid::new_v4().simple().to_string();
+        sqlx::query(
+            "insert into event_stream (event_stream_id, epoch, created_at) values (1, $1, $2) \
+             on conflict (event_stream_id) do nothing",
+        )
+        .bind(fresh)
+        .bind(to_millis(chrono::Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("select epoch from event_stream where event_stream_id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("epoch")?)
     }
 }

@@ -19,6 +19,7 @@ use tracing::instrument;
 pub use accounts::{MemberRow, ProjectRow, UserRow};
 pub use audit::AccessRecord;
 pub use credentials::{AuthEvent, SessionRow, TokenRow};
+pub use events::COMMIT_CHANNEL;
 pub use jobs::JobUpdate;
 pub use metrics::MetricSample;
 pub use regions::ImageRegions;

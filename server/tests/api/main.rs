@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod processes;
+mod realtime;
 
 use std::time::Duration;
 

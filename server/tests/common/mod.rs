@@ -224,6 +224,11 @@ impl TestApp {
     /// `[(project, role)]` (projects are created when missing); returns a client signed in
     /// with an API token of theirs that has every scope.
     pub async fn user(&self, name: &str, role: &str, projects: &[(&str, &str)]) -> reqwest::Client {
+        client_with(&self.user_token(name, role, projects).await)
+    }
+
+    /// Like [`TestApp::user`], returning the API token itself (for WebSocket and SSE clients).
+    pub async fn user_token(&self, name: &str, role: &str, projects: &[(&str, &str)]) -> String {
         let settings = settings_for_token(&self.dir, &self.database_url);
         let store = server::store::Store::connect(&self.database_url).await.expect("store");
         let auth = server::auth::Auth::open(store, &settings).await.expect("auth");
@@ -240,7 +245,7 @@ impl TestApp {
             auth.set_member(&op, project, name, pr).await.expect("member");
         }
         auth.store().close().await;
-        client_with(&token_for(&settings, name, &["read", "submit", "admin"], None).await)
+        token_for(&settings, name, &["read", "submit", "admin"], None).await
     }
 
     /// Graceful shutdown; returns the data dir so a restart can reuse it.
@@ -259,14 +264,21 @@ impl TestApp {
 
     /// A WebSocket handshake request to `path`, authenticated with the admin's token.
     pub fn ws_request(&self, path: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+        self.ws_request_with(path, &self.token)
+    }
+
+    /// A WebSocket handshake request to `path` with `Authorization: Bearer <token>`.
+    pub fn ws_request_with(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut req = format!("ws://{}{path}", self.addr)
             .into_client_request()
             .expect("ws request");
-        req.headers_mut().insert(
-            "authorization",
-            format!("Bearer {}", self.token).parse().expect("header"),
-        );
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().expect("header"));
         req
     }
 

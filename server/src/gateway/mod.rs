@@ -1,0 +1,265 @@
+//! The real-time gateway (docs/realtime.md): authorized channels over one WebSocket (or
+//! Server-Sent Events), every message positioned by (epoch, offset) in the event log, resume
+//! without gaps or repeats, bounded memory per connection.
+//!
+//! Layout: `channel` (names, which channels an event is on), `protocol` (frames), `hub`
+//! (subscriptions and fan-out, fed by its own outbox relay), `limits` (connections per
+//! credential/address), `socket` (one WebSocket connection), `sse` (the same stream as SSE).
+
+pub mod channel;
+pub mod hub;
+pub mod limits;
+pub mod protocol;
+pub mod socket;
+pub mod sse;
+
+use std::sync::Arc;
+
+use ch_api::{Action, JobService, Principal, ServiceError, ServiceResult};
+use ch_domain::JobEvent;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use uuid::Uuid;
+
+use self::channel::Channel;
+use self::hub::{Hub, HubSink};
+use self::limits::ConnectionLimits;
+use crate::auth::Auth;
+use crate::jobs::Jobs;
+use crate::outbox::{OutboxSignal, run_relay};
+use crate::store::Store;
+
+/// Gateway settings (`[gateway]`, `CH_GATEWAY__*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// Seconds between heartbeats; a connection silent for two of them is dropped.
+    pub heartbeat_secs: u64,
+    /// Seconds between checks that a connection's credential still holds (revocation,
+    /// sign-out, lost membership); expiry is acted on at the moment it happens.
+    pub recheck_secs: u64,
+    /// Largest inbound frame (control messages only).
+    pub max_frame_bytes: usize,
+    /// Messages queued per connection before it counts as a slow consumer and is cut.
+    pub queue_messages: usize,
+    /// Channels one connection may subscribe to.
+    pub max_subscriptions: usize,
+    /// Open connections on this instance (keep below the process's open-file limit).
+    pub max_connections: usize,
+    /// Open connections per user (all their sessions) or per API token.
+    pub max_connections_per_credential: usize,
+    /// Open connections per client address.
+    pub max_connections_per_address: usize,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            heartbeat_secs: 25,
+            recheck_secs: 60,
+            max_frame_bytes: 4096,
+            queue_messages: 1024,
+            max_subscriptions: 256,
+            max_connections: 15_000,
+            max_connections_per_credential: 500,
+            max_connections_per_address: 5_000,
+        }
+    }
+}
+
+/// Events read per page when a subscription recovers from the log.
+const BACKLOG_PAGE: u32 = 1000;
+
+/// What a subscription may recover from the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backlog {
+    /// Events of jobs in this project.
+    Project(String),
+    /// Events of this job.
+    Job(Uuid),
+    /// Nothing is kept in the log for this channel (metrics, notifications, alerts).
+    None,
+}
+
+/// The gateway; cheap to clone.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    hub: Arc<Hub>,
+    jobs: Jobs,
+    auth: Auth,
+    store: Store,
+    settings: GatewaySettings,
+    limits: ConnectionLimits,
+    shutdown: CancellationToken,
+}
+
+impl Gateway {
+    /// Opens the gateway and starts its relay (from the log's newest offset: connections
+    /// recover older events from the log themselves).
+    pub async fn start(
+        store: Store,
+        jobs: Jobs,
+        auth: Auth,
+        settings: GatewaySettings,
+        signal: OutboxSignal,
+        tasks: &TaskTracker,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let epoch = store.stream_epoch().await?;
+        let start = store.latest_offset().await?;
+        let hub = Arc::new(Hub::new(epoch, start));
+        tasks.spawn(run_relay(
+            store.clone(),
+            Arc::new(HubSink(hub.clone())),
+            signal,
+            start,
+            shutdown.clone(),
+        ));
+        let limits = ConnectionLimits::new(
+            settings.max_connections_per_credential,
+            settings.max_connections_per_address,
+            settings.max_connections,
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                hub,
+                jobs,
+                auth,
+                store,
+                settings,
+                limits,
+                shutdown,
+            }),
+        })
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub fn settings(&self) -> &GatewaySettings {
+        &self.inner.settings
+    }
+
+    pub fn limits(&self) -> &ConnectionLimits {
+        &self.inner.limits
+    }
+
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    /// Newest committed offset.
+    pub async fn latest_offset(&self) -> ServiceResult<i64> {
+        self.inner.jobs.latest_offset().await
+    }
+
+    /// Whether `caller` may subscribe to `channel` — the same decisions as the HTTP routes
+    /// that read the same things (`ch_api::authorize` through the job service).
+    pub async fn authorize(&self, caller: &Principal, channel: &Channel) -> ServiceResult<Backlog> {
+        let signed_in = || match caller.user() {
+            Some(u) => Ok(u),
+            None => Err(ServiceError::Unauthenticated(
+                "sign in to subscribe to this channel".into(),
+            )),
+        };
+        match channel {
+            Channel::ProjectJobs(p) => {
+                if caller.user().is_none() && !self.inner.jobs.site().public_read {
+                    return Err(ServiceError::Unauthenticated("sign in to continue".into()));
+                }
+                self.inner
+                    .jobs
+                    .authorize_project(caller, Action::Read, p, &format!("project {p}"))
+                    .await?;
+                Ok(Backlog::Project(p.clone()))
+            }
+            Channel::JobStatus(id) => {
+                self.inner.jobs.get(caller, *id).await?;
+                Ok(Backlog::Job(*id))
+            }
+            Channel::JobMetrics(id) => {
+                self.inner.jobs.get(caller, *id).await?;
+                Ok(Backlog::None)
+            }
+            Channel::UserNotifications(id) => {
+                if signed_in()?.user_id == *id {
+                    Ok(Backlog::None)
+                } else {
+                    Err(ServiceError::Forbidden(
+                        "only a user themself may read their notifications".into(),
+                    ))
+                }
+            }
+            Channel::SystemAlerts => signed_in().map(|_| Backlog::None),
+        }
+    }
+
+    /// One page of `backlog`'s events after `after`, in offset order (empty at the end).
+    pub async fn backlog_after(&self, backlog: &Backlog, after: i64) -> ServiceResult<Vec<JobEvent>> {
+        let events = match backlog {
+            Backlog::Project(p) => {
+                self.inner
+                    .store
+                    .events_after_visible(after, BACKLOG_PAGE, Some(std::slice::from_ref(p)))
+                    .await
+            }
+            Backlog::Job(id) => self
+                .inner
+                .store
+                .events_for_job(*id)
+                .await
+                .map(|evs| evs.into_iter().filter(|e| e.offset > after).collect()),
+            Backlog::None => Ok(Vec::new()),
+        };
+        events.map_err(|e| {
+            tracing::error!(error = %e, "reading the event log for a subscription");
+            ServiceError::Internal
+        })
+    }
+
+    /// Events of any of `backlogs` after `after`, merged in offset order (one page; for SSE,
+    /// whose resume point is one offset across all its channels).
+    pub async fn merged_backlog_after(&self, backlogs: &[Backlog], after: i64) -> ServiceResult<Vec<JobEvent>> {
+        let mut projects: Vec<String> = backlogs
+            .iter()
+            .filter_map(|b| match b {
+                Backlog::Project(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
+        for b in backlogs {
+            if let Backlog::Job(id) = b {
+                let job = self.inner.store.get_job(*id).await.map_err(|e| {
+                    tracing::error!(error = %e, "reading a job for a subscription");
+                    ServiceError::Internal
+                })?;
+                projects.push(job.job.project);
+            }
+        }
+        projects.sort();
+        projects.dedup();
+        if projects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let page = self
+            .inner
+            .store
+            .events_after_visible(after, BACKLOG_PAGE, Some(&projects))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "reading the event log for a subscription");
+                ServiceError::Internal
+            })?;
+        Ok(page)
+    }
+}
