@@ -131,7 +131,9 @@ mod socket {
         let _ = ws.send_with_str(&v.to_string());
     }
 
-    fn subscribe_all(ws: WebSocket, positions: Positions) {
+    /// Subscribes to every readable project; a channel without a position of its own resumes
+    /// from the connection's welcome, so nothing committed while the project list loads is lost.
+    fn subscribe_all(ws: WebSocket, positions: Positions, welcome: Option<(String, i64)>) {
         leptos::task::spawn_local(async move {
             let Ok(projects) = crate::api::accounts::get_projects().await else {
                 return;
@@ -139,7 +141,7 @@ mod socket {
             for p in projects {
                 let channel = format!("project:{}:jobs", p.name);
                 let mut msg = json!({ "op": "subscribe", "channel": channel });
-                if let Some((epoch, offset)) = positions.borrow().get(&channel) {
+                if let Some((epoch, offset)) = positions.borrow().get(&channel).or(welcome.as_ref()) {
                     msg["since"] = json!({ "epoch": epoch, "offset": offset });
                 }
                 send(&ws, &msg);
@@ -148,13 +150,15 @@ mod socket {
     }
 
     fn on_message(live: LiveEvents, ws: &WebSocket, positions: &Positions, text: &str) {
-        let Ok(v) = serde_json::from_str::<Value>(text) else { return };
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return;
+        };
         let channel = v["channel"].as_str().unwrap_or_default().to_owned();
         let position = || Some((v["epoch"].as_str()?.to_owned(), v["offset"].as_i64()?));
         match v["type"].as_str().unwrap_or_default() {
             "welcome" => {
                 live.state.set(LinkState::Live);
-                subscribe_all(ws.clone(), positions.clone());
+                subscribe_all(ws.clone(), positions.clone(), position());
             }
             "subscribed" => {
                 if let Some(p) = position() {
@@ -211,8 +215,11 @@ mod socket {
 
         let on_close = Closure::<dyn FnMut()>::new(move || {
             let online = web_sys::window().is_none_or(|w| w.navigator().on_line());
-            live.state
-                .set(if online { LinkState::Reconnecting } else { LinkState::Offline });
+            live.state.set(if online {
+                LinkState::Reconnecting
+            } else {
+                LinkState::Offline
+            });
             // A connection that worked starts the backoff afresh.
             let next = if opened.get() { 0 } else { attempt + 1 };
             let positions = positions.clone();

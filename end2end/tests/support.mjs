@@ -14,38 +14,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 /// one-time link the server prints. The returned object carries the session cookies (for
 /// browsers), an admin API token, and `api(path, init)`: `fetch` with that token.
 export async function startServer(env = {}) {
-  const bin = process.env.CH_BIN ?? path.join(root, 'target/debug/cosmic-horizons');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'ch-e2e-'));
-  const child = spawn(bin, ['serve'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      CH_LISTEN: '127.0.0.1:0',
-      CH_DATA_DIR: dataDir,
-      NO_COLOR: '1',
-      // One browser session is shared by all pages of a test file: keep its access token valid
-      // for the whole file so no two pages race to rotate the refresh token.
-      CH_AUTH__ACCESS_TTL_SECS: '7200',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
-    const onData = (chunk) => {
-      log += chunk;
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(log.replace(/\x1b\[[0-9;]*m/g, ''));
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
-  });
-  const link = await waitFor(() => /(http:\/\/\S+\/api\/auth\/link\?token=\S+)/.exec(log)?.[1], () => log);
+  const fullEnv = {
+    CH_DATA_DIR: dataDir,
+    // One browser session is shared by all pages of a test file: keep its access token valid
+    // for the whole file so no two pages race to rotate the refresh token.
+    CH_AUTH__ACCESS_TTL_SECS: '7200',
+    ...env,
+  };
+  let { child, url, log: logOf } = await spawnServer({ CH_LISTEN: '127.0.0.1:0', ...fullEnv });
+  const link = await waitFor(() => /(http:\/\/\S+\/api\/auth\/link\?token=\S+)/.exec(logOf())?.[1], () => logOf());
   const signIn = await fetch(link, { redirect: 'manual' });
   const cookies = signIn.headers.getSetCookie().map((c) => {
     const [pair] = c.split(';');
@@ -66,7 +44,14 @@ export async function startServer(env = {}) {
     link,
     cookies,
     token,
-    log: () => log,
+    log: () => logOf(),
+    /// Stops the server (SIGTERM) and starts it again on the same address and data.
+    async restart({ beforeStart = async () => {} } = {}) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await beforeStart();
+      ({ child, log: logOf } = await spawnServer({ CH_LISTEN: new URL(url).host, ...fullEnv }));
+    },
     /// `fetch(url + path)` as the admin (API token).
     api(p, init = {}) {
       return fetch(`${url}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
@@ -77,6 +62,33 @@ export async function startServer(env = {}) {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/// Spawns the server binary with `env` and waits until it listens; its child process, URL and
+/// log so far.
+async function spawnServer(env) {
+  const bin = process.env.CH_BIN ?? path.join(root, 'target/debug/cosmic-horizons');
+  const child = spawn(bin, ['serve'], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
+    const onData = (chunk) => {
+      log += chunk;
+      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(log.replace(/\x1b\[[0-9;]*m/g, ''));
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return { child, url, log: () => log };
 }
 
 async function waitFor(probe, log, ms = 10_000) {

@@ -582,18 +582,26 @@ async fn server_sent_events_resume_from_last_event_id() {
 /// of B at once (NOTIFY), not at B's next poll of the log (every 2 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_delivers_changes_made_through_the_first() {
-    let Some(a) = TestApp::spawn(Db::Postgres).await else { return };
+    let Some(a) = TestApp::spawn(Db::Postgres).await else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let settings = crate::common::settings(&dir, &a.database_url);
     let b = TestApp::start(dir, a.database_url.clone(), settings).await;
     const CH: &str = "project:default:jobs";
     let mut c = Client::connect(&b, &b.token).await;
-    assert_eq!(c.epoch(), Client::connect(&a, &a.token).await.epoch(), "one log, one epoch");
+    assert_eq!(
+        c.epoch(),
+        Client::connect(&a, &a.token).await.epoch(),
+        "one log, one epoch"
+    );
     assert_eq!(c.subscribe(CH, None).await["type"], "subscribed");
     let mut worst = Duration::ZERO;
     for k in 0..5 {
         let sent = tokio::time::Instant::now();
-        let job = a.submit_ok(json!({ "name": format!("via-a-{k}"), "command": "true" })).await;
+        let job = a
+            .submit_ok(json!({ "name": format!("via-a-{k}"), "command": "true" }))
+            .await;
         loop {
             let v = c.next().await;
             if v["type"] == "event" && v["event"]["job_id"] == job.id.to_string() {
@@ -603,7 +611,10 @@ async fn a_second_instance_delivers_changes_made_through_the_first() {
         worst = worst.max(sent.elapsed());
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    assert!(worst < Duration::from_secs(1), "slowest delivery through the other instance: {worst:?}");
+    assert!(
+        worst < Duration::from_secs(1),
+        "slowest delivery through the other instance: {worst:?}"
+    );
     b.stop().await;
     a.stop().await;
 }
