@@ -68,6 +68,20 @@ impl Default for GatewaySettings {
     }
 }
 
+/// The monotonic instant of a credential's wall-clock expiry (now, if already past).
+pub fn deadline(at: Option<chrono::DateTime<chrono::Utc>>) -> Option<tokio::time::Instant> {
+    let left = at? - chrono::Utc::now();
+    Some(tokio::time::Instant::now() + left.to_std().unwrap_or(std::time::Duration::ZERO))
+}
+
+/// Resolves at `deadline`; never without one.
+pub async fn expired(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Events read per page when a subscription recovers from the log.
 const BACKLOG_PAGE: u32 = 1000;
 

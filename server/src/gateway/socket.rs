@@ -16,7 +16,7 @@ use super::channel::Channel;
 use super::hub::Outlet;
 use super::limits::Permit;
 use super::protocol::{ClientMessage, Frame, Position, ServerMessage, event_frame};
-use super::{Backlog, Gateway};
+use super::{Backlog, Gateway, deadline, expired};
 
 /// Close codes (4000–4999 are the application's own, RFC 6455 §7.4.2).
 pub mod close {
@@ -101,11 +101,6 @@ pub async fn serve(
     }
 }
 
-fn deadline(at: Option<chrono::DateTime<chrono::Utc>>) -> Option<Instant> {
-    let left = at? - chrono::Utc::now();
-    Some(Instant::now() + left.to_std().unwrap_or(Duration::ZERO))
-}
-
 impl Connection {
     async fn run(
         &mut self,
@@ -135,12 +130,7 @@ impl Connection {
         let mut heard = Instant::now();
         let kick = self.outlet.kick.clone();
         loop {
-            let expires = async {
-                match expiry {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let expires = expired(expiry);
             tokio::select! {
                 biased;
                 () = gw.shutdown().cancelled() => {

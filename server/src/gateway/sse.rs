@@ -19,7 +19,7 @@ use super::channel::Channel;
 use super::hub::Outlet;
 use super::limits::Permit;
 use super::protocol::{Frame, ServerMessage, event_frame};
-use super::{Backlog, Gateway};
+use super::{Backlog, Gateway, deadline, expired};
 
 /// Events buffered between the connection's task and the HTTP body.
 const BODY_BUFFER: usize = 64;
@@ -184,15 +184,9 @@ async fn serve(
     }
     let recheck_every = Duration::from_secs(settings.recheck_secs.max(1));
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + recheck_every, recheck_every);
-    let expiry =
-        expires_at.map(|at| tokio::time::Instant::now() + (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO));
+    let expiry = deadline(expires_at);
     loop {
-        let expires = async {
-            match expiry {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
+        let expires = expired(expiry);
         tokio::select! {
             biased;
             () = gateway.shutdown().cancelled() => return Some("server shutting down; reconnect with Last-Event-ID".into()),
