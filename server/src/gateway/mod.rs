@@ -241,34 +241,39 @@ impl Gateway {
         })
     }
 
-    /// Events of any of `backlogs` after `after`, merged in offset order (one page; for SSE,
-    /// whose resume point is one offset across all its channels).
-    pub async fn merged_backlog_after(&self, backlogs: &[Backlog], after: i64) -> ServiceResult<Vec<JobEvent>> {
-        let mut projects: Vec<String> = backlogs
-            .iter()
-            .filter_map(|b| match b {
-                Backlog::Project(p) => Some(p.clone()),
-                _ => None,
-            })
-            .collect();
+    /// The projects whose events cover `backlogs` (a job channel counts as its job's project);
+    /// read once per stream, not per page.
+    pub async fn backlog_projects(&self, backlogs: &[Backlog]) -> ServiceResult<Vec<String>> {
+        let mut projects = Vec::new();
         for b in backlogs {
-            if let Backlog::Job(id) = b {
-                let job = self.inner.store.get_job(*id).await.map_err(|e| {
-                    tracing::error!(error = %e, "reading a job for a subscription");
-                    ServiceError::Internal
-                })?;
-                projects.push(job.job.project);
+            match b {
+                Backlog::Project(p) => projects.push(p.clone()),
+                Backlog::Job(id) => {
+                    let job = self.inner.store.get_job(*id).await.map_err(|e| {
+                        tracing::error!(error = %e, "reading a job for a subscription");
+                        ServiceError::Internal
+                    })?;
+                    projects.push(job.job.project);
+                }
+                Backlog::None => {}
             }
         }
         projects.sort();
         projects.dedup();
+        Ok(projects)
+    }
+
+    /// Events of jobs in `projects` after `after`, in offset order (one page; for SSE, whose
+    /// resume point is one offset across all its channels). The caller keeps those of its
+    /// channels.
+    pub async fn merged_backlog_after(&self, projects: &[String], after: i64) -> ServiceResult<Vec<JobEvent>> {
         if projects.is_empty() {
             return Ok(Vec::new());
         }
         let page = self
             .inner
             .store
-            .events_after_visible(after, BACKLOG_PAGE, Some(&projects))
+            .events_after_visible(after, BACKLOG_PAGE, Some(projects))
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "reading the event log for a subscription");
