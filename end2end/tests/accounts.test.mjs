@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { launchBrowser, startServer, waitHydrated, watchErrors } from './support.mjs';
+import { HOOK_TIMEOUT_MS, launchBrowser, startServer, waitHydrated, watchErrors } from './support.mjs';
 
 const shots = process.env.CH_SCREENSHOTS ?? 'target/screenshots';
 mkdirSync(shots, { recursive: true });
@@ -54,13 +54,13 @@ function suite(backend) {
       const res = await server.api('/api/jobs', json('POST', { name, command: 'true', project }));
       assert.equal(res.status, 201, await res.text());
     }
-  });
+  }, { timeout: HOOK_TIMEOUT_MS });
 
   after(async () => {
     await browser?.close();
     await server?.stop();
     database?.drop();
-  });
+  }, { timeout: HOOK_TIMEOUT_MS });
 
   /// A fresh browser context signed in through the login form.
   async function signIn(user) {

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { launchBrowser, startServer, waitHydrated, watchErrors } from './support.mjs';
+import { HOOK_TIMEOUT_MS, launchBrowser, startServer, waitHydrated, watchErrors } from './support.mjs';
 
 const shots = process.env.CH_SCREENSHOTS ?? 'target/screenshots';
 mkdirSync(shots, { recursive: true });
@@ -24,12 +24,12 @@ before(async () => {
     const m = await server.api(`/api/projects/${project}/members`, json('PUT', { username: user, role: 'member' }));
     assert.equal(m.status, 204);
   }
-});
+}, { timeout: HOOK_TIMEOUT_MS });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
-});
+}, { timeout: HOOK_TIMEOUT_MS });
 
 async function signIn(user) {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });

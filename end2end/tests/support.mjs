@@ -47,8 +47,7 @@ export async function startServer(env = {}) {
     log: () => logOf(),
     /// Stops the server (SIGTERM) and starts it again on the same address and data.
     async restart({ beforeStart = async () => {} } = {}) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await stopChild(child);
       await beforeStart();
       ({ child, log: logOf } = await spawnServer({ CH_LISTEN: new URL(url).host, ...fullEnv }));
     },
@@ -57,11 +56,27 @@ export async function startServer(env = {}) {
       return fetch(`${url}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } });
     },
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await stopChild(child);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/// Stops a child process: SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves
+/// once it has exited — at once if it already had (waiting for an `exit` event that has already
+/// fired would hang forever) — and never later than `graceMs` after the SIGKILL.
+export async function stopChild(child, graceMs = 15_000) {
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  if (exited()) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timeout = (ms) => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
+  if ((await Promise.race([gone, timeout(graceMs)])) !== 'timeout' || exited()) return;
+  console.error(`process ${child.pid} still running ${graceMs} ms after SIGTERM: SIGKILL`);
+  child.kill('SIGKILL');
+  if ((await Promise.race([gone, timeout(graceMs)])) === 'timeout' && !exited()) {
+    throw new Error(`process ${child.pid} did not exit after SIGKILL`);
+  }
 }
 
 /// Spawns the server binary with `env` and waits until it listens; its child process, URL and
@@ -73,6 +88,8 @@ async function spawnServer(env) {
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Whatever ends this test process, the server goes with it.
+  process.once('exit', () => child.kill('SIGKILL'));
   let log = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 30_000);
@@ -138,6 +155,9 @@ export async function launchBrowser({ webgpu = false } = {}) {
   });
 }
 
+/// Longest a before/after hook may take (node's default is no limit at all).
+export const HOOK_TIMEOUT_MS = 120_000;
+
 /// For a test file: starts the server and Chromium before its tests and stops both after them.
 /// `server` and `browser` of the returned object are set once the tests run.
 /// With `webgpu`, `env.webgpu` is a second browser that offers WebGPU (see [launchBrowser]).
@@ -147,12 +167,12 @@ export function serverAndBrowser({ webgpu = false } = {}) {
     env.server = await startServer();
     env.browser = signedIn(await launchBrowser(), env.server.cookies);
     if (webgpu) env.webgpu = signedIn(await launchBrowser({ webgpu: true }), env.server.cookies);
-  });
+  }, { timeout: HOOK_TIMEOUT_MS });
   after(async () => {
     await env.webgpu?.close();
     await env.browser?.close();
     await env.server?.stop();
-  });
+  }, { timeout: HOOK_TIMEOUT_MS });
   return env;
 }
 

@@ -204,6 +204,10 @@ pub struct Settings {
     pub archive: ArchiveSettings,
     pub auth: AuthSettings,
     pub gateway: crate::gateway::GatewaySettings,
+    /// Milliseconds a shutdown waits for open connections, then for the executor and the
+    /// relays, before it drops what is left (a client holding a connection open must not keep
+    /// the process alive). Default 30,000.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for Settings {
@@ -219,13 +223,14 @@ impl Default for Settings {
             archive: ArchiveSettings::default(),
             auth: AuthSettings::default(),
             gateway: crate::gateway::GatewaySettings::default(),
+            shutdown_grace_ms: 30_000,
         }
     }
 }
 
 /// Top-level settings keys; other `CH_*` variables (`CH_LOG`, `CH_CONFIG`, test harness
 /// variables) are not settings.
-const SETTING_KEYS: [&str; 10] = [
+const SETTING_KEYS: [&str; 11] = [
     "listen",
     "data_dir",
     "database_url",
@@ -236,6 +241,7 @@ const SETTING_KEYS: [&str; 10] = [
     "archive",
     "auth",
     "gateway",
+    "shutdown_grace_ms",
 ];
 
 impl Settings {

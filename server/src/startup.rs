@@ -1,7 +1,8 @@
 //! Builds the application from settings and serves it until the shutdown future resolves.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -161,6 +162,7 @@ pub async fn run(
     )
     .await
     .context("opening the real-time gateway")?;
+    let state_grace = settings.shutdown_grace_ms;
     let state = AppState {
         leptos_options: leptos_options.clone(),
         gateway,
@@ -224,8 +226,10 @@ pub async fn run(
         .layer(SetRequestIdLayer::new(correlation, MakeRequestUuid));
 
     info!(%addr, "listening on http://{addr}");
+    let grace = Duration::from_millis(state_grace);
     let server_token = token.clone();
-    axum::serve(
+    let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
+    let serve = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
@@ -233,16 +237,36 @@ pub async fn run(
         shutdown.await;
         info!("shutting down");
         server_token.cancel();
+        let _ = draining.send(());
     })
-    .await?;
+    .into_future();
+    // Connections get `grace` to finish once shutdown starts; a client that holds one open
+    // (a stream it never closes) is cut rather than keeping the process alive.
+    let drain_deadline = async move {
+        match drain_started.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        served = serve => served?,
+        () = drain_deadline => warn!(?grace, "connections still open at the shutdown deadline; cut"),
+    }
 
     // In-flight requests are done; stop processes, then let the relays drain the outbox.
     executor_stopped.cancel();
     token.cancel();
     tasks.close();
-    tasks.wait().await;
+    if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
+        warn!(
+            ?grace,
+            "background tasks still running at the shutdown deadline; left behind"
+        );
+    }
     audit_stopped.cancel();
-    let _ = audit_task.await;
+    if tokio::time::timeout(grace, audit_task).await.is_err() {
+        warn!(?grace, "the audit writer did not finish by the shutdown deadline");
+    }
     store.close().await;
     info!("stopped");
     Ok(())

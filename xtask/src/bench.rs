@@ -79,7 +79,7 @@ fn auth_header() -> &'static str {
 /// An API token of the first-start admin with `scopes`, made with the release binary's
 /// operator command against the server's database (`database_url`, or SQLite in `data`).
 pub(crate) fn admin_token(data: &Path, database_url: Option<&str>, scopes: &str) -> Result<String> {
-    let mut cmd = Command::new(root().join("target/release/cosmic-horizons"));
+    let mut cmd = Command::new(crate::target_dir().join("release/cosmic-horizons"));
     cmd.args(["token", "create", "admin", "--scopes", scopes, "--name", "bench"])
         .current_dir(root())
         .env("CH_DATA_DIR", data)
@@ -170,7 +170,7 @@ pub fn cache() -> Result<()> {
     ensure_apt("nginx", "nginx-light")?;
     ensure_apt("wrk", "wrk")?;
     run(cargo().args(["build", "--release", "-p", "server", "--bin", "cosmic-horizons"]))?;
-    let dir = root().join("target/bench-cache");
+    let dir = crate::target_dir().join("bench-cache");
     let _ = std::fs::remove_dir_all(&dir);
     let files = dir.join("files");
     std::fs::create_dir_all(&files)?;
@@ -203,7 +203,7 @@ pub fn cache() -> Result<()> {
 
     let ch_port = free_port()?;
     let _ch = Guard(
-        Command::new(root().join("target/release/cosmic-horizons"))
+        Command::new(crate::target_dir().join("release/cosmic-horizons"))
             .arg("serve")
             .current_dir(root())
             .env("CH_LISTEN", format!("127.0.0.1:{ch_port}"))

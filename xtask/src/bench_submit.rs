@@ -84,7 +84,7 @@ fn wrk(url: &str, script: &Path, seconds: u32) -> Result<Load> {
 }
 
 fn example() -> std::path::PathBuf {
-    root().join("target/release/examples/submit_bench")
+    crate::target_dir().join("release/examples/submit_bench")
 }
 
 /// Runs the helper example; returns the `key=value` fields of its `RESULT` line.
@@ -146,7 +146,7 @@ struct Figures {
 }
 
 fn measure(backend: &'static str, seconds: u32, batch_seconds: u32) -> Result<Figures> {
-    let dir = root().join("target/bench-submit").join(backend);
+    let dir = crate::target_dir().join("bench-submit").join(backend);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
 
@@ -157,7 +157,7 @@ fn measure(backend: &'static str, seconds: u32, batch_seconds: u32) -> Result<Fi
     let url = fresh_database(backend, "server", &dir)?;
     let data = dir.join("data");
     let port = free_port()?;
-    let bin = root().join("target/release/cosmic-horizons");
+    let bin = crate::target_dir().join("release/cosmic-horizons");
     let server = Guard(
         Command::new(&bin)
             .arg("serve")

@@ -87,7 +87,7 @@ fn environment(cmd: &mut Command, data: &Path, database: Option<&str>, port: u16
 }
 
 fn check(st: &Path, bin: &Path, backend: &str, database: Option<&str>) -> Result<()> {
-    let data = root().join(format!("target/contract/{backend}-{}", std::process::id()));
+    let data = crate::target_dir().join(format!("contract/{backend}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data)?;
     let port = free_port()?;
@@ -145,7 +145,7 @@ fn check(st: &Path, bin: &Path, backend: &str, database: Option<&str>) -> Result
 /// Runs the contract on both databases (the server binary must be built).
 pub fn contract() -> Result<()> {
     let st = schemathesis()?;
-    let bin = root().join("target/debug/cosmic-horizons");
+    let bin = crate::target_dir().join("debug/cosmic-horizons");
     if !bin.exists() {
         bail!("{} is not built (cargo xtask build)", bin.display());
     }

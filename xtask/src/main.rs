@@ -3,16 +3,23 @@
 
 mod bench;
 mod bench_submit;
+mod check;
 mod contract;
 mod site;
+mod stage;
 mod tools;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | e2e | contract | bench cache | bench submit | bench viewer>";
+use stage::stage;
+
+const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | check | clean | e2e | contract | bench cache | bench submit | bench viewer>";
+
+const MINUTE: Duration = Duration::from_secs(60);
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,13 +27,24 @@ fn root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// Runs a command in the workspace root, failing on a non-zero exit.
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (CI sets one outside the clone, see
+/// `.ci/run`), else `target/` in the workspace.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
+}
+
+/// Runs a command in the workspace root, failing on a non-zero exit; inside a stage the
+/// command is stopped when the stage passes its ceiling (see [`stage`]).
 pub fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: {cmd:?}");
     if cmd.get_current_dir().is_none() {
         cmd.current_dir(root());
     }
-    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    let child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
+    let status = stage::wait(cmd, child)?;
     if !status.success() {
         bail!("{cmd:?} failed: {status}");
     }
@@ -44,6 +62,8 @@ fn main() -> Result<()> {
         Some("serve") => serve(release),
         Some("build") => build(release),
         Some("test") => test(),
+        Some("check") => check::check(),
+        Some("clean") => check::clean(),
         Some("e2e") => e2e(),
         Some("contract") => {
             build(false)?;
@@ -70,54 +90,83 @@ fn build(release: bool) -> Result<()> {
 
 fn serve(release: bool) -> Result<()> {
     build(release)?;
-    let bin = root()
-        .join("target")
+    let bin = target_dir()
         .join(if release { "release" } else { "debug" })
         .join("cosmic-horizons");
     run(Command::new(bin).arg("serve"))
 }
 
+/// Every check, stage by stage. Each stage has a ceiling (generous for a fresh machine that
+/// compiles everything; a hang is what it catches): past it, the stage's command is killed and
+/// the run stops naming the stage. Single tests have their own deadline (`.config/nextest.toml`).
 fn test() -> Result<()> {
-    run(cargo().args(["fmt", "--all", "--check"]))?;
+    check::prune_target()?;
+    let result = stages();
+    stage::summary();
+    result
+}
+
+fn stages() -> Result<()> {
+    stage("fmt", 2 * MINUTE, || run(cargo().args(["fmt", "--all", "--check"])))?;
     // `frontend` builds only for wasm32: with it in a native build, cargo would unify leptos's
     // `hydrate` feature into the server and break SSR.
-    run(cargo().args([
-        "clippy",
-        "--workspace",
-        "--exclude",
-        "frontend",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    run(cargo().args([
-        "clippy",
-        "-p",
-        "frontend",
-        "-p",
-        "ch-domain",
-        "-p",
-        "ch-api",
-        "-p",
-        "ch-fits",
-        "-p",
-        "ch-wcs",
-        "-p",
-        "ch-render",
-        "-p",
-        "ch-regions",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    tools::require_services()?;
-    run(cargo().args(["test", "--workspace", "--exclude", "frontend"]))?;
-    e2e()?;
+    stage("clippy", 25 * MINUTE, || {
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "frontend",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    stage("clippy-wasm", 15 * MINUTE, || {
+        run(cargo().args([
+            "clippy",
+            "-p",
+            "frontend",
+            "-p",
+            "ch-domain",
+            "-p",
+            "ch-api",
+            "-p",
+            "ch-fits",
+            "-p",
+            "ch-wcs",
+            "-p",
+            "ch-render",
+            "-p",
+            "ch-regions",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    stage("unit+integration", 30 * MINUTE, || {
+        tools::require_services()?;
+        tools::nextest()?;
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        run(cargo().args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--exclude",
+            "frontend",
+            "--profile",
+            if ci { "ci" } else { "default" },
+            "--no-tests",
+            "fail",
+        ]))?;
+        // nextest does not run doc tests.
+        run(cargo().args(["test", "--doc", "--workspace", "--exclude", "frontend"]))
+    })?;
+    stage("browser", 25 * MINUTE, e2e)?;
     // The binary e2e built serves the OpenAPI contract to schemathesis.
-    contract::contract()
+    stage("contract", 15 * MINUTE, contract::contract)
 }
 
 /// Mode B in Chromium with the release bundle: load time, re-stretch frame times, region
@@ -129,7 +178,7 @@ fn bench_viewer() -> Result<()> {
     tools::npm_ci("end2end")?;
     run(Command::new("node")
         .arg("end2end/bench-viewer.mjs")
-        .env("CH_BIN", root().join("target/release/cosmic-horizons")))
+        .env("CH_BIN", target_dir().join("release/cosmic-horizons")))
 }
 
 /// Browser tests: builds the site and server, then drives Chromium with playwright-core.
@@ -139,8 +188,15 @@ fn e2e() -> Result<()> {
     tools::psql()?;
     tools::node()?;
     tools::npm_ci("end2end")?;
-    let bin = root().join("target/debug/cosmic-horizons");
+    let bin = target_dir().join("debug/cosmic-horizons");
+    // Each browser test is cancelled after 3 min (node's default is no limit); hooks have
+    // their own limit (end2end/tests/support.mjs).
     run(Command::new("node")
-        .args(["--test", "--test-concurrency=1", "end2end/tests/"])
+        .args([
+            "--test",
+            "--test-concurrency=1",
+            "--test-timeout=180000",
+            "end2end/tests/",
+        ])
         .env("CH_BIN", bin))
 }

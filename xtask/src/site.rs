@@ -66,8 +66,8 @@ pub fn build(release: bool) -> Result<()> {
         profile,
     ]))?;
     let dir = if release { "wasm-release" } else { "debug" };
-    let wasm = root
-        .join("target/wasm32-unknown-unknown")
+    let wasm = crate::target_dir()
+        .join("wasm32-unknown-unknown")
         .join(dir)
         .join("frontend.wasm");
     let site = root.join(&conf.site_root);

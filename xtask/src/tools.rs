@@ -121,3 +121,12 @@ pub fn require_services() -> Result<()> {
     eprintln!("xtask: warning: {msg}; their tests will fail");
     Ok(())
 }
+
+/// cargo-nextest runs the Rust tests (one process per test, each with a deadline:
+/// `.config/nextest.toml`). Preinstalled on the project's machines; installed when missing.
+pub fn nextest() -> Result<()> {
+    if output(cargo().args(["nextest", "--version"])).is_some() {
+        return Ok(());
+    }
+    run(cargo().args(["install", "cargo-nextest", "--locked"]))
+}

@@ -1,9 +1,7 @@
 //! The site's static files: the browser bundle is served precompressed when the client accepts
 //! it, as is otherwise.
 
-mod common;
-
-use common::{Db, TestApp};
+use crate::common::{Db, TestApp};
 
 #[tokio::test]
 async fn the_bundle_is_served_precompressed_when_the_client_accepts_it() {

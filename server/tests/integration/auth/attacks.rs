@@ -1,8 +1,7 @@
 //! Cross-site requests, DNS rebinding, security headers and malformed credentials.
 
-use crate::both_backends;
+use crate::auth::sign_in;
 use crate::common::{Db, TestApp};
-use crate::sign_in;
 
 both_backends! {
     cross_site_and_rebinding_attacks_are_refused => attacks;

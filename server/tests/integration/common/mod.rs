@@ -141,6 +141,55 @@ pub fn client_with(token: &str) -> reqwest::Client {
 /// timeout instead of hanging CI.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Longest a test server may take to stop: its own shutdown deadline (5 s in tests) for
+/// connections, then again for its tasks, with room to spare.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Bounds any other wait of a test (a WebSocket handshake, a child process, a read):
+/// `what` names it in the failure.
+pub async fn within<T>(limit: Duration, what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(limit, fut)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within {limit:?}"))
+}
+
+/// Runs `cmd` to its end with piped output (and `stdin` written to it, if any); the process is
+/// killed (SIGKILL) and the test failed when it runs past `limit`.
+pub fn output_within(cmd: &mut std::process::Command, stdin: Option<&str>, limit: Duration) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
+    if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+        input.write_all(text.as_bytes()).expect("stdin");
+    }
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.expect("waiting for the process"),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            panic!("{cmd:?} still running after {limit:?}: killed");
+        }
+    }
+}
+
+/// A child process (a whole server, say) that is killed and reaped when the test ends,
+/// whether it passes or fails.
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A client without credentials (with [`REQUEST_TIMEOUT`]).
 pub fn anonymous_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -156,6 +205,7 @@ pub fn settings(dir: &TempDir, database_url: &str) -> Settings {
         database_url: Some(Secret::new(database_url)),
         leptos_toml: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml")),
         max_body_bytes: 64 * 1024,
+        shutdown_grace_ms: 5_000,
         executor: ExecutorSettings {
             slots: 2,
             sample_interval_ms: 100,
@@ -248,13 +298,18 @@ impl TestApp {
         token_for(&settings, name, &["read", "submit", "admin"], None).await
     }
 
-    /// Graceful shutdown; returns the data dir so a restart can reuse it.
+    /// Graceful shutdown; returns the data dir so a restart can reuse it. Fails the test when
+    /// the server has not stopped within [`STOP_DEADLINE`].
     pub async fn stop(mut self) -> (TempDir, String) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("join").expect("server ran cleanly");
+            tokio::time::timeout(STOP_DEADLINE, task)
+                .await
+                .unwrap_or_else(|_| panic!("the server did not stop within {STOP_DEADLINE:?}"))
+                .expect("join")
+                .expect("server ran cleanly");
         }
         (
             std::mem::replace(&mut self.dir, tempfile::tempdir().expect("tempdir")),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use ch_domain::JobStatus;
 use serde_json::{Value, json};
 
-use super::common::{self, Db, TestApp};
+use crate::common::{self, Db, TestApp};
 
 #[tokio::test]
 async fn crash_leftovers_are_failed_at_start() {
@@ -163,10 +163,11 @@ async fn kill_9_then_restart_kills_the_surviving_job() {
             .stderr(Stdio::null());
         c
     };
+    let client = common::anonymous_client();
     // Ready (not just listening): the first-start account exists once `/readyz` answers.
     let listening = || async {
         for _ in 0..300 {
-            if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await
+            if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await
                 && r.status().is_success()
             {
                 return;
@@ -175,18 +176,19 @@ async fn kill_9_then_restart_kills_the_surviving_job() {
         }
         panic!("the server did not start");
     };
-    let mut server = command(&["serve"]).spawn().expect("serve");
+    let mut server = common::ChildGuard(command(&["serve"]).spawn().expect("serve"));
     listening().await;
-    let out = command(&["token", "create", "admin", "--scopes", "read,submit"])
-        .output()
-        .expect("token");
+    let out = common::output_within(
+        &mut command(&["token", "create", "admin", "--scopes", "read,submit"]),
+        None,
+        Duration::from_secs(60),
+    );
     let token = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::trim)
         .find(|l| l.starts_with("cht_"))
         .unwrap_or_default()
         .to_owned();
-    let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let job: Value = client
         .post(format!("{base}/api/jobs"))
@@ -235,12 +237,12 @@ async fn kill_9_then_restart_kills_the_surviving_job() {
             })
             .unwrap_or(0)
     };
-    server.kill().expect("kill -9");
-    server.wait().expect("reaped");
+    server.0.kill().expect("kill -9");
+    server.0.wait().expect("reaped");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(alive() > 0, "the job's processes outlive a killed server");
 
-    let mut restarted = command(&["serve"]).spawn().expect("serve again");
+    let restarted = common::ChildGuard(command(&["serve"]).spawn().expect("serve again"));
     listening().await;
     let after = status().await;
     assert_eq!(after["status"], "failed", "{after}");
@@ -256,6 +258,5 @@ async fn kill_9_then_restart_kills_the_surviving_job() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(alive(), 0, "no process of the lost job is left");
-    restarted.kill().expect("stop");
-    let _ = restarted.wait();
+    drop(restarted);
 }

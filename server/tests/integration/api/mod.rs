@@ -1,14 +1,12 @@
 //! HTTP integration tests: the real server on port 0, against SQLite and PostgreSQL.
 
-#[path = "../common/mod.rs"]
-mod common;
 mod processes;
 mod realtime;
 
 use std::time::Duration;
 
+use crate::common::{Db, TestApp};
 use ch_domain::{EventType, JobStatus};
-use common::{Db, TestApp};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -277,9 +275,13 @@ async fn websocket_stream(db: Db) {
     let Some(app) = TestApp::spawn(db).await else { return };
     let first = app.submit_ok(json!({ "name": "before", "command": "true" })).await;
     app.wait_status(first.id, JobStatus::Completed).await;
-    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_request("/api/events/ws?after=0"))
-        .await
-        .expect("ws connect");
+    let (mut ws, _) = crate::common::within(
+        Duration::from_secs(20),
+        "WebSocket handshake",
+        tokio_tungstenite::connect_async(app.ws_request("/api/events/ws?after=0")),
+    )
+    .await
+    .expect("ws connect");
     let second = app.submit_ok(json!({ "name": "after", "command": DONE_WHEN })).await;
     let mut offsets = Vec::new();
     let mut done = false;
@@ -363,7 +365,7 @@ async fn restart_settles_jobs_left_running() {
     app.wait_status(job.id, JobStatus::Running).await;
     let (dir, url) = app.stop().await;
     // Graceful stop records the kill.
-    let settings = common::settings(&dir, &url);
+    let settings = crate::common::settings(&dir, &url);
     let app = TestApp::start(dir, url, settings).await;
     let after = app.job(job.id).await;
     assert_eq!(after.status, JobStatus::Failed);

@@ -2,15 +2,12 @@
 //! authorization matrix (`routes`), sessions, lockout and limits (`sessions`), cross-site and
 //! DNS-rebinding attacks (`attacks`), template-only and public-read sites (`sites`).
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod attacks;
 mod routes;
 mod sessions;
 mod sites;
 
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::json;
 
 /// Signs in with JSON and returns the `Cookie` header value of the session.

@@ -1,12 +1,10 @@
 //! The backend contract: the same assertions against SQLite and PostgreSQL.
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::Db;
 use ch_domain::{JobStatus, ListQuery, NewEvent, SortField, SortOrder, SubmitJob, SystemCatalog};
 use chrono::{DateTime, Utc};
-use common::Db;
 use server::store::{MetricSample, Store, StoreError};
 use uuid::Uuid;
 
@@ -23,7 +21,7 @@ both_backends! {
 
 async fn store(db: Db) -> Option<(Store, tempfile::TempDir)> {
     let dir = tempfile::tempdir().expect("tempdir");
-    let url = common::database_url(db, &dir).await?;
+    let url = crate::common::database_url(db, &dir).await?;
     Some((Store::connect(&url).await.expect("connect"), dir))
 }
 

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::both_backends;
 use crate::common::{Db, TestApp};
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -24,9 +23,13 @@ struct Client {
 
 impl Client {
     async fn connect(app: &TestApp, token: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(app.ws_request_with("/api/realtime/ws", token))
-            .await
-            .expect("ws connect");
+        let (ws, _) = crate::common::within(
+            WAIT,
+            "WebSocket handshake",
+            tokio_tungstenite::connect_async(app.ws_request_with("/api/realtime/ws", token)),
+        )
+        .await
+        .expect("ws connect");
         let mut c = Self {
             ws,
             welcome: Value::Null,
@@ -41,7 +44,13 @@ impl Client {
     }
 
     async fn send(&mut self, v: Value) {
-        self.ws.send(Message::Text(v.to_string().into())).await.expect("send");
+        crate::common::within(
+            WAIT,
+            "WebSocket send",
+            self.ws.send(Message::Text(v.to_string().into())),
+        )
+        .await
+        .expect("send");
     }
 
     /// The next JSON message, heartbeats skipped; panics on close.
@@ -384,9 +393,13 @@ async fn subscriptions_are_authorized_like_http_and_bad_frames_are_answered() {
     assert_eq!(c.subscribe("system:alerts", None).await["type"], "subscribed");
     c.send(json!({ "op": "explode" })).await;
     assert_eq!(c.next().await["type"], "error");
-    c.ws.send(Message::Text("{not json".into())).await.expect("send");
+    crate::common::within(WAIT, "WebSocket send", c.ws.send(Message::Text("{not json".into())))
+        .await
+        .expect("send");
     assert_eq!(c.next().await["type"], "error");
-    c.ws.send(Message::Binary(vec![1, 2, 3].into())).await.expect("send");
+    crate::common::within(WAIT, "WebSocket send", c.ws.send(Message::Binary(vec![1, 2, 3].into())))
+        .await
+        .expect("send");
     assert_eq!(c.next().await["type"], "error");
     c.send(json!({ "op": "ping", "id": 3 })).await;
     assert_eq!(c.next().await, json!({ "type": "pong", "id": 3 }));
@@ -408,7 +421,13 @@ async fn subscriptions_are_authorized_like_http_and_bad_frames_are_answered() {
         }
     }
     // A frame over the limit ends the connection with 1009.
-    c.ws.send(Message::Text("x".repeat(10_000).into())).await.expect("send");
+    crate::common::within(
+        WAIT,
+        "WebSocket send",
+        c.ws.send(Message::Text("x".repeat(10_000).into())),
+    )
+    .await
+    .expect("send");
     let (code, reason) = c.closed(&mut Vec::new()).await;
     assert_eq!(code, 1009, "{reason}");
 
@@ -417,7 +436,7 @@ async fn subscriptions_are_authorized_like_http_and_bad_frames_are_answered() {
     let anon = format!("ws://{}/api/realtime/ws", app.addr)
         .into_client_request()
         .expect("req");
-    match tokio_tungstenite::connect_async(anon).await {
+    match crate::common::within(WAIT, "WebSocket handshake", tokio_tungstenite::connect_async(anon)).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 401),
         other => panic!("anonymous connection: {other:?}"),
     }
@@ -438,7 +457,13 @@ async fn limits_heartbeats_and_revocation_end_connections_with_a_reason() {
     let ada = app.user_token("ada", "scientist", &[("alpha", "member")]).await;
     let mut a1 = Client::connect(&app, &ada).await;
     let mut a2 = Client::connect(&app, &ada).await;
-    match tokio_tungstenite::connect_async(app.ws_request_with("/api/realtime/ws", &ada)).await {
+    match crate::common::within(
+        WAIT,
+        "WebSocket handshake",
+        tokio_tungstenite::connect_async(app.ws_request_with("/api/realtime/ws", &ada)),
+    )
+    .await
+    {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
             assert_eq!(res.status(), 429);
             assert!(res.headers().contains_key("retry-after"));

@@ -1,8 +1,6 @@
 //! `/api/regions`: per-image viewer regions, against SQLite and PostgreSQL.
 
-mod common;
-
-use common::{Db, TestApp};
+use crate::common::{Db, TestApp};
 use serde_json::{Value, json};
 
 both_backends! {
@@ -178,7 +176,7 @@ async fn restart(db: Db) {
     let (status, saved) = put(&app, IMAGE, &json!({ "regions": sample(), "version": 0 })).await;
     assert_eq!(status, 200, "{saved}");
     let (dir, url) = app.stop().await;
-    let settings = common::settings(&dir, &url);
+    let settings = crate::common::settings(&dir, &url);
     let app = TestApp::start(dir, url, settings).await;
     let (status, loaded) = get(&app, IMAGE).await;
     assert_eq!(status, 200);

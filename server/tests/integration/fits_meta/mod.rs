@@ -1,15 +1,13 @@
 //! Metadata views and thumbnails of archive files (`?view=…`), against a local upstream
 //! archive serving the FITS test files of `crates/ch-fits`.
 
-#[path = "../common/mod.rs"]
-mod common;
 mod real_world;
 
+use crate::common::upstream::Upstream;
+use crate::common::{Db, TestApp};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use common::upstream::Upstream;
-use common::{Db, TestApp};
 use serde_json::Value;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/ch-fits/tests/data");
@@ -32,8 +30,8 @@ async fn serve_file(State(up): State<Upstream>, Path(name): Path<String>) -> Res
 
 /// Starts the upstream archive and the app pointed at it (source `up`).
 async fn spawn() -> Option<(TestApp, Upstream)> {
-    let (base, up) = common::upstream::start(serve_file).await;
-    let app = TestApp::spawn_with(Db::Sqlite, common::upstream::source(base, 5)).await?;
+    let (base, up) = crate::common::upstream::start(serve_file).await;
+    let app = TestApp::spawn_with(Db::Sqlite, crate::common::upstream::source(base, 5)).await?;
     Some((app, up))
 }
 

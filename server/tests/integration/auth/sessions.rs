@@ -3,9 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::both_backends;
+use crate::auth::sign_in;
 use crate::common::{Db, TestApp, client_with, token_for};
-use crate::sign_in;
 
 both_backends! {
     sessions_sign_in_refresh_and_sign_out => sessions;
@@ -201,6 +200,7 @@ async fn sessions(db: Db) {
     let link = auth.login_link(user.user_id).await.expect("link");
     let no_redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(crate::common::REQUEST_TIMEOUT)
         .build()
         .expect("client");
     let res = no_redirect.get(app.url(&link)).send().await.expect("link");

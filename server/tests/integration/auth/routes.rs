@@ -3,7 +3,6 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::both_backends;
 use crate::common::{Db, TestApp, client_with, token_for};
 
 both_backends! {
@@ -67,6 +66,7 @@ async fn route_table(db: Db) {
     // Pages send anonymous visitors to the sign-in page; the sign-in page itself is open.
     let no_redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(crate::common::REQUEST_TIMEOUT)
         .build()
         .expect("client");
     for page in ["/", "/submit", "/viewer", "/jobs/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"] {

@@ -1,16 +1,14 @@
 //! The FITS archive proxy against a local upstream archive server.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::upstream::Upstream;
+use crate::common::{Db, TestApp};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use common::upstream::Upstream;
-use common::{Db, TestApp};
 use futures::StreamExt;
 use server::settings::Settings;
 
@@ -143,11 +141,11 @@ async fn serve_file(State(up): State<Upstream>, Path(name): Path<String>, header
 }
 
 async fn upstream() -> (String, Upstream) {
-    common::upstream::start(serve_file).await
+    crate::common::upstream::start(serve_file).await
 }
 
 fn with_upstream(base: String) -> impl FnOnce(&mut Settings) {
-    common::upstream::source(base, 2)
+    crate::common::upstream::source(base, 2)
 }
 
 async fn get(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
@@ -283,7 +281,7 @@ async fn cache_survives_restart() {
         "MISS"
     );
     let (dir, url) = app.stop().await;
-    let mut settings = common::settings(&dir, &url);
+    let mut settings = crate::common::settings(&dir, &url);
     with_upstream(base)(&mut settings);
     let app = TestApp::start(dir, url, settings).await;
     let res = get(&app, "/api/fits/up/keep.fits", &[]).await;

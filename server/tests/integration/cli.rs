@@ -1,7 +1,5 @@
 //! `cosmic-horizons fits …` against astropy's numbers for a real tile-compressed image.
 
-mod common;
-
 use std::process::Command;
 
 const M13: &str = concat!(
@@ -9,11 +7,15 @@ const M13: &str = concat!(
     "/../crates/ch-fits/tests/data/m13_gzip.fits"
 );
 
+/// Longest one CLI command may run before the test kills it and fails.
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cosmic-horizons"))
-        .args(args)
-        .output()
-        .expect("run cli");
+    let out = crate::common::output_within(
+        Command::new(env!("CARGO_BIN_EXE_cosmic-horizons")).args(args),
+        None,
+        LIMIT,
+    );
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -137,26 +139,20 @@ fn unreadable_input_fails_with_one_line() {
 /// user, make a token; the running server accepts the token and scopes the user to the project.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_commands_manage_users_projects_and_tokens() {
-    use std::io::Write;
-    let Some(app) = common::TestApp::spawn(common::Db::Sqlite).await else {
+    let Some(app) = crate::common::TestApp::spawn(crate::common::Db::Sqlite).await else {
         return;
     };
     let data = app.dir.path().join("data");
     let cli = |args: &[&str], stdin: Option<&str>| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cosmic-horizons"))
-            .args(args)
-            .env("CH_DATABASE_URL", &app.database_url)
-            .env("CH_DATA_DIR", &data)
-            .env("CH_LOG", "warn")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("run cli");
-        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
-            input.write_all(text.as_bytes()).expect("stdin");
-        }
-        let out = child.wait_with_output().expect("wait");
+        let out = crate::common::output_within(
+            Command::new(env!("CARGO_BIN_EXE_cosmic-horizons"))
+                .args(args)
+                .env("CH_DATABASE_URL", &app.database_url)
+                .env("CH_DATA_DIR", &data)
+                .env("CH_LOG", "warn"),
+            stdin,
+            LIMIT,
+        );
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).trim().to_owned(),
@@ -194,7 +190,7 @@ async fn operator_commands_manage_users_projects_and_tokens() {
     assert_ne!(code, 0);
     assert!(err.contains("password"), "{err}");
 
-    let carol = common::client_with(&token);
+    let carol = crate::common::client_with(&token);
     let res = carol
         .post(app.url("/api/jobs"))
         .json(&serde_json::json!({ "name": "from-cli-token", "command": "true" }))
