@@ -38,6 +38,9 @@ enum Command {
         /// Directories the job may read and execute.
         #[arg(long)]
         read: Vec<std::path::PathBuf>,
+        /// TCP ports the job may connect to (none when absent).
+        #[arg(long)]
+        connect_port: Vec<u16>,
         /// Nice increment for the job (0 = none).
         #[arg(long, default_value_t = 0)]
         nice: i32,
@@ -77,6 +80,7 @@ fn main() -> anyhow::Result<()> {
     if let Command::JobExec {
         work,
         read,
+        connect_port,
         nice,
         memory_kib,
         probe,
@@ -87,7 +91,7 @@ fn main() -> anyhow::Result<()> {
             nice: *nice,
             memory_kib: *memory_kib,
         };
-        let e = server::executor::confine::exec(work, read, limits, *probe, command);
+        let e = server::executor::confine::exec(work, read, connect_port, limits, *probe, command);
         eprintln!("cosmic-horizons job-exec: {e}");
         std::process::exit(127);
     }

@@ -52,6 +52,10 @@ pub struct ExecutorSettings {
     pub confine: bool,
     /// Directories a confined job may read and execute.
     pub confine_read_paths: Vec<PathBuf>,
+    /// TCP ports a confined job may connect to, on any address (Landlock filters by port).
+    /// Default: none — no TCP connection at all, so the database, brokers, caches and this
+    /// server are out of a job's reach; a site that lets jobs fetch over HTTPS adds 443.
+    pub allow_connect_ports: Vec<u16>,
     /// The program that starts confined jobs (`job-exec`); default: this server's executable.
     pub launcher: Option<PathBuf>,
     /// Nice increment of job processes (0–19; more counts as 19), applied by the launcher: jobs get the CPU the
@@ -74,6 +78,7 @@ impl Default for ExecutorSettings {
                 .iter()
                 .map(PathBuf::from)
                 .collect(),
+            allow_connect_ports: Vec::new(),
             launcher: None,
             nice: 10,
         }

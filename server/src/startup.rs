@@ -93,6 +93,10 @@ pub async fn run(
     let (confinement, launcher) = job_confinement(&settings).await;
     if confinement.is_active() {
         info!(status = %confinement.status, detail = %confinement.detail, "job processes are confined (Landlock)");
+        let missing = confinement.missing();
+        if !missing.is_empty() {
+            warn!(missing = %missing.join(", "), detail = %confinement.detail, "this kernel does not enforce every job protection");
+        }
     } else {
         warn!(status = %confinement.status, detail = %confinement.detail, "job processes are NOT confined");
     }
@@ -286,15 +290,17 @@ async fn job_confinement(settings: &Settings) -> (crate::executor::confine::Conf
         })
     });
     let Some(launcher) = launcher else {
-        let c = Confinement {
-            mechanism: "none".into(),
-            status: "not_enforced".into(),
-            detail: "no launcher: set executor.launcher to the cosmic-horizons binary".into(),
-        };
+        let c = Confinement::none("no launcher: set executor.launcher to the cosmic-horizons binary".into());
         return (c, None);
     };
     let scratch = settings.data_dir.join("jobs").join(".probe");
-    let confinement = probe(&launcher, &settings.executor.confine_read_paths, &scratch).await;
+    let confinement = probe(
+        &launcher,
+        &settings.executor.confine_read_paths,
+        &settings.executor.allow_connect_ports,
+        &scratch,
+    )
+    .await;
     let active = confinement.is_active();
     (confinement, active.then_some(launcher))
 }

@@ -4,6 +4,13 @@
 //! `/proc`, `/sys`) and read and write only its own working directory; the server's database,
 //! settings, data directory, caches and other jobs' directories are refused by the kernel.
 //!
+//! Where the kernel has them (Landlock ABI 4, Linux 6.7), TCP is restricted too: a job may
+//! connect only to the ports in `executor.allow_connect_ports` (none by default: the database,
+//! brokers, caches and this server are unreachable over TCP) and may not listen on any. Landlock
+//! filters by port, not by address. With ABI 6 (Linux 6.12) a job can neither signal processes
+//! outside its own Landlock domain (the server, other jobs, init) nor connect to abstract UNIX
+//! sockets created outside it. Each protection is reported by name ([`Confinement::protections`]).
+//!
 //! A process can only restrict itself, so the server starts each job through its own binary:
 //! `cosmic-horizons job-exec --work DIR [--read PATH]… -- PROGRAM ARGS…` restricts itself and
 //! then `exec`s the job (the restriction is inherited by everything the job starts). No
@@ -13,9 +20,11 @@
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use landlock::{
-    ABI, Access, AccessFs, CompatLevel, Compatible, LandlockStatus, Ruleset, RulesetAttr, RulesetCreatedAttr,
-    RulesetStatus, path_beneath_rules,
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, LandlockStatus, NetPort, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, RulesetError, RulesetStatus, Scope, path_beneath_rules,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +34,16 @@ pub const DEFAULT_READ_PATHS: &[&str] = &[
 ];
 
 /// The newest Landlock ABI this code handles; older kernels enforce what they know.
-const ABI_WANTED: ABI = ABI::V5;
+const ABI_WANTED: ABI = ABI::V6;
+
+/// The protections a confined job can get, with the Landlock ABI that brings each.
+pub const PROTECTIONS: &[(&str, i32)] = &[
+    ("files", 1),
+    ("tcp_connect", 4),
+    ("tcp_bind", 4),
+    ("signals", 6),
+    ("abstract_unix_sockets", 6),
+];
 
 /// What the kernel enforces on job processes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +54,10 @@ pub struct Confinement {
     pub status: String,
     /// The kernel's Landlock ABI, or why there is none.
     pub detail: String,
+    /// Each protection of [`PROTECTIONS`] and whether the kernel enforces it on jobs (files,
+    /// TCP connect and bind, signals, abstract UNIX sockets).
+    #[serde(default)]
+    pub protections: BTreeMap<String, bool>,
 }
 
 impl Confinement {
@@ -45,7 +67,27 @@ impl Confinement {
             mechanism: "none".into(),
             status: "disabled".into(),
             detail: "executor.confine = false".into(),
+            protections: protections(0),
         }
+    }
+
+    /// Nothing enforced, and why.
+    pub fn none(detail: String) -> Confinement {
+        Confinement {
+            mechanism: "none".into(),
+            status: "not_enforced".into(),
+            detail,
+            protections: protections(0),
+        }
+    }
+
+    /// The protections the kernel does not enforce on jobs (empty when all are).
+    pub fn missing(&self) -> Vec<&str> {
+        PROTECTIONS
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| !self.protections.get(*name).copied().unwrap_or(false))
+            .collect()
     }
 
     /// Whether job processes are confined (fully or partly).
@@ -54,42 +96,64 @@ impl Confinement {
     }
 }
 
+/// Which protections an effective Landlock ABI brings (0: none).
+fn protections(abi: i32) -> BTreeMap<String, bool> {
+    PROTECTIONS
+        .iter()
+        .map(|(name, since)| ((*name).to_owned(), abi >= *since))
+        .collect()
+}
+
 /// Restricts the calling process: read/execute beneath `read_paths`, read/write on `/dev`
-/// files (`/dev/null`, terminals) and everything beneath `work`.
-fn restrict(work: &Path, read_paths: &[PathBuf]) -> Result<Confinement, landlock::RulesetError> {
+/// files (`/dev/null`, terminals) and everything beneath `work`; TCP connect only to
+/// `connect_ports`, no TCP bind; no signals or abstract UNIX sockets beyond its own domain.
+fn restrict(work: &Path, read_paths: &[PathBuf], connect_ports: &[u16]) -> Result<Confinement, RulesetError> {
     let all = AccessFs::from_all(ABI_WANTED);
     let read = AccessFs::from_read(ABI_WANTED);
     let status = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(all)?
+        .handle_access(AccessNet::from_all(ABI_WANTED))?
+        .scope(Scope::from_all(ABI_WANTED))?
         .create()?
         .add_rules(path_beneath_rules(read_paths, read))?
         .add_rules(path_beneath_rules(["/dev"], read | AccessFs::WriteFile))?
         .add_rules(path_beneath_rules([work], all))?
+        .add_rules(
+            connect_ports
+                .iter()
+                .map(|port| Ok::<_, RulesetError>(NetPort::new(*port, AccessNet::ConnectTcp))),
+        )?
         .restrict_self()?;
     let status_name = match status.ruleset {
         RulesetStatus::FullyEnforced => "fully_enforced",
         RulesetStatus::PartiallyEnforced => "partially_enforced",
         RulesetStatus::NotEnforced => "not_enforced",
     };
-    let detail = match status.landlock {
+    let (detail, abi) = match status.landlock {
         LandlockStatus::Available {
             effective_abi,
             kernel_abi,
-        } => {
+        } => (
             format!(
                 "Landlock ABI {} (kernel {})",
                 effective_abi as i32,
                 kernel_abi.unwrap_or(effective_abi as i32)
-            )
-        }
-        LandlockStatus::NotEnabled => "Landlock is built into the kernel but not enabled at boot".into(),
-        LandlockStatus::NotImplemented => "the kernel has no Landlock".into(),
+            ),
+            effective_abi as i32,
+        ),
+        LandlockStatus::NotEnabled => ("Landlock is built into the kernel but not enabled at boot".into(), 0),
+        LandlockStatus::NotImplemented => ("the kernel has no Landlock".into(), 0),
     };
+    let enforced = matches!(
+        status.ruleset,
+        RulesetStatus::FullyEnforced | RulesetStatus::PartiallyEnforced
+    );
     Ok(Confinement {
         mechanism: "landlock".into(),
         status: status_name.into(),
         detail,
+        protections: protections(if enforced { abi } else { 0 }),
     })
 }
 
@@ -105,7 +169,14 @@ pub struct Limits {
 /// `job-exec`: applies `limits`, restricts this process, then replaces it with `command`.
 /// With `probe`, prints the [`Confinement`] as JSON instead and exits. Returns only on
 /// failure.
-pub fn exec(work: &Path, read_paths: &[PathBuf], limits: Limits, probe: bool, command: &[String]) -> std::io::Error {
+pub fn exec(
+    work: &Path,
+    read_paths: &[PathBuf],
+    connect_ports: &[u16],
+    limits: Limits,
+    probe: bool,
+    command: &[String],
+) -> std::io::Error {
     if limits.nice != 0
         && let Err(e) = rustix::process::nice(limits.nice)
     {
@@ -120,7 +191,7 @@ pub fn exec(work: &Path, read_paths: &[PathBuf], limits: Limits, probe: bool, co
         // As the wrapper's `ulimit -v … 2>/dev/null`: a limit the host refuses is not fatal.
         let _ = rustix::process::setrlimit(rustix::process::Resource::As, limit);
     }
-    let confinement = match restrict(work, read_paths) {
+    let confinement = match restrict(work, read_paths, connect_ports) {
         Ok(c) => c,
         Err(e) => return std::io::Error::other(format!("applying the Landlock ruleset failed: {e}")),
     };
@@ -135,17 +206,13 @@ pub fn exec(work: &Path, read_paths: &[PathBuf], limits: Limits, probe: bool, co
 }
 
 /// Runs `launcher job-exec --probe` to learn what confinement jobs get.
-pub async fn probe(launcher: &Path, read_paths: &[PathBuf], scratch: &Path) -> Confinement {
-    let failed = |detail: String| Confinement {
-        mechanism: "none".into(),
-        status: "not_enforced".into(),
-        detail,
-    };
+pub async fn probe(launcher: &Path, read_paths: &[PathBuf], connect_ports: &[u16], scratch: &Path) -> Confinement {
+    let failed = Confinement::none;
     if let Err(e) = tokio::fs::create_dir_all(scratch).await {
         return failed(format!("cannot create {}: {e}", scratch.display()));
     }
     let out = tokio::process::Command::new(launcher)
-        .args(launcher_args(scratch, 0, None, read_paths))
+        .args(launcher_args(scratch, 0, None, read_paths, connect_ports))
         .arg("--probe")
         .env_clear()
         .output()
@@ -163,13 +230,14 @@ pub async fn probe(launcher: &Path, read_paths: &[PathBuf], scratch: &Path) -> C
     }
 }
 
-/// `job-exec --work DIR --nice N [--memory-kib K] --read P…` (the caller appends
-/// `-- PROGRAM ARGS…` or `--probe`).
+/// `job-exec --work DIR --nice N [--memory-kib K] --read P… --connect-port N…` (the caller
+/// appends `-- PROGRAM ARGS…` or `--probe`).
 pub fn launcher_args(
     work: &Path,
     nice: i32,
     memory_kib: Option<u64>,
     read_paths: &[PathBuf],
+    connect_ports: &[u16],
 ) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = vec![
         "job-exec".into(),
@@ -186,5 +254,54 @@ pub fn launcher_args(
         args.push("--read".into());
         args.push(p.into());
     }
+    for port in connect_ports {
+        args.push("--connect-port".into());
+        args.push(port.to_string().into());
+    }
     args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protections_follow_the_abi() {
+        let none = protections(0);
+        assert!(none.values().all(|on| !on));
+        let v5 = protections(5);
+        assert!(v5["files"] && v5["tcp_connect"] && v5["tcp_bind"]);
+        assert!(!v5["signals"] && !v5["abstract_unix_sockets"]);
+        assert!(protections(7).values().all(|on| *on));
+        let c = Confinement {
+            protections: v5,
+            ..Confinement::none(String::new())
+        };
+        assert_eq!(c.missing(), ["signals", "abstract_unix_sockets"]);
+        assert_eq!(Confinement::disabled().missing().len(), PROTECTIONS.len());
+    }
+
+    #[test]
+    fn launcher_args_carry_the_allowed_ports() {
+        let args = launcher_args(Path::new("/w"), 10, Some(1024), &[PathBuf::from("/usr")], &[443, 80]);
+        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            args,
+            [
+                "job-exec",
+                "--work",
+                "/w",
+                "--nice",
+                "10",
+                "--memory-kib",
+                "1024",
+                "--read",
+                "/usr",
+                "--connect-port",
+                "443",
+                "--connect-port",
+                "80"
+            ]
+        );
+    }
 }

@@ -97,6 +97,7 @@ impl LocalExecutor {
                     i32::from(self.settings.nice.min(19)),
                     Some(mem_kib),
                     &self.settings.confine_read_paths,
+                    &self.settings.allow_connect_ports,
                 ))
                 .args(["--", "/bin/sh", "-c"])
                 .arg(&job.command);

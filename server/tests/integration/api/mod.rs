@@ -485,3 +485,25 @@ async fn batches(db: Db) {
     assert_eq!((s, b["error"]["field"].as_str()), (422, Some("jobs")), "{b}");
     app.stop().await;
 }
+
+/// A client that sends half a request and then nothing does not keep a stopping server alive:
+/// the connection is cut after `shutdown_grace_ms` (5 s in tests). Without that deadline the
+/// shutdown waits for the client forever (seen with a grace of an hour: the test's own stop
+/// deadline failed it after 30 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_does_not_keep_a_stopping_server_alive() {
+    use tokio::io::AsyncWriteExt;
+    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
+        return;
+    };
+    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    tcp.write_all(b"GET /api/jobs HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("half a request");
+    let started = std::time::Instant::now();
+    app.stop().await;
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(4), "the client got its grace: {took:?}");
+    assert!(took < Duration::from_secs(15), "cut after the grace: {took:?}");
+    drop(tcp);
+}

@@ -260,3 +260,80 @@ async fn kill_9_then_restart_kills_the_surviving_job() {
     assert_eq!(alive(), 0, "no process of the lost job is left");
     drop(restarted);
 }
+
+both_backends! {
+    jobs_cannot_reach_the_platforms_services_or_processes => jobs_cannot_reach_the_platform;
+}
+
+/// What a job's shell prints when it tries the attacks of issue 27 beyond files: TCP to
+/// PostgreSQL, RabbitMQ, Redis and the server itself, a TCP listener, and signals to its parent
+/// (the server) and to init.
+fn reach_probe(server_port: u16) -> String {
+    format!(
+        r#"for port in 5432 5672 6379 {server_port}; do
+  if bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; then echo "connected $port"; else echo "refused $port"; fi
+done
+if perl -MIO::Socket::INET -e 'IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1", LocalPort => 0) or exit 1'; then echo listening; else echo "no listener"; fi
+if kill -0 $PPID 2>/dev/null; then echo "signalled parent"; else echo "no signal to parent"; fi
+if kill -0 1 2>/dev/null; then echo "signalled init"; else echo "no signal to init"; fi"#
+    )
+}
+
+/// Issue 27: a scientist's job cannot open a TCP connection to the database (nor RabbitMQ,
+/// Redis or the server), cannot listen, and cannot signal the server or init; a port the site
+/// allows (`executor.allow_connect_ports`) is reachable, which shows the refusals come from the
+/// confinement and not from a closed port.
+async fn jobs_cannot_reach_the_platform(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let (_, ready) = app.get_json("/readyz").await;
+    let protections = ready["job_confinement"]["protections"].clone();
+    if protections["tcp_connect"] != true && std::env::var("CI").as_deref() != Ok("true") {
+        eprintln!("SKIPPED: this kernel does not restrict TCP for jobs: {ready}");
+        return;
+    }
+    for p in ["files", "tcp_connect", "tcp_bind", "signals", "abstract_unix_sockets"] {
+        assert_eq!(protections[p], true, "{p} not enforced: {ready}");
+    }
+    let probe = reach_probe(app.addr.port());
+    let job = app.submit_ok(json!({ "name": "reach", "command": probe })).await;
+    app.wait_status(job.id, JobStatus::Completed).await;
+    let (_, logs) = app.get_json(&format!("/api/jobs/{}/logs", job.id)).await;
+    let out = logs["stdout"].as_str().unwrap_or_default();
+    let port = app.addr.port();
+    for line in [
+        "refused 5432",
+        "refused 5672",
+        "refused 6379",
+        &format!("refused {port}"),
+        "no listener",
+        "no signal to parent",
+        "no signal to init",
+    ] {
+        assert!(out.lines().any(|l| l == line), "expected `{line}`: {out}");
+    }
+    // The server is still there, and so is PostgreSQL for everyone but jobs.
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.stop().await;
+
+    // The control: a site that allows the PostgreSQL port lets jobs reach it (so the refusal
+    // above is the confinement's, not a closed port's).
+    if db == Db::Postgres {
+        let Some(open) = TestApp::spawn_with(db, |s| s.executor.allow_connect_ports = vec![5432]).await else {
+            return;
+        };
+        let job = open
+            .submit_ok(json!({ "name": "reach", "command": reach_probe(open.addr.port()) }))
+            .await;
+        open.wait_status(job.id, JobStatus::Completed).await;
+        let (_, logs) = open.get_json(&format!("/api/jobs/{}/logs", job.id)).await;
+        let out = logs["stdout"].as_str().unwrap_or_default();
+        assert!(out.lines().any(|l| l == "connected 5432"), "{out}");
+        assert!(
+            out.lines().any(|l| l == format!("refused {}", open.addr.port())),
+            "{out}"
+        );
+        open.stop().await;
+    }
+}
