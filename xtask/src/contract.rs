@@ -22,7 +22,7 @@ const SEED: &str = "20261201";
 const CHECKS: &str = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance";
 
 /// A virtual environment with schemathesis, kept in the user's cache between runs.
-fn schemathesis() -> Result<PathBuf> {
+pub fn schemathesis() -> Result<PathBuf> {
     let home = std::env::var_os("HOME").map_or_else(|| root().join("target"), PathBuf::from);
     let venv = home.join(format!(".cache/cosmic-horizons/schemathesis-{SCHEMATHESIS}"));
     let st = venv.join("bin/st");

@@ -43,6 +43,7 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     if cmd.get_current_dir().is_none() {
         cmd.current_dir(root());
     }
+    stage::redirect(cmd);
     let child = cmd.spawn().with_context(|| format!("starting {cmd:?}"))?;
     let status = stage::wait(cmd, child)?;
     if !status.success() {
@@ -107,6 +108,12 @@ fn test() -> Result<()> {
 }
 
 fn stages() -> Result<()> {
+    // What the browser and contract stages install on a fresh machine (wasm-bindgen, Chromium,
+    // psql, Node.js packages) is fetched and built beside the first stages.
+    let tools = stage::Background::start("tool installs", target_dir().join("xtask/tools.log"), || {
+        browser_tools()?;
+        contract::schemathesis().map(drop)
+    })?;
     stage("fmt", 2 * MINUTE, || run(cargo().args(["fmt", "--all", "--check"])))?;
     // `frontend` builds only for wasm32: with it in a native build, cargo would unify leptos's
     // `hydrate` feature into the server and break SSR.
@@ -164,7 +171,13 @@ fn stages() -> Result<()> {
         // nextest does not run doc tests.
         run(cargo().args(["test", "--doc", "--workspace", "--exclude", "frontend"]))
     })?;
-    stage("browser", 25 * MINUTE, e2e)?;
+    stage("browser", 25 * MINUTE, || {
+        tools.join()?;
+        // The test stage built the server binary (the integration tests run it), with the
+        // same code: building it again for the browser tests would only relink it.
+        site::build(false)?;
+        browser_tests()
+    })?;
     // The binary e2e built serves the OpenAPI contract to schemathesis.
     stage("contract", 15 * MINUTE, contract::contract)
 }
@@ -183,12 +196,26 @@ fn bench_viewer() -> Result<()> {
 
 /// Browser tests: builds the site and server, then drives Chromium with playwright-core.
 fn e2e() -> Result<()> {
+    browser_tools()?;
     build(false)?;
+    browser_tests()
+}
+
+/// What the browser tests and the bundle build need besides cargo.
+fn browser_tools() -> Result<()> {
+    tools::wasm_bindgen()?;
     tools::chromium()?;
     tools::psql()?;
     tools::node()?;
-    tools::npm_ci("end2end")?;
+    tools::npm_ci("end2end")
+}
+
+/// Runs the Chromium tests against the debug server binary.
+fn browser_tests() -> Result<()> {
     let bin = target_dir().join("debug/cosmic-horizons");
+    if !bin.exists() {
+        bail!("{} is not built (cargo xtask build)", bin.display());
+    }
     // Each browser test is cancelled after 3 min (node's default is no limit); hooks have
     // their own limit (end2end/tests/support.mjs).
     run(Command::new("node")

@@ -16,6 +16,8 @@ struct Current {
 
 thread_local! {
     static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
+    /// Where commands of a background task write their output (instead of the terminal).
+    static LOG: RefCell<Option<std::fs::File>> = const { RefCell::new(None) };
     static DONE: RefCell<Vec<(&'static str, Duration, bool)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -64,6 +66,76 @@ pub fn summary() {
         }
         eprintln!("xtask:   {:<12} {:>7}", "total", mmss(total));
     });
+}
+
+/// Points a command's output at this thread's log, when it is a background task's.
+pub fn redirect(cmd: &mut Command) {
+    LOG.with(|log| {
+        if let Some(file) = log.borrow().as_ref()
+            && let (Ok(out), Ok(err)) = (file.try_clone(), file.try_clone())
+        {
+            cmd.stdout(out).stderr(err);
+        }
+    });
+}
+
+/// A task running beside the stages (installs that need no CPU of their own or fill the idle
+/// core of a serial compile), its output in a log file.
+pub struct Background {
+    name: &'static str,
+    log: std::path::PathBuf,
+    handle: std::thread::JoinHandle<Result<()>>,
+}
+
+impl Background {
+    /// Starts `f` on its own thread; its commands write to `log`.
+    pub fn start(
+        name: &'static str,
+        log: std::path::PathBuf,
+        f: impl FnOnce() -> Result<()> + Send + 'static,
+    ) -> Result<Self> {
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::File::create(&log)?;
+        eprintln!("xtask: {name} runs in the background (output: {})", log.display());
+        let handle = std::thread::spawn(move || {
+            LOG.with(|l| *l.borrow_mut() = Some(file));
+            f()
+        });
+        Ok(Self { name, log, handle })
+    }
+
+    /// Waits for the task, within the current stage's ceiling; on failure prints its log.
+    pub fn join(self) -> Result<()> {
+        let deadline = CURRENT.with(|c| c.borrow().as_ref().map(|c| (c.name, c.ceiling, c.deadline)));
+        while !self.handle.is_finished() {
+            if let Some((stage, ceiling, deadline)) = deadline
+                && Instant::now() >= deadline
+            {
+                bail!(
+                    "stage {stage} ran past its ceiling of {} waiting for {} (log: {})",
+                    mmss(ceiling),
+                    self.name,
+                    self.log.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let result = self
+            .handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("{} panicked", self.name))?;
+        if let Err(e) = &result {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            eprintln!("xtask: {} failed: {e:#}; the end of its log:", self.name);
+            for line in tail.iter().rev() {
+                eprintln!("  {line}");
+            }
+        }
+        result
+    }
 }
 
 /// Waits for `child`, started by `cmd`; inside a stage, kills it and its descendants (SIGTERM,

@@ -35,8 +35,17 @@ pub fn wasm_bindgen() -> Result<()> {
     if have.split_whitespace().nth(1) == Some(want.as_str()) {
         return Ok(());
     }
-    // Without --locked: the CLI's own lock file names a yanked dependency.
-    run(cargo().args(["install", "wasm-bindgen-cli", "--version", &format!("={want}")]))
+    // Without --locked: the CLI's own lock file names a yanked dependency. Its own target
+    // directory: the project's is locked by the builds this runs beside.
+    run(cargo()
+        .args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &format!("={want}"),
+            "--target-dir",
+        ])
+        .arg(crate::target_dir().join("tools")))
 }
 
 /// binaryen's wasm-opt from the end-to-end npm packages (Debian's is too old) or PATH.

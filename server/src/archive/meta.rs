@@ -459,6 +459,7 @@ impl MetaCache {
         id: &str,
         etag: &str,
         path: PathBuf,
+        hold: Option<Arc<std::fs::File>>,
         req: &MetaRequest,
     ) -> Result<(Arc<Output>, bool), Arc<MetaError>> {
         let key = format!("{id}|{etag}|{}", req.key());
@@ -470,6 +471,9 @@ impl MetaCache {
             .inner
             .try_get_with(key, async move {
                 let task = tokio::task::spawn_blocking(move || {
+                    // `path` may name this open file (`/proc/self/fd/N`): keep it open until the
+                    // read is done, even when the request that asked is gone.
+                    let _hold = hold;
                     let fits = if owned.view.needs_pixels() {
                         Fits::from_vec(std::fs::read(&path).map_err(|e| MetaError::Io(e.to_string()))?)?
                     } else {

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod beneath;
 pub mod cache;
 pub mod cutout;
 pub mod headers;
@@ -59,7 +60,12 @@ pub enum ArchiveError {
 /// A file ready to be served.
 #[derive(Debug, Clone)]
 pub struct Served {
+    /// Where to read the file. For a job's result this is `/proc/self/fd/N` of [`Served::handle`]
+    /// (see [`beneath`]): valid while the handle is held.
     pub path: PathBuf,
+    /// A job's result, opened once without following links; `None` for archive files (the
+    /// cache's own blobs).
+    pub handle: Option<Arc<std::fs::File>>,
     pub etag: String,
     pub size: u64,
     pub lookup: Option<Lookup>,
@@ -166,6 +172,7 @@ impl Archive {
         let (entry, lookup) = self.cache.get_or_fill(&key, fill).await.map_err(|e| shared_error(&e))?;
         Ok(Served {
             path: self.cache.blob_path(&entry),
+            handle: None,
             etag: entry.etag(),
             size: entry.size,
             lookup: Some(lookup),
@@ -209,26 +216,26 @@ impl Archive {
                 ch_api::Denied::Hidden => ArchiveError::NotFound(format!("job {id}")),
                 _ => ArchiveError::Denied(d),
             })?;
-        let work = self.jobs_dir.join(id.to_string()).join("work");
-        let file = tokio::fs::canonicalize(work.join(&rel))
+        // One open beneath the jobs directory that follows no link at any component; all that
+        // follows reads that handle, so swapping the name afterwards changes nothing.
+        let jobs_dir = self.jobs_dir.clone();
+        let beneath = Path::new(&id.to_string()).join("work").join(&rel);
+        let opened = tokio::task::spawn_blocking(move || beneath::open(&jobs_dir, &beneath))
             .await
-            .map_err(|_| ArchiveError::NotFound(format!("{shown} of job {id}")))?;
-        // Symlinks must not lead out of the job's directory.
-        let base = tokio::fs::canonicalize(&work).await.map_err(ArchiveError::Io)?;
-        if !file.starts_with(&base) {
-            return Err(ArchiveError::BadPath(format!("{shown} leaves the job's directory")));
-        }
-        let meta = tokio::fs::metadata(&file).await.map_err(ArchiveError::Io)?;
-        if !meta.is_file() {
-            return Err(ArchiveError::NotFound(format!("{shown} of job {id}")));
-        }
-        let mut head = vec![0u8; 2880];
-        let n = {
-            use tokio::io::AsyncReadExt;
-            let mut f = tokio::fs::File::open(&file).await.map_err(ArchiveError::Io)?;
-            f.read(&mut head).await.map_err(ArchiveError::Io)?
+            .map_err(|e| ArchiveError::Io(std::io::Error::other(e)))?;
+        let beneath::Opened { file, meta, head } = match opened {
+            Ok(o) => o,
+            Err(beneath::BeneathError::Missing | beneath::BeneathError::NotAFile) => {
+                return Err(ArchiveError::NotFound(format!("{shown} of job {id}")));
+            }
+            Err(beneath::BeneathError::Link) => {
+                return Err(ArchiveError::BadPath(format!(
+                    "{shown} is or passes through a symbolic link; job results are served as plain files"
+                )));
+            }
+            Err(beneath::BeneathError::Io(e)) => return Err(ArchiveError::Io(e)),
         };
-        if !upstream::looks_like_fits(&head[..n]) {
+        if !upstream::looks_like_fits(&head) {
             return Err(ArchiveError::LocalNotFits(shown));
         }
         let mtime = meta
@@ -237,7 +244,8 @@ impl Archive {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos());
         Ok(Served {
-            path: file,
+            path: beneath::proc_path(&file),
+            handle: Some(Arc::new(file)),
             etag: format!("\"{:x}-{:x}\"", meta.len(), mtime),
             size: meta.len(),
             lookup: None,

@@ -478,3 +478,58 @@ async fn restricted_sources_are_read_by_their_projects_only() {
     assert_eq!(soda.status(), 404, "cutouts follow the file");
     app.stop().await;
 }
+
+/// Issue 27: a job keeps swapping its result between a real FITS file and a symlink to the
+/// server's sign-in key while its owner downloads it for 10 s: every answer is the job's own
+/// file or a refusal, never the key (before the fix: the key in 37 of 1,207 answers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_swapped_for_a_symlink_never_serves_what_it_points_to() {
+    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
+        return;
+    };
+    let key = app.dir.path().join("data/auth/jwt.key");
+    let secret = std::fs::read(&key).expect("the server's signing key exists");
+    // The job's own copy of a FITS file, then a loop that swaps x.fits between the copy and a
+    // link to the key (rename is atomic, so x.fits is always one or the other).
+    let swap = format!(
+        "printf 'SIMPLE  =                    T' > real.fits; head -c 2850 /dev/zero | tr '\\0' ' ' >> real.fits; \
+         ln -s '{key}' link.fits; cp real.fits x.fits; end=$(( $(date +%s) + 14 )); \
+         while [ $(date +%s) -lt $end ]; do cp real.fits tmp.fits; mv tmp.fits x.fits; ln -sf '{key}' tmp.lnk; mv -T tmp.lnk x.fits; done",
+        key = key.display()
+    );
+    let job = app
+        .submit_ok(serde_json::json!({ "name": "swapper", "command": swap }))
+        .await;
+    app.wait_status(job.id, ch_domain::JobStatus::Running).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let url = format!("/api/fits/jobs/{}/x.fits", job.id);
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    let (mut served, mut refused, mut total) = (0, 0, 0);
+    while std::time::Instant::now() < until {
+        let res = get(&app, &url, &[]).await;
+        let status = res.status().as_u16();
+        let body = res.bytes().await.expect("body");
+        total += 1;
+        assert!(
+            !body
+                .windows(secret.len().min(16))
+                .any(|w| w == &secret[..secret.len().min(16)]),
+            "answer {total} ({status}) carried the key"
+        );
+        match status {
+            200 => {
+                assert!(body.starts_with(b"SIMPLE  ="), "a 200 is the job's own FITS file");
+                served += 1;
+            }
+            400 | 404 => refused += 1,
+            other => panic!("unexpected {other}: {:?}", String::from_utf8_lossy(&body)),
+        }
+    }
+    eprintln!("{total} answers: {served} served the job's file, {refused} refused");
+    assert!(
+        served > 0 && refused > 0,
+        "both sides of the swap were seen: {served}/{refused}"
+    );
+    app.post_empty(&format!("/api/jobs/{}/cancel", job.id)).await;
+    app.stop().await;
+}
