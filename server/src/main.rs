@@ -29,30 +29,57 @@ enum Command {
     /// Create and revoke API tokens.
     #[command(subcommand)]
     Token(server::admin_cli::TokenCommand),
-    /// Internal: how the server starts a confined job (Landlock, then exec).
+    /// Internal: how the server starts a confined job (namespaces and Landlock, then exec).
     #[command(hide = true)]
-    JobExec {
-        /// The job's working directory (read/write).
-        #[arg(long)]
-        work: std::path::PathBuf,
-        /// Directories the job may read and execute.
-        #[arg(long)]
-        read: Vec<std::path::PathBuf>,
-        /// TCP ports the job may connect to (none when absent).
-        #[arg(long)]
-        connect_port: Vec<u16>,
-        /// Nice increment for the job (0 = none).
-        #[arg(long, default_value_t = 0)]
-        nice: i32,
-        /// Address-space limit of the job in KiB.
-        #[arg(long)]
-        memory_kib: Option<u64>,
-        /// Print what the kernel enforces and exit.
-        #[arg(long)]
-        probe: bool,
-        #[arg(last = true)]
-        command: Vec<String>,
-    },
+    JobExec(JobArgs),
+    /// Internal: PID 1 of a job's namespace (started by `job-exec`).
+    #[command(hide = true)]
+    JobInit(JobArgs),
+}
+
+/// The arguments of `job-exec` and `job-init` (see `server::executor::confine::JobExec`).
+#[derive(Debug, clap::Args)]
+struct JobArgs {
+    /// The job's working directory (read/write).
+    #[arg(long)]
+    work: std::path::PathBuf,
+    /// Directories the job may read and execute.
+    #[arg(long)]
+    read: Vec<std::path::PathBuf>,
+    /// TCP ports the job may connect to (none when absent).
+    #[arg(long)]
+    connect_port: Vec<u16>,
+    /// Nice increment for the job (0 = none).
+    #[arg(long, default_value_t = 0)]
+    nice: i32,
+    /// Address-space limit of the job in KiB.
+    #[arg(long)]
+    memory_kib: Option<u64>,
+    /// Start the job in its own PID and mount namespace.
+    #[arg(long)]
+    pid_namespace: bool,
+    /// Print what the kernel enforces and exit.
+    #[arg(long)]
+    probe: bool,
+    #[arg(last = true)]
+    command: Vec<String>,
+}
+
+impl JobArgs {
+    fn job(&self) -> server::executor::confine::JobExec {
+        server::executor::confine::JobExec {
+            work: self.work.clone(),
+            read_paths: self.read.clone(),
+            connect_ports: self.connect_port.clone(),
+            limits: server::executor::confine::Limits {
+                nice: self.nice,
+                memory_kib: self.memory_kib,
+            },
+            pid_namespace: self.pid_namespace,
+            probe: self.probe,
+            command: self.command.clone(),
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -77,21 +104,13 @@ fn main() -> anyhow::Result<()> {
     let command = Cli::parse().command.unwrap_or(Command::Serve);
     // Every job starts through `job-exec`: it execs at once, without a Tokio runtime or a
     // log subscriber (both cost more than the exec itself on a burst of short jobs).
-    if let Command::JobExec {
-        work,
-        read,
-        connect_port,
-        nice,
-        memory_kib,
-        probe,
-        command,
-    } = &command
-    {
-        let limits = server::executor::confine::Limits {
-            nice: *nice,
-            memory_kib: *memory_kib,
+    if let Command::JobExec(args) | Command::JobInit(args) = &command {
+        let job = args.job();
+        let e = if matches!(command, Command::JobInit(_)) {
+            server::executor::namespace::init(&job)
+        } else {
+            server::executor::confine::exec(&job)
         };
-        let e = server::executor::confine::exec(work, read, connect_port, limits, *probe, command);
         eprintln!("cosmic-horizons job-exec: {e}");
         std::process::exit(127);
     }
@@ -121,7 +140,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{settings:#?}");
             Ok(())
         }
-        Command::Fits(_) | Command::JobExec { .. } => Ok(()),
+        Command::Fits(_) | Command::JobExec(_) | Command::JobInit(_) => Ok(()),
         Command::User(cmd) => server::admin_cli::user(&settings, cmd).await,
         Command::Project(cmd) => server::admin_cli::project(&settings, cmd).await,
         Command::Token(cmd) => server::admin_cli::token(&settings, cmd).await,

@@ -56,6 +56,11 @@ pub struct ExecutorSettings {
     /// Default: none — no TCP connection at all, so the database, brokers, caches and this
     /// server are out of a job's reach; a site that lets jobs fetch over HTTPS adds 443.
     pub allow_connect_ports: Vec<u16>,
+    /// Start each confined job in its own PID and mount namespace (needs `CAP_SYS_ADMIN`: a
+    /// server running as root): the job sees only its own processes, and none of them outlives
+    /// it (`setsid` and double forks included). Where the kernel refuses, jobs run without and
+    /// `/readyz` reports `processes: false`.
+    pub isolate_processes: bool,
     /// The program that starts confined jobs (`job-exec`); default: this server's executable.
     pub launcher: Option<PathBuf>,
     /// Nice increment of job processes (0–19; more counts as 19), applied by the launcher: jobs get the CPU the
@@ -79,6 +84,7 @@ impl Default for ExecutorSettings {
                 .map(PathBuf::from)
                 .collect(),
             allow_connect_ports: Vec::new(),
+            isolate_processes: true,
             launcher: None,
             nice: 10,
         }

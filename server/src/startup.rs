@@ -298,6 +298,7 @@ async fn job_confinement(settings: &Settings) -> (crate::executor::confine::Conf
         &launcher,
         &settings.executor.confine_read_paths,
         &settings.executor.allow_connect_ports,
+        settings.executor.isolate_processes,
         &scratch,
     )
     .await;

@@ -216,10 +216,14 @@ impl Auth {
     }
 
     /// Projects the caller may read (all for admins).
+    /// The projects `caller` may read; an API token restricted to a project sees that one only
+    /// (public projects elsewhere included: the token was made for one project).
     pub async fn list_projects(&self, caller: &Principal) -> Result<Vec<ProjectRow>, ServiceError> {
         let all = self.store().list_projects().await.map_err(store_err)?;
+        let only = caller.token_project();
         Ok(all
             .into_iter()
+            .filter(|p| only.is_none_or(|only| p.name == only))
             .filter(|p| {
                 let r = ch_api::ProjectRef {
                     name: &p.name,
@@ -344,7 +348,16 @@ impl Auth {
         let user = caller
             .user()
             .ok_or_else(|| ServiceError::Unauthenticated("sign in to continue".into()))?;
-        self.store().tokens_of(user.user_id).await.map_err(store_err)
+        let tokens = self.store().tokens_of(user.user_id).await.map_err(store_err)?;
+        // A token restricted to a project sees the tokens of that project only, not the
+        // owner's unrestricted ones.
+        Ok(match caller.token_project() {
+            Some(only) => tokens
+                .into_iter()
+                .filter(|t| t.project.as_deref() == Some(only))
+                .collect(),
+            None => tokens,
+        })
     }
 
     /// Revokes one of the caller's tokens (admins: anyone's). Unknown and foreign ids are 404.
@@ -374,6 +387,12 @@ impl Auth {
             ch_api::Denied::Unauthenticated => ServiceError::denied(d, ""),
             _ => not_found(),
         })?;
+        if caller
+            .token_project()
+            .is_some_and(|only| token.project.as_deref() != Some(only))
+        {
+            return Err(not_found());
+        }
         if token.revoked_at.is_some() {
             return Ok(());
         }

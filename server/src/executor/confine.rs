@@ -36,7 +36,7 @@ pub const DEFAULT_READ_PATHS: &[&str] = &[
 /// The newest Landlock ABI this code handles; older kernels enforce what they know.
 const ABI_WANTED: ABI = ABI::V6;
 
-/// The protections a confined job can get, with the Landlock ABI that brings each.
+/// The protections Landlock gives a confined job, with the Landlock ABI that brings each.
 pub const PROTECTIONS: &[(&str, i32)] = &[
     ("files", 1),
     ("tcp_connect", 4),
@@ -44,6 +44,10 @@ pub const PROTECTIONS: &[(&str, i32)] = &[
     ("signals", 6),
     ("abstract_unix_sockets", 6),
 ];
+
+/// The protection a PID and mount namespace gives (see [`super::namespace`]): the job sees only
+/// its own processes, and none of them outlives it.
+pub const PROCESSES: &str = "processes";
 
 /// What the kernel enforces on job processes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +90,7 @@ impl Confinement {
         PROTECTIONS
             .iter()
             .map(|(name, _)| *name)
+            .chain([PROCESSES])
             .filter(|name| !self.protections.get(*name).copied().unwrap_or(false))
             .collect()
     }
@@ -96,18 +101,24 @@ impl Confinement {
     }
 }
 
-/// Which protections an effective Landlock ABI brings (0: none).
+/// Which protections an effective Landlock ABI brings (0: none); [`PROCESSES`] is set by
+/// whoever starts the job in its own namespaces.
 fn protections(abi: i32) -> BTreeMap<String, bool> {
     PROTECTIONS
         .iter()
         .map(|(name, since)| ((*name).to_owned(), abi >= *since))
+        .chain([(PROCESSES.to_owned(), false)])
         .collect()
 }
 
 /// Restricts the calling process: read/execute beneath `read_paths`, read/write on `/dev`
 /// files (`/dev/null`, terminals) and everything beneath `work`; TCP connect only to
 /// `connect_ports`, no TCP bind; no signals or abstract UNIX sockets beyond its own domain.
-fn restrict(work: &Path, read_paths: &[PathBuf], connect_ports: &[u16]) -> Result<Confinement, RulesetError> {
+pub(super) fn restrict(
+    work: &Path,
+    read_paths: &[PathBuf],
+    connect_ports: &[u16],
+) -> Result<Confinement, RulesetError> {
     let all = AccessFs::from_all(ABI_WANTED);
     let read = AccessFs::from_read(ABI_WANTED);
     let status = Ruleset::default()
@@ -166,22 +177,46 @@ pub struct Limits {
     pub memory_kib: Option<u64>,
 }
 
-/// `job-exec`: applies `limits`, restricts this process, then replaces it with `command`.
-/// With `probe`, prints the [`Confinement`] as JSON instead and exits. Returns only on
-/// failure.
-pub fn exec(
-    work: &Path,
-    read_paths: &[PathBuf],
-    connect_ports: &[u16],
-    limits: Limits,
-    probe: bool,
-    command: &[String],
-) -> std::io::Error {
-    if limits.nice != 0
-        && let Err(e) = rustix::process::nice(limits.nice)
+/// How to start one job (the arguments of `job-exec` and `job-init`).
+#[derive(Debug, Clone, Default)]
+pub struct JobExec {
+    /// The job's working directory (read/write).
+    pub work: PathBuf,
+    /// Directories the job may read and execute.
+    pub read_paths: Vec<PathBuf>,
+    /// TCP ports the job may connect to.
+    pub connect_ports: Vec<u16>,
+    pub limits: Limits,
+    /// Start the job in its own PID and mount namespace ([`super::namespace`]).
+    pub pid_namespace: bool,
+    /// Print the [`Confinement`] as JSON and exit instead of running a command.
+    pub probe: bool,
+    /// The program and its arguments.
+    pub command: Vec<String>,
+}
+
+/// `job-exec`: applies the limits, then either starts `job-init` in new PID and mount
+/// namespaces and waits for it ([`super::namespace::supervise`]), or — without namespaces,
+/// or where the kernel refuses them — restricts this process and replaces it with the command.
+/// Returns only on failure.
+pub fn exec(job: &JobExec) -> std::io::Error {
+    if job.limits.nice != 0
+        && let Err(e) = rustix::process::nice(job.limits.nice)
     {
         return std::io::Error::other(format!("lowering the job's priority failed: {e}"));
     }
+    if job.pid_namespace && super::namespace::unshare().is_ok() {
+        // job-init sets the memory limit just before it starts the job: the launcher binary
+        // itself may need more address space than a small job asks for.
+        return super::namespace::supervise(job);
+    }
+    limit_memory(job.limits);
+    confine_and_exec(job, false)
+}
+
+/// Sets `RLIMIT_AS` (soft and hard) to the job's memory request, inherited by what this
+/// process starts next.
+pub(super) fn limit_memory(limits: Limits) {
     if let Some(kib) = limits.memory_kib {
         let bytes = kib.saturating_mul(1024);
         let limit = rustix::process::Rlimit {
@@ -191,28 +226,49 @@ pub fn exec(
         // As the wrapper's `ulimit -v … 2>/dev/null`: a limit the host refuses is not fatal.
         let _ = rustix::process::setrlimit(rustix::process::Resource::As, limit);
     }
-    let confinement = match restrict(work, read_paths, connect_ports) {
+}
+
+/// Restricts this process (Landlock) and replaces it with the job's command (or, probing,
+/// prints what is enforced). `in_namespace` says whether [`PROCESSES`] holds.
+pub(super) fn confine_and_exec(job: &JobExec, in_namespace: bool) -> std::io::Error {
+    let mut confinement = match restrict(&job.work, &job.read_paths, &job.connect_ports) {
         Ok(c) => c,
         Err(e) => return std::io::Error::other(format!("applying the Landlock ruleset failed: {e}")),
     };
-    if probe {
+    confinement.protections.insert(PROCESSES.to_owned(), in_namespace);
+    if job.probe {
         println!("{}", serde_json::to_string(&confinement).unwrap_or_default());
         std::process::exit(0);
     }
-    let Some((program, args)) = command.split_first() else {
+    let Some((program, args)) = job.command.split_first() else {
         return std::io::Error::other("job-exec: no command after --");
     };
     std::process::Command::new(program).args(args).exec()
 }
 
 /// Runs `launcher job-exec --probe` to learn what confinement jobs get.
-pub async fn probe(launcher: &Path, read_paths: &[PathBuf], connect_ports: &[u16], scratch: &Path) -> Confinement {
+pub async fn probe(
+    launcher: &Path,
+    read_paths: &[PathBuf],
+    connect_ports: &[u16],
+    pid_namespace: bool,
+    scratch: &Path,
+) -> Confinement {
     let failed = Confinement::none;
     if let Err(e) = tokio::fs::create_dir_all(scratch).await {
         return failed(format!("cannot create {}: {e}", scratch.display()));
     }
     let out = tokio::process::Command::new(launcher)
-        .args(launcher_args(scratch, 0, None, read_paths, connect_ports))
+        .args(launcher_args(
+            &JobExec {
+                work: scratch.to_path_buf(),
+                read_paths: read_paths.to_vec(),
+                connect_ports: connect_ports.to_vec(),
+                pid_namespace,
+                ..JobExec::default()
+            },
+            "job-exec",
+        ))
         .arg("--probe")
         .env_clear()
         .output()
@@ -230,33 +286,31 @@ pub async fn probe(launcher: &Path, read_paths: &[PathBuf], connect_ports: &[u16
     }
 }
 
-/// `job-exec --work DIR --nice N [--memory-kib K] --read P… --connect-port N…` (the caller
-/// appends `-- PROGRAM ARGS…` or `--probe`).
-pub fn launcher_args(
-    work: &Path,
-    nice: i32,
-    memory_kib: Option<u64>,
-    read_paths: &[PathBuf],
-    connect_ports: &[u16],
-) -> Vec<std::ffi::OsString> {
+/// `SUBCOMMAND --work DIR --nice N [--memory-kib K] --read P… --connect-port N…
+/// [--pid-namespace]` for `job` (the caller appends `-- PROGRAM ARGS…` or `--probe`;
+/// `job.command` and `job.probe` are not included).
+pub fn launcher_args(job: &JobExec, subcommand: &str) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = vec![
-        "job-exec".into(),
+        subcommand.into(),
         "--work".into(),
-        work.into(),
+        job.work.clone().into(),
         "--nice".into(),
-        nice.to_string().into(),
+        job.limits.nice.to_string().into(),
     ];
-    if let Some(kib) = memory_kib {
+    if let Some(kib) = job.limits.memory_kib {
         args.push("--memory-kib".into());
         args.push(kib.to_string().into());
     }
-    for p in read_paths {
+    for p in &job.read_paths {
         args.push("--read".into());
         args.push(p.into());
     }
-    for port in connect_ports {
+    for port in &job.connect_ports {
         args.push("--connect-port".into());
         args.push(port.to_string().into());
+    }
+    if job.pid_namespace {
+        args.push("--pid-namespace".into());
     }
     args
 }
@@ -272,18 +326,36 @@ mod tests {
         let v5 = protections(5);
         assert!(v5["files"] && v5["tcp_connect"] && v5["tcp_bind"]);
         assert!(!v5["signals"] && !v5["abstract_unix_sockets"]);
-        assert!(protections(7).values().all(|on| *on));
+        let mut v7 = protections(7);
+        assert_eq!(v7.values().filter(|on| !**on).count(), 1, "all but processes");
         let c = Confinement {
             protections: v5,
             ..Confinement::none(String::new())
         };
-        assert_eq!(c.missing(), ["signals", "abstract_unix_sockets"]);
-        assert_eq!(Confinement::disabled().missing().len(), PROTECTIONS.len());
+        assert_eq!(c.missing(), ["signals", "abstract_unix_sockets", PROCESSES]);
+        v7.insert(PROCESSES.into(), true);
+        let c = Confinement {
+            protections: v7,
+            ..Confinement::none(String::new())
+        };
+        assert!(c.missing().is_empty());
+        assert_eq!(Confinement::disabled().missing().len(), PROTECTIONS.len() + 1);
     }
 
     #[test]
     fn launcher_args_carry_the_allowed_ports() {
-        let args = launcher_args(Path::new("/w"), 10, Some(1024), &[PathBuf::from("/usr")], &[443, 80]);
+        let job = JobExec {
+            work: PathBuf::from("/w"),
+            read_paths: vec![PathBuf::from("/usr")],
+            connect_ports: vec![443, 80],
+            limits: Limits {
+                nice: 10,
+                memory_kib: Some(1024),
+            },
+            pid_namespace: true,
+            ..JobExec::default()
+        };
+        let args = launcher_args(&job, "job-exec");
         let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         assert_eq!(
             args,
@@ -300,7 +372,8 @@ mod tests {
                 "--connect-port",
                 "443",
                 "--connect-port",
-                "80"
+                "80",
+                "--pid-namespace"
             ]
         );
     }

@@ -3,6 +3,7 @@
 
 pub mod confine;
 mod leftovers;
+pub mod namespace;
 mod process;
 mod sampler;
 

@@ -93,11 +93,18 @@ impl LocalExecutor {
             Some(launcher) => {
                 let mut c = Command::new(launcher);
                 c.args(super::confine::launcher_args(
-                    &work,
-                    i32::from(self.settings.nice.min(19)),
-                    Some(mem_kib),
-                    &self.settings.confine_read_paths,
-                    &self.settings.allow_connect_ports,
+                    &super::confine::JobExec {
+                        work: work.clone(),
+                        read_paths: self.settings.confine_read_paths.clone(),
+                        connect_ports: self.settings.allow_connect_ports.clone(),
+                        limits: super::confine::Limits {
+                            nice: i32::from(self.settings.nice.min(19)),
+                            memory_kib: Some(mem_kib),
+                        },
+                        pid_namespace: self.settings.isolate_processes,
+                        ..Default::default()
+                    },
+                    "job-exec",
                 ))
                 .args(["--", "/bin/sh", "-c"])
                 .arg(&job.command);

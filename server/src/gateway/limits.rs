@@ -1,4 +1,5 @@
-//! Connection limits: per credential (a user's sessions, or one API token), per client
+//! Connection limits: per credential (a user's sessions, or one API token), per user (all
+//! their sessions and tokens together: many tokens do not multiply the limit), per client
 //! address, and in total. A permit is held for a connection's lifetime.
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ pub struct ConnectionLimits {
 #[derive(Debug)]
 struct Inner {
     per_credential: usize,
+    per_user: usize,
     per_address: usize,
     total: usize,
     counts: Mutex<HashMap<String, usize>>,
@@ -45,10 +47,11 @@ impl Drop for Permit {
 }
 
 impl ConnectionLimits {
-    pub fn new(per_credential: usize, per_address: usize, total: usize) -> Self {
+    pub fn new(per_credential: usize, per_user: usize, per_address: usize, total: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
                 per_credential,
+                per_user,
                 per_address,
                 total,
                 counts: Mutex::default(),
@@ -63,7 +66,7 @@ impl ConnectionLimits {
                 credential: Credential::Token { token_id, .. },
                 ..
             } => Some((format!("token:{token_id}"), "this API token")),
-            Principal::User { user, .. } => Some((format!("user:{}", user.user_id), "this user's sessions")),
+            Principal::User { user, .. } => Some((format!("sessions:{}", user.user_id), "this user's sessions")),
             Principal::Anonymous => None,
         };
         let mut wanted = vec![
@@ -76,6 +79,13 @@ impl ConnectionLimits {
         ];
         if let Some((key, what)) = credential {
             wanted.push((key, self.inner.per_credential, what.to_owned()));
+        }
+        if let Some(user) = caller.user() {
+            wanted.push((
+                format!("user:{}", user.user_id),
+                self.inner.per_user,
+                format!("user {}", user.username),
+            ));
         }
         let mut counts = self.inner.counts.lock().unwrap_or_else(PoisonError::into_inner);
         for (key, max, what) in &wanted {
@@ -106,23 +116,57 @@ mod tests {
 
     use super::*;
 
+    fn identity() -> UserIdentity {
+        UserIdentity {
+            user_id: Uuid::now_v7(),
+            username: "ada".into(),
+            role: GlobalRole::Scientist,
+            memberships: vec![],
+        }
+    }
+
     fn user() -> Principal {
         Principal::User {
-            user: UserIdentity {
-                user_id: Uuid::now_v7(),
-                username: "ada".into(),
-                role: GlobalRole::Scientist,
-                memberships: vec![],
-            },
+            user: identity(),
             credential: Credential::Session {
                 session_id: Uuid::now_v7(),
             },
         }
     }
 
+    fn token_of(user: &UserIdentity) -> Principal {
+        Principal::User {
+            user: user.clone(),
+            credential: Credential::Token {
+                token_id: Uuid::now_v7(),
+                scopes: vec![ch_api::Scope::Read],
+                project: None,
+            },
+        }
+    }
+
+    #[test]
+    fn many_tokens_do_not_multiply_a_users_limit() {
+        let limits = ConnectionLimits::new(2, 3, 100, 100);
+        let ada = identity();
+        let (t1, t2) = (token_of(&ada), token_of(&ada));
+        let here: IpAddr = [10, 0, 0, 1].into();
+        let _a = limits.acquire(&t1, here).expect("first");
+        let _b = limits.acquire(&t1, here).expect("second");
+        assert!(
+            limits
+                .acquire(&t1, here)
+                .expect_err("token full")
+                .contains("this API token")
+        );
+        let _c = limits.acquire(&t2, here).expect("third, another token");
+        assert!(limits.acquire(&t2, here).expect_err("user full").contains("user ada"));
+        assert!(limits.acquire(&user(), here).is_ok(), "another user is not affected");
+    }
+
     #[test]
     fn each_limit_holds_and_dropping_frees_a_place() {
-        let limits = ConnectionLimits::new(2, 3, 5);
+        let limits = ConnectionLimits::new(2, 10, 3, 5);
         let (a, b) = (user(), user());
         let here: IpAddr = [10, 0, 0, 1].into();
         let there: IpAddr = [10, 0, 0, 2].into();

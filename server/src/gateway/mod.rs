@@ -47,8 +47,10 @@ pub struct GatewaySettings {
     pub max_subscriptions: usize,
     /// Open connections on this instance (keep below the process's open-file limit).
     pub max_connections: usize,
-    /// Open connections per user (all their sessions) or per API token.
+    /// Open connections per user's sessions (all of them) or per API token.
     pub max_connections_per_credential: usize,
+    /// Open connections per user, all their sessions and tokens together.
+    pub max_connections_per_user: usize,
     /// Open connections per client address.
     pub max_connections_per_address: usize,
 }
@@ -63,6 +65,7 @@ impl Default for GatewaySettings {
             max_subscriptions: 256,
             max_connections: 15_000,
             max_connections_per_credential: 500,
+            max_connections_per_user: 1_000,
             max_connections_per_address: 5_000,
         }
     }
@@ -136,6 +139,7 @@ impl Gateway {
         ));
         let limits = ConnectionLimits::new(
             settings.max_connections_per_credential,
+            settings.max_connections_per_user,
             settings.max_connections_per_address,
             settings.max_connections,
         );

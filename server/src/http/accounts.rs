@@ -60,12 +60,30 @@ pub struct NewUser {
     pub role: String,
 }
 
-/// Body of `PATCH /api/users/{name}`.
+/// Body of `PATCH /api/users/{name}`: a JSON object `{"disabled": true|false}`. Anything
+/// else (`{}`, an array such as `[true]`, other keys) is refused with 422 naming the problem.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct UserChange {
-    #[serde(default)]
-    pub disabled: Option<bool>,
+    /// Disable (`true`: signed out, tokens revoked) or re-enable (`false`) the account.
+    pub disabled: bool,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for UserChange {
+    type Error = String;
+
+    /// Only an object with exactly the documented keys: serde's derived form would also read
+    /// `[true]` as `{"disabled": true}`.
+    fn try_from(map: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        if let Some(other) = map.keys().find(|k| k.as_str() != "disabled") {
+            return Err(format!("unknown field `{other}`, expected `disabled`"));
+        }
+        match map.get("disabled") {
+            Some(serde_json::Value::Bool(disabled)) => Ok(Self { disabled: *disabled }),
+            Some(other) => Err(format!("`disabled` must be true or false, not {other}")),
+            None => Err("missing field `disabled`".into()),
+        }
+    }
 }
 
 /// Users of the site (admins only).
@@ -94,16 +112,14 @@ pub async fn create_user(
 #[utoipa::path(patch, path = "/api/users/{name}", request_body = UserChange, tag = "accounts",
     params(("name" = String, Path, description = "user name")),
     responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
-        (status = 409, body = ErrorResponse)))]
+        (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 pub async fn change_user(
     State(auth): State<Auth>,
     Caller(caller): Caller,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<UserChange>,
 ) -> Result<StatusCode, ApiError> {
-    if let Some(d) = body.disabled {
-        AccountService::set_disabled(&auth, &caller, &name, d).await?;
-    }
+    AccountService::set_disabled(&auth, &caller, &name, body.disabled).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -263,26 +263,120 @@ async fn kill_9_then_restart_kills_the_surviving_job() {
 
 both_backends! {
     jobs_cannot_reach_the_platforms_services_or_processes => jobs_cannot_reach_the_platform;
+    no_process_outlives_its_job_and_jobs_see_only_their_own => processes_end_with_their_job;
+}
+
+/// Host processes whose command line is `sleep <seconds>` (the markers the jobs below start).
+fn sleepers(seconds: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| {
+                    std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                        let args: Vec<&[u8]> = c.split(|b| *b == 0).filter(|a| !a.is_empty()).collect();
+                        args.len() == 2 && args[0].ends_with(b"sleep") && args[1] == seconds.as_bytes()
+                    })
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Waits (≤ 5 s) until no `sleep <seconds>` is left; the count at the end.
+async fn gone(seconds: &str) -> usize {
+    for _ in 0..50 {
+        if sleepers(seconds) == 0 {
+            return 0;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sleepers(seconds)
+}
+
+/// Issue 27: what a job starts in the background — `setsid`, with a cleared environment, a
+/// double fork — ends when the job completes and when it is cancelled; the job's /proc shows
+/// its own processes only, so the server's environment and pid are out of view.
+async fn processes_end_with_their_job(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else {
+        return;
+    };
+    let (_, ready) = app.get_json("/readyz").await;
+    if ready["job_confinement"]["protections"]["processes"] != true && std::env::var("CI").as_deref() != Ok("true") {
+        eprintln!("SKIPPED: jobs get no PID namespace here (needs CAP_SYS_ADMIN): {ready}");
+        return;
+    }
+    assert_eq!(ready["job_confinement"]["protections"]["processes"], true, "{ready}");
+    // Distinct markers per backend: both variants may run at once.
+    let (a, b, c, d) = match db {
+        Db::Sqlite => ("3121", "3122", "3123", "3124"),
+        Db::Postgres => ("3131", "3132", "3133", "3134"),
+    };
+    let escape = format!(
+        "setsid sleep {a} & setsid env -i sh -c 'sleep {b} &' & (sleep {c} &) ; sleep 0.3;          echo visible=$(ls /proc | grep -c '^[0-9]'); echo ppid=$PPID;          cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c CARGO_MANIFEST_DIR; echo done"
+    );
+    let job = app.submit_ok(json!({ "name": "escape", "command": escape })).await;
+    let done = app.wait_status(job.id, JobStatus::Completed).await;
+    let (_, logs) = app.get_json(&format!("/api/jobs/{}/logs", job.id)).await;
+    let out = logs["stdout"].as_str().unwrap_or_default();
+    assert!(out.contains("done"), "{logs}");
+    let visible: usize = out
+        .lines()
+        .find_map(|l| l.strip_prefix("visible="))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(usize::MAX);
+    assert!(
+        visible <= 10,
+        "the job sees only its own processes, saw {visible}: {out}"
+    );
+    // The job's shell is a child of the namespace's init (PID 1); the server has no pid here.
+    assert!(
+        out.lines().any(|l| l == "ppid=1"),
+        "the server is outside the job's view: {out}"
+    );
+    assert!(out.lines().any(|l| l == "0"), "no other process's environment: {out}");
+    assert_eq!(done.exit_code, Some(0));
+    for marker in [a, b, c] {
+        assert_eq!(gone(marker).await, 0, "sleep {marker} outlived its completed job");
+    }
+
+    let job = app
+        .submit_ok(json!({ "name": "escape-cancel", "command": format!("setsid sleep {d} & sleep 100") }))
+        .await;
+    app.wait_status(job.id, JobStatus::Running).await;
+    for _ in 0..50 {
+        if sleepers(d) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sleepers(d), 1, "the background process started");
+    let res = app.post_empty(&format!("/api/jobs/{}/cancel", job.id)).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    app.wait_status(job.id, JobStatus::Cancelled).await;
+    assert_eq!(gone(d).await, 0, "sleep {d} outlived its cancelled job");
+    app.stop().await;
 }
 
 /// What a job's shell prints when it tries the attacks of issue 27 beyond files: TCP to
-/// PostgreSQL, RabbitMQ, Redis and the server itself, a TCP listener, and signals to its parent
-/// (the server) and to init.
+/// PostgreSQL, RabbitMQ, Redis and the server itself, a TCP listener, and a signal to the
+/// server (this test process runs it).
 fn reach_probe(server_port: u16) -> String {
+    let server_pid = std::process::id();
     format!(
         r#"for port in 5432 5672 6379 {server_port}; do
   if bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; then echo "connected $port"; else echo "refused $port"; fi
 done
 if perl -MIO::Socket::INET -e 'IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1", LocalPort => 0) or exit 1'; then echo listening; else echo "no listener"; fi
-if kill -0 $PPID 2>/dev/null; then echo "signalled parent"; else echo "no signal to parent"; fi
-if kill -0 1 2>/dev/null; then echo "signalled init"; else echo "no signal to init"; fi"#
+if kill -0 {server_pid} 2>/dev/null; then echo "signalled server"; else echo "no signal to server"; fi"#
     )
 }
 
 /// Issue 27: a scientist's job cannot open a TCP connection to the database (nor RabbitMQ,
-/// Redis or the server), cannot listen, and cannot signal the server or init; a port the site
-/// allows (`executor.allow_connect_ports`) is reachable, which shows the refusals come from the
-/// confinement and not from a closed port.
+/// Redis or the server), cannot listen, and cannot signal the server; a port the site allows
+/// (`executor.allow_connect_ports`) is reachable, which shows the refusals come from the
+/// confinement and not from a closed port. The control also runs without the PID namespace, so
+/// the server's pid is visible there and only Landlock's signal scope refuses the signal.
 async fn jobs_cannot_reach_the_platform(db: Db) {
     let Some(app) = TestApp::spawn(db).await else {
         return;
@@ -308,8 +402,7 @@ async fn jobs_cannot_reach_the_platform(db: Db) {
         "refused 6379",
         &format!("refused {port}"),
         "no listener",
-        "no signal to parent",
-        "no signal to init",
+        "no signal to server",
     ] {
         assert!(out.lines().any(|l| l == line), "expected `{line}`: {out}");
     }
@@ -320,7 +413,12 @@ async fn jobs_cannot_reach_the_platform(db: Db) {
     // The control: a site that allows the PostgreSQL port lets jobs reach it (so the refusal
     // above is the confinement's, not a closed port's).
     if db == Db::Postgres {
-        let Some(open) = TestApp::spawn_with(db, |s| s.executor.allow_connect_ports = vec![5432]).await else {
+        let Some(open) = TestApp::spawn_with(db, |s| {
+            s.executor.allow_connect_ports = vec![5432];
+            s.executor.isolate_processes = false;
+        })
+        .await
+        else {
             return;
         };
         let job = open

@@ -8,6 +8,7 @@ use crate::common::{Db, TestApp, client_with, token_for};
 both_backends! {
     route_table_has_a_rule_for_every_route_and_refuses_anonymous_callers => route_table;
     authorization_matrix_over_http => matrix;
+    a_project_restricted_token_sees_only_its_project => restricted_token_view;
 }
 
 /// A concrete path for a route pattern.
@@ -306,4 +307,67 @@ async fn a_route_without_a_rule_is_refused() {
     };
     assert_eq!(call("/healthz").await, StatusCode::OK);
     assert_eq!(call("/api/unlisted").await, StatusCode::FORBIDDEN);
+}
+
+/// Issue 27: an API token restricted to one project lists that project only, and only the
+/// owner's tokens for that project; it cannot revoke the owner's other tokens.
+async fn restricted_token_view(db: Db) {
+    let Some(app) = TestApp::spawn(db).await else { return };
+    let full = app
+        .user("pia", "scientist", &[("alpha", "member"), ("beta", "member")])
+        .await;
+    let (status, _) = app
+        .send_json("POST", "/api/projects", &json!({ "name": "open", "public": true }))
+        .await;
+    assert_eq!(status, 201);
+    let settings = crate::common::settings(&app.dir, &app.database_url);
+    let alpha_only = client_with(&token_for(&settings, "pia", &["read", "submit", "admin"], Some("alpha")).await);
+    let _beta_only = token_for(&settings, "pia", &["read"], Some("beta")).await;
+    let names = |v: &Value, key: &str| -> Vec<String> {
+        let mut n: Vec<String> = v
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p[key].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        n.sort();
+        n
+    };
+    let get = |c: &reqwest::Client, path: &str| {
+        let req = c.get(app.url(path));
+        async move {
+            let res = req.send().await.expect("request");
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.expect("json")
+        }
+    };
+    assert_eq!(
+        names(&get(&full, "/api/projects").await, "name"),
+        ["alpha", "beta", "open"]
+    );
+    assert_eq!(names(&get(&alpha_only, "/api/projects").await, "name"), ["alpha"]);
+    let all = get(&full, "/api/tokens").await;
+    assert_eq!(all.as_array().map(Vec::len), Some(3), "{all}");
+    let seen = get(&alpha_only, "/api/tokens").await;
+    let projects: Vec<&str> = seen
+        .as_array()
+        .map(|a| a.iter().map(|t| t["project"].as_str().unwrap_or("-")).collect())
+        .unwrap_or_default();
+    assert_eq!(projects, ["alpha"], "{seen}");
+    let unrestricted = all
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["project"].is_null()))
+        .and_then(|t| t["id"].as_str())
+        .expect("the unrestricted token")
+        .to_owned();
+    let res = alpha_only
+        .delete(app.url(&format!("/api/tokens/{unrestricted}")))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        get(&full, "/api/tokens").await.as_array().map(Vec::len),
+        Some(3),
+        "still valid"
+    );
+    app.stop().await;
 }

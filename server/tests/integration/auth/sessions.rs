@@ -150,6 +150,28 @@ async fn sessions(db: Db) {
         .await
         .expect("disable self");
     assert_eq!(res.status(), 409, "disabling your own account");
+    // Issue 27: an unknown user is 404, and only the documented object is read.
+    let (status, body) = app
+        .send_json("PATCH", "/api/users/nobody", &json!({ "disabled": true }))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    for (bad, says) in [
+        (json!({}), "missing field `disabled`"),
+        (json!([true]), "invalid type"),
+        (json!({ "disabled": "yes" }), "must be true or false"),
+        (json!({ "disabled": true, "role": "admin" }), "unknown field `role`"),
+    ] {
+        let (status, body) = app.send_json("PATCH", "/api/users/mia", &bad).await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert!(body.to_string().contains(says), "{bad}: {body}");
+    }
+    let (_, users) = app.get_json("/api/users").await;
+    assert!(
+        users
+            .as_array()
+            .is_some_and(|u| u.iter().all(|u| u["disabled"] != true)),
+        "no refused body disabled anyone: {users}"
+    );
     // Disabling the user stops her cookies and tokens at once.
     let res = app
         .client

@@ -1,0 +1,166 @@
+//! A job in its own PID and mount namespace (Linux; needs `CAP_SYS_ADMIN`, which a server
+//! running as root has). `job-exec` unshares both and starts `job-init`, which becomes PID 1
+//! of the new PID namespace: it mounts a `/proc` that shows only the job's processes, confines
+//! itself ([`super::confine`]), starts the job in its own process group and stays as its init —
+//! forwarding SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the job, reaping orphans,
+//! and exiting with the job's status. When PID 1 exits the kernel kills every process left in
+//! the namespace, so nothing a job starts (`setsid`, double forks, a cleared environment)
+//! outlives it. `job-init` dies with `job-exec` (`PR_SET_PDEATHSIG`), and a SIGKILL from the
+//! server reaches both (one process group), so cancel and timeout end the whole namespace too.
+//! The same role as tini or dumb-init in a container, without a runtime.
+//!
+//! A job killed by signal N is reported as the shells report it: `job-init` exits with
+//! 128 + N and `job-exec` dies by signal N, so the server sees a signal either way.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus};
+
+use nix::mount::{MsFlags, mount};
+use nix::sched::CloneFlags;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use signal_hook::consts::signal::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+use signal_hook::iterator::Signals;
+
+use super::confine::{JobExec, confine_and_exec, launcher_args};
+
+/// Signals passed on to the job (a cancel's SIGTERM among them).
+const FORWARDED: [i32; 6] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
+
+/// Moves this process into a new mount namespace and makes its next child the first process
+/// of a new PID namespace. Fails without `CAP_SYS_ADMIN` (the caller then confines the job
+/// without namespaces and reports `processes: false`).
+pub fn unshare() -> nix::Result<()> {
+    nix::sched::unshare(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS)
+}
+
+/// The exit code a shell gives a process that ended with `status`: its code, or 128 + N when
+/// signal N killed it.
+fn shell_code(status: ExitStatus) -> i32 {
+    status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1)
+}
+
+/// Ends this process the way the job ended: a code above 128 that names a signal is re-raised
+/// as that signal (so the server records "killed by signal N"), any other code is the exit code.
+fn end_like(code: i32) -> ! {
+    if (129..160).contains(&code) {
+        let _ = signal_hook::low_level::emulate_default_handler(code - 128);
+    }
+    std::process::exit(code)
+}
+
+/// In `job-exec`, after [`unshare`]: starts `job-init` (PID 1 of the new namespace), passes the
+/// forwarded signals on to it, and ends as it ends. Returns only when it cannot start it.
+pub fn supervise(job: &JobExec) -> std::io::Error {
+    let mut signals = match Signals::new(FORWARDED.iter().copied().chain([SIGCHLD])) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let mut init = Command::new("/proc/self/exe");
+    // Nice is inherited already: job-init must not add it again.
+    let mut for_init = job.clone();
+    for_init.limits.nice = 0;
+    init.args(launcher_args(&for_init, "job-init"));
+    if job.probe {
+        init.arg("--probe");
+    } else {
+        init.arg("--").args(&job.command);
+    }
+    let mut child = match init.spawn() {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let Ok(pid) = i32::try_from(child.id()).map(Pid::from_raw) else {
+        return std::io::Error::other("job-init has no valid pid");
+    };
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => end_like(shell_code(status)),
+            Ok(None) => {}
+            Err(e) => return e,
+        }
+        for sig in signals.wait() {
+            if sig != SIGCHLD
+                && let Ok(sig) = Signal::try_from(sig)
+            {
+                let _ = kill(pid, sig);
+            }
+        }
+    }
+}
+
+/// Makes this namespace's mounts private (nothing propagates back to the host) and mounts a
+/// `/proc` of the current PID namespace over `/proc`.
+fn mount_proc() -> nix::Result<()> {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )?;
+    mount(
+        Some("proc"),
+        "/proc",
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+}
+
+/// `job-init`: PID 1 of the job's namespace (see the module docs). Returns only on failure.
+pub fn init(job: &JobExec) -> std::io::Error {
+    // Gone with job-exec, whatever kills it.
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    if let Err(e) = mount_proc() {
+        return std::io::Error::other(format!("mounting the job's /proc failed: {e}"));
+    }
+    if job.probe {
+        return confine_and_exec(job, true);
+    }
+    let mut signals = match Signals::new(FORWARDED.iter().copied().chain([SIGCHLD])) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    // Confine this process (its children inherit it), then start the job instead of
+    // replacing this process with it: PID 1 stays to reap and to end the namespace.
+    let Some((program, args)) = job.command.split_first() else {
+        return std::io::Error::other("job-init: no command after --");
+    };
+    if let Err(e) = super::confine::restrict(&job.work, &job.read_paths, &job.connect_ports) {
+        return std::io::Error::other(format!("applying the Landlock ruleset failed: {e}"));
+    }
+    // From here this process only waits and forwards signals: the job's memory limit may
+    // apply to it as well.
+    super::confine::limit_memory(job.limits);
+    let child = match Command::new(program).args(args).process_group(0).spawn() {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let Ok(job_pid) = i32::try_from(child.id()).map(Pid::from_raw) else {
+        return std::io::Error::other("the job has no valid pid");
+    };
+    loop {
+        for sig in signals.wait() {
+            if sig == SIGCHLD {
+                reap(job_pid);
+            } else if let Ok(sig) = Signal::try_from(sig) {
+                let _ = killpg(job_pid, sig);
+            }
+        }
+    }
+}
+
+/// Reaps every child that has ended; when the job itself is among them, exits with its
+/// status (which ends the namespace).
+fn reap(job_pid: Pid) {
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(pid, code)) if pid == job_pid => std::process::exit(code),
+            Ok(WaitStatus::Signaled(pid, sig, _)) if pid == job_pid => std::process::exit(128 + sig as i32),
+            Ok(WaitStatus::StillAlive) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
