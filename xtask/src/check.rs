@@ -13,7 +13,7 @@ use crate::{cargo, root, run, target_dir};
 const GB: u64 = 1 << 30;
 
 /// Default ceiling on the target directory before `cargo xtask test` prunes it: a full build
-/// (debug native + wasm32 + tests) is about 11 GB, release benchmarks add about 4 GB.
+/// (debug native + wasm32 + tests) is about 5–6 GB, release benchmarks add a few GB.
 const DEFAULT_CAP_GB: u64 = 30;
 
 /// Bytes on disk under `path` (allocated blocks, links not followed); 0 when it is absent.
