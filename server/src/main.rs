@@ -55,6 +55,9 @@ struct JobArgs {
     /// Address-space limit of the job in KiB.
     #[arg(long)]
     memory_kib: Option<u64>,
+    /// Largest file the job may write, in bytes.
+    #[arg(long)]
+    file_bytes: Option<u64>,
     /// Start the job in its own PID and mount namespace.
     #[arg(long)]
     pid_namespace: bool,
@@ -74,6 +77,7 @@ impl JobArgs {
             limits: server::executor::confine::Limits {
                 nice: self.nice,
                 memory_kib: self.memory_kib,
+                file_bytes: self.file_bytes,
             },
             pid_namespace: self.pid_namespace,
             probe: self.probe,

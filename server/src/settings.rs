@@ -61,6 +61,9 @@ pub struct ExecutorSettings {
     /// it (`setsid` and double forks included). Where the kernel refuses, jobs run without and
     /// `/readyz` reports `processes: false`.
     pub isolate_processes: bool,
+    /// Largest file a confined job may write, in bytes (`RLIMIT_FSIZE`); a larger write ends
+    /// the job as failed with `file_size_limit`. Default 16 GiB; `None` in a file: no limit.
+    pub max_file_bytes: Option<u64>,
     /// The program that starts confined jobs (`job-exec`); default: this server's executable.
     pub launcher: Option<PathBuf>,
     /// Nice increment of job processes (0–19; more counts as 19), applied by the launcher: jobs get the CPU the
@@ -85,6 +88,7 @@ impl Default for ExecutorSettings {
                 .collect(),
             allow_connect_ports: Vec::new(),
             isolate_processes: true,
+            max_file_bytes: Some(16 << 30),
             launcher: None,
             nice: 10,
         }

@@ -175,6 +175,9 @@ pub struct Limits {
     pub nice: i32,
     /// `RLIMIT_AS` in KiB (soft and hard, as the shell's `ulimit -v`).
     pub memory_kib: Option<u64>,
+    /// `RLIMIT_FSIZE` in bytes: the largest file the job may write; a write beyond it ends the
+    /// writing process with SIGXFSZ (see `ExecutorSettings::max_file_bytes`).
+    pub file_bytes: Option<u64>,
 }
 
 /// How to start one job (the arguments of `job-exec` and `job-init`).
@@ -214,17 +217,22 @@ pub fn exec(job: &JobExec) -> std::io::Error {
     confine_and_exec(job, false)
 }
 
-/// Sets `RLIMIT_AS` (soft and hard) to the job's memory request, inherited by what this
-/// process starts next.
+/// Sets `RLIMIT_AS` (soft and hard) to the job's memory request and `RLIMIT_FSIZE` to its
+/// largest file, inherited by what this process starts next.
 pub(super) fn limit_memory(limits: Limits) {
-    if let Some(kib) = limits.memory_kib {
-        let bytes = kib.saturating_mul(1024);
+    let set = |resource, bytes: u64| {
         let limit = rustix::process::Rlimit {
             current: Some(bytes),
             maximum: Some(bytes),
         };
         // As the wrapper's `ulimit -v … 2>/dev/null`: a limit the host refuses is not fatal.
-        let _ = rustix::process::setrlimit(rustix::process::Resource::As, limit);
+        let _ = rustix::process::setrlimit(resource, limit);
+    };
+    if let Some(kib) = limits.memory_kib {
+        set(rustix::process::Resource::As, kib.saturating_mul(1024));
+    }
+    if let Some(bytes) = limits.file_bytes {
+        set(rustix::process::Resource::Fsize, bytes);
     }
 }
 
@@ -301,6 +309,10 @@ pub fn launcher_args(job: &JobExec, subcommand: &str) -> Vec<std::ffi::OsString>
         args.push("--memory-kib".into());
         args.push(kib.to_string().into());
     }
+    if let Some(bytes) = job.limits.file_bytes {
+        args.push("--file-bytes".into());
+        args.push(bytes.to_string().into());
+    }
     for p in &job.read_paths {
         args.push("--read".into());
         args.push(p.into());
@@ -351,6 +363,7 @@ mod tests {
             limits: Limits {
                 nice: 10,
                 memory_kib: Some(1024),
+                file_bytes: Some(4096),
             },
             pid_namespace: true,
             ..JobExec::default()
@@ -367,6 +380,8 @@ mod tests {
                 "10",
                 "--memory-kib",
                 "1024",
+                "--file-bytes",
+                "4096",
                 "--read",
                 "/usr",
                 "--connect-port",

@@ -100,6 +100,7 @@ impl LocalExecutor {
                         limits: super::confine::Limits {
                             nice: i32::from(self.settings.nice.min(19)),
                             memory_kib: Some(mem_kib),
+                            file_bytes: self.settings.max_file_bytes,
                         },
                         pid_namespace: self.settings.isolate_processes,
                         ..Default::default()
@@ -192,6 +193,15 @@ impl LocalExecutor {
                     error_code: "exit_nonzero".into(),
                     message: format!("process exited with code {code}"),
                     retryable: true,
+                },
+                None if s.signal() == Some(Signal::SIGXFSZ as i32) => Outcome::Failed {
+                    exit_code: None,
+                    error_code: "file_size_limit".into(),
+                    message: format!(
+                        "wrote a file larger than the limit of {} bytes (executor.max_file_bytes)",
+                        self.settings.max_file_bytes.unwrap_or(0)
+                    ),
+                    retryable: false,
                 },
                 None => Outcome::Failed {
                     exit_code: None,

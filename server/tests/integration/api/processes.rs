@@ -435,3 +435,33 @@ async fn jobs_cannot_reach_the_platform(db: Db) {
         open.stop().await;
     }
 }
+
+/// Issue 27: a job that writes a file beyond `executor.max_file_bytes` is ended, and its
+/// failure names the limit; a file below it is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_beyond_the_size_limit_ends_the_job_naming_the_limit() {
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, |s| s.executor.max_file_bytes = Some(1 << 20)).await else {
+        return;
+    };
+    let small = app
+        .submit_ok(json!({ "name": "small", "command": "head -c 524288 /dev/zero > small.bin" }))
+        .await;
+    app.wait_status(small.id, JobStatus::Completed).await;
+    let big = app
+        .submit_ok(json!({ "name": "big", "command": "exec head -c 2097152 /dev/zero > big.bin", "max_retries": 0 }))
+        .await;
+    let failed = app.wait_status(big.id, JobStatus::Failed).await;
+    assert_eq!(failed.error_code.as_deref(), Some("file_size_limit"), "{failed:?}");
+    assert!(
+        failed
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("1048576 bytes") && m.contains("executor.max_file_bytes")),
+        "{failed:?}"
+    );
+    let written = std::fs::metadata(app.dir.path().join(format!("data/jobs/{}/work/big.bin", big.id)))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert!(written <= 1 << 20, "no more than the limit reached the disk: {written}");
+    app.stop().await;
+}
