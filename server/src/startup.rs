@@ -166,7 +166,7 @@ pub async fn run(
     )
     .await
     .context("opening the real-time gateway")?;
-    let state_grace = settings.shutdown_grace_ms;
+    let grace = Duration::from_millis(settings.shutdown_grace_ms);
     let state = AppState {
         leptos_options: leptos_options.clone(),
         gateway,
@@ -230,7 +230,6 @@ pub async fn run(
         .layer(SetRequestIdLayer::new(correlation, MakeRequestUuid));
 
     info!(%addr, "listening on http://{addr}");
-    let grace = Duration::from_millis(state_grace);
     let server_token = token.clone();
     let (draining, drain_started) = tokio::sync::oneshot::channel::<()>();
     let serve = axum::serve(

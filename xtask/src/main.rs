@@ -199,15 +199,10 @@ fn bench_viewer() -> Result<()> {
 
 /// Browser tests: builds the site and server, then drives Chromium with playwright-core.
 fn e2e() -> Result<()> {
-    browser_tools()?;
+    download_tools()?;
+    // Installs wasm-bindgen when it is missing, then builds the bundle and the server.
     build(false)?;
     browser_tests()
-}
-
-/// What the browser tests and the bundle build need besides cargo.
-fn browser_tools() -> Result<()> {
-    tools::wasm_bindgen()?;
-    download_tools()
 }
 
 /// The browser tests' tools that come from package registries as they are (no compiling).

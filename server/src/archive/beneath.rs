@@ -7,8 +7,8 @@
 //! refusal or its own file, never the key.
 
 use std::fs::{File, Metadata};
+use std::io::Read;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
@@ -65,15 +65,9 @@ pub fn open(dir: &Path, rel: &Path) -> Result<Opened, BeneathError> {
     if !meta.is_file() {
         return Err(BeneathError::NotAFile);
     }
-    let mut head = vec![0u8; HEAD_BYTES];
-    let mut n = 0;
-    while n < head.len() {
-        match file.read_at(&mut head[n..], n as u64)? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    head.truncate(n);
+    // Moves this handle's offset only: the `/proc/self/fd` path opens a description of its own.
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    (&file).take(HEAD_BYTES as u64).read_to_end(&mut head)?;
     Ok(Opened { file, meta, head })
 }
 

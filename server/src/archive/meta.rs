@@ -2,7 +2,6 @@
 //! parsed from the query, computed on the blocking pool (decoding is CPU work) and kept in
 //! memory by the file's ETag, so repeated views of a file cost one decode.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -450,19 +449,18 @@ impl MetaCache {
         MetaCache { inner }
     }
 
-    /// The view of the file at `path` (identified by `id` and `etag`), computed once per
+    /// The view of the `served` file (identified by `id` and its etag), computed once per
     /// key; concurrent requests for the same key share one computation. The flag is true for a
     /// cache hit.
-    #[tracing::instrument(skip(self, path), fields(view = req.view.as_str()), err(level = "debug"))]
+    #[tracing::instrument(skip(self, served), fields(view = req.view.as_str()), err(level = "debug"))]
     pub async fn get(
         &self,
         id: &str,
-        etag: &str,
-        path: PathBuf,
-        hold: Option<Arc<std::fs::File>>,
+        served: &super::Served,
         req: &MetaRequest,
     ) -> Result<(Arc<Output>, bool), Arc<MetaError>> {
-        let key = format!("{id}|{etag}|{}", req.key());
+        let key = format!("{id}|{}|{}", served.etag, req.key());
+        let (path, hold) = (served.path.clone(), served.handle.clone());
         if let Some(hit) = self.inner.get(&key).await {
             return Ok((hit, true));
         }

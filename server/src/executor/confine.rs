@@ -114,11 +114,7 @@ fn protections(abi: i32) -> BTreeMap<String, bool> {
 /// Restricts the calling process: read/execute beneath `read_paths`, read/write on `/dev`
 /// files (`/dev/null`, terminals) and everything beneath `work`; TCP connect only to
 /// `connect_ports`, no TCP bind; no signals or abstract UNIX sockets beyond its own domain.
-pub(super) fn restrict(
-    work: &Path,
-    read_paths: &[PathBuf],
-    connect_ports: &[u16],
-) -> Result<Confinement, RulesetError> {
+fn restrict(work: &Path, read_paths: &[PathBuf], connect_ports: &[u16]) -> Result<Confinement, RulesetError> {
     let all = AccessFs::from_all(ABI_WANTED);
     let read = AccessFs::from_read(ABI_WANTED);
     let status = Ruleset::default()
@@ -213,13 +209,13 @@ pub fn exec(job: &JobExec) -> std::io::Error {
         // itself may need more address space than a small job asks for.
         return super::namespace::supervise(job);
     }
-    limit_memory(job.limits);
+    apply_rlimits(job.limits);
     confine_and_exec(job, false)
 }
 
 /// Sets `RLIMIT_AS` (soft and hard) to the job's memory request and `RLIMIT_FSIZE` to its
 /// largest file, inherited by what this process starts next.
-pub(super) fn limit_memory(limits: Limits) {
+pub(super) fn apply_rlimits(limits: Limits) {
     let set = |resource, bytes: u64| {
         let limit = rustix::process::Rlimit {
             current: Some(bytes),
@@ -236,14 +232,22 @@ pub(super) fn limit_memory(limits: Limits) {
     }
 }
 
+/// Restricts this process (and what it starts) as `job` says; `in_namespace` says whether
+/// [`PROCESSES`] holds. The error names what failed.
+pub(super) fn confine(job: &JobExec, in_namespace: bool) -> Result<Confinement, std::io::Error> {
+    let mut confinement = restrict(&job.work, &job.read_paths, &job.connect_ports)
+        .map_err(|e| std::io::Error::other(format!("applying the Landlock ruleset failed: {e}")))?;
+    confinement.protections.insert(PROCESSES.to_owned(), in_namespace);
+    Ok(confinement)
+}
+
 /// Restricts this process (Landlock) and replaces it with the job's command (or, probing,
 /// prints what is enforced). `in_namespace` says whether [`PROCESSES`] holds.
 pub(super) fn confine_and_exec(job: &JobExec, in_namespace: bool) -> std::io::Error {
-    let mut confinement = match restrict(&job.work, &job.read_paths, &job.connect_ports) {
+    let confinement = match confine(job, in_namespace) {
         Ok(c) => c,
-        Err(e) => return std::io::Error::other(format!("applying the Landlock ruleset failed: {e}")),
+        Err(e) => return e,
     };
-    confinement.protections.insert(PROCESSES.to_owned(), in_namespace);
     if job.probe {
         println!("{}", serde_json::to_string(&confinement).unwrap_or_default());
         std::process::exit(0);

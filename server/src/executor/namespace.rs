@@ -28,6 +28,12 @@ use super::confine::{JobExec, confine_and_exec, launcher_args};
 /// Signals passed on to the job (a cancel's SIGTERM among them).
 const FORWARDED: [i32; 6] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
 
+/// Handlers for the forwarded signals and SIGCHLD, read with `wait()`. Handlers, not a blocked
+/// mask: PID 1 of a namespace gets a signal from outside only when it has a handler.
+fn forwarded_signals() -> std::io::Result<Signals> {
+    Signals::new(FORWARDED.iter().copied().chain([SIGCHLD]))
+}
+
 /// Moves this process into a new mount namespace and makes its next child the first process
 /// of a new PID namespace. Fails without `CAP_SYS_ADMIN` (the caller then confines the job
 /// without namespaces and reports `processes: false`).
@@ -53,7 +59,7 @@ fn end_like(code: i32) -> ! {
 /// In `job-exec`, after [`unshare`]: starts `job-init` (PID 1 of the new namespace), passes the
 /// forwarded signals on to it, and ends as it ends. Returns only when it cannot start it.
 pub fn supervise(job: &JobExec) -> std::io::Error {
-    let mut signals = match Signals::new(FORWARDED.iter().copied().chain([SIGCHLD])) {
+    let mut signals = match forwarded_signals() {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -119,7 +125,7 @@ pub fn init(job: &JobExec) -> std::io::Error {
     if job.probe {
         return confine_and_exec(job, true);
     }
-    let mut signals = match Signals::new(FORWARDED.iter().copied().chain([SIGCHLD])) {
+    let mut signals = match forwarded_signals() {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -128,12 +134,12 @@ pub fn init(job: &JobExec) -> std::io::Error {
     let Some((program, args)) = job.command.split_first() else {
         return std::io::Error::other("job-init: no command after --");
     };
-    if let Err(e) = super::confine::restrict(&job.work, &job.read_paths, &job.connect_ports) {
-        return std::io::Error::other(format!("applying the Landlock ruleset failed: {e}"));
+    if let Err(e) = super::confine::confine(job, true) {
+        return e;
     }
     // From here this process only waits and forwards signals: the job's memory limit may
     // apply to it as well.
-    super::confine::limit_memory(job.limits);
+    super::confine::apply_rlimits(job.limits);
     let child = match Command::new(program).args(args).process_group(0).spawn() {
         Ok(c) => c,
         Err(e) => return e,

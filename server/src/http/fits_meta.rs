@@ -73,11 +73,7 @@ async fn answer(
         return (res, lookup);
     }
     let id = format!("{source}/{path}");
-    match archive
-        .meta
-        .get(&id, &served.etag, served.path.clone(), served.handle.clone(), &req)
-        .await
-    {
+    match archive.meta.get(&id, &served, &req).await {
         Ok((out, hit)) => {
             let mut res = (StatusCode::OK, out.body.clone()).into_response();
             let headers = res.headers_mut();

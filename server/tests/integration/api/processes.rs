@@ -225,17 +225,9 @@ async fn kill_9_then_restart_kills_the_surviving_job() {
     assert_eq!(status().await["status"], "running");
     let marker = format!("CH_JOB_ID={id}");
     let alive = || {
-        std::fs::read_dir("/proc")
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .filter(|e| {
-                        std::fs::read(e.path().join("environ"))
-                            .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == marker.as_bytes()))
-                    })
-                    .count()
-            })
-            .unwrap_or(0)
+        host_processes(|proc| {
+            std::fs::read(proc.join("environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == marker.as_bytes()))
+        })
     };
     server.0.kill().expect("kill -9");
     server.0.wait().expect("reaped");
@@ -266,21 +258,21 @@ both_backends! {
     no_process_outlives_its_job_and_jobs_see_only_their_own => processes_end_with_their_job;
 }
 
+/// How many processes of this host (its /proc entries) `matches` accepts.
+fn host_processes(matches: impl Fn(&std::path::Path) -> bool) -> usize {
+    std::fs::read_dir("/proc")
+        .map(|entries| entries.flatten().filter(|e| matches(&e.path())).count())
+        .unwrap_or(0)
+}
+
 /// Host processes whose command line is `sleep <seconds>` (the markers the jobs below start).
 fn sleepers(seconds: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| {
-                    std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
-                        let args: Vec<&[u8]> = c.split(|b| *b == 0).filter(|a| !a.is_empty()).collect();
-                        args.len() == 2 && args[0].ends_with(b"sleep") && args[1] == seconds.as_bytes()
-                    })
-                })
-                .count()
+    host_processes(|proc| {
+        std::fs::read(proc.join("cmdline")).is_ok_and(|c| {
+            let args: Vec<&[u8]> = c.split(|b| *b == 0).filter(|a| !a.is_empty()).collect();
+            args.len() == 2 && args[0].ends_with(b"sleep") && args[1] == seconds.as_bytes()
         })
-        .unwrap_or(0)
+    })
 }
 
 /// Waits (≤ 5 s) until no `sleep <seconds>` is left; the count at the end.
