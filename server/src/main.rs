@@ -58,9 +58,27 @@ struct JobArgs {
     /// Largest file the job may write, in bytes.
     #[arg(long)]
     file_bytes: Option<u64>,
+    /// Open files per process.
+    #[arg(long)]
+    open_files: Option<u64>,
+    /// CPU seconds per process.
+    #[arg(long)]
+    cpu_seconds: Option<u64>,
+    /// Processes and threads of the job's user.
+    #[arg(long)]
+    processes: Option<u64>,
+    /// Run the job as this uid (with `--gid`).
+    #[arg(long, requires = "gid")]
+    uid: Option<u32>,
+    /// Run the job with this group (with `--uid`).
+    #[arg(long, requires = "uid")]
+    gid: Option<u32>,
     /// Start the job in its own PID and mount namespace.
     #[arg(long)]
     pid_namespace: bool,
+    /// (job-init) The launcher made a network namespace for the job.
+    #[arg(long)]
+    network_namespace: bool,
     /// Print what the kernel enforces and exit.
     #[arg(long)]
     probe: bool,
@@ -78,8 +96,16 @@ impl JobArgs {
                 nice: self.nice,
                 memory_kib: self.memory_kib,
                 file_bytes: self.file_bytes,
+                open_files: self.open_files,
+                cpu_seconds: self.cpu_seconds,
+                processes: self.processes,
+                run_as: self
+                    .uid
+                    .zip(self.gid)
+                    .map(|(uid, gid)| server::executor::confine::RunAs { uid, gid }),
             },
             pid_namespace: self.pid_namespace,
+            network_namespace: self.network_namespace,
             probe: self.probe,
             command: self.command.clone(),
         }

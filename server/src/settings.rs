@@ -64,6 +64,23 @@ pub struct ExecutorSettings {
     /// Largest file a confined job may write, in bytes (`RLIMIT_FSIZE`); a larger write ends
     /// the job as failed with `file_size_limit`. Default 16 GiB; `None` in a file: no limit.
     pub max_file_bytes: Option<u64>,
+    /// Open files per job process (`RLIMIT_NOFILE`). Default 4096.
+    pub max_open_files: Option<u64>,
+    /// CPU seconds per job process (`RLIMIT_CPU`); beyond it the job fails as
+    /// `cpu_time_limit`. Default: none (a job's wall-clock `max_runtime_minutes` applies).
+    pub max_cpu_seconds: Option<u64>,
+    /// Processes and threads of the job's user (`RLIMIT_NPROC`): a fork bomb stops there. The
+    /// kernel applies it only to unprivileged users, so with `run_as` (or a non-root server);
+    /// the count is per user, shared by the jobs running as it. Default 4096.
+    pub max_processes: Option<u64>,
+    /// The unprivileged user jobs run as (a name or a uid; never root). Unset: `nobody` when
+    /// the server runs as root, else the server's own user. Start-up fails if it does not exist.
+    pub run_as: Option<String>,
+    /// Refuse to start when jobs would lack any protection `/readyz` lists (Landlock files,
+    /// TCP, signals, abstract sockets; processes, private root, network, unprivileged): for
+    /// multi-user sites, where a weaker sandbox must not go unnoticed. Default off, with a
+    /// warning naming what is missing.
+    pub require_isolation: bool,
     /// The program that starts confined jobs (`job-exec`); default: this server's executable.
     pub launcher: Option<PathBuf>,
     /// Nice increment of job processes (0–19; more counts as 19), applied by the launcher: jobs get the CPU the
@@ -89,6 +106,11 @@ impl Default for ExecutorSettings {
             allow_connect_ports: Vec::new(),
             isolate_processes: true,
             max_file_bytes: Some(16 << 30),
+            max_open_files: Some(4096),
+            max_cpu_seconds: None,
+            max_processes: Some(4096),
+            run_as: None,
+            require_isolation: false,
             launcher: None,
             nice: 10,
         }

@@ -90,7 +90,7 @@ pub async fn run(
     let lifecycle = Lifecycle::new(store.clone(), signal.clone());
     let handle = ExecutorHandle::default();
     let logs_dir = settings.data_dir.join("jobs");
-    let (confinement, launcher) = job_confinement(&settings).await;
+    let (confinement, launcher) = job_confinement(&settings).await?;
     if confinement.is_active() {
         info!(status = %confinement.status, detail = %confinement.detail, "job processes are confined (Landlock)");
         let missing = confinement.missing();
@@ -277,30 +277,72 @@ pub async fn run(
 
 /// What confinement jobs get, and the launcher that applies it (`None`: jobs run unconfined).
 /// The launcher is `executor.launcher`, else this executable when it is `cosmic-horizons`.
-async fn job_confinement(settings: &Settings) -> (crate::executor::confine::Confinement, Option<std::path::PathBuf>) {
-    use crate::executor::confine::{Confinement, probe};
-    if !settings.executor.confine {
-        return (Confinement::disabled(), None);
+/// Jobs run as `executor.run_as`, or `nobody` when this server is root. Fails when that user
+/// does not exist, or when `executor.require_isolation` is set and a protection is missing.
+async fn job_confinement(
+    settings: &Settings,
+) -> anyhow::Result<(
+    crate::executor::confine::Confinement,
+    Option<crate::executor::confine::Launcher>,
+)> {
+    use crate::executor::confine::{Confinement, Launcher, NETWORK, RunAs, probe};
+    let x = &settings.executor;
+    if !x.confine {
+        anyhow::ensure!(
+            !x.require_isolation,
+            "executor.require_isolation is set but executor.confine is off"
+        );
+        return Ok((Confinement::disabled(), None));
     }
-    let launcher = settings.executor.launcher.clone().or_else(|| {
+    let run_as = match &x.run_as {
+        Some(name) => Some(RunAs::resolve(name)?),
+        None if rustix::process::geteuid().is_root() => match RunAs::resolve("nobody") {
+            Ok(user) => Some(user),
+            Err(e) => {
+                warn!(error = %e, "the server runs as root and no `nobody` user exists: jobs run as root (set executor.run_as)");
+                None
+            }
+        },
+        None => None,
+    };
+    let program = x.launcher.clone().or_else(|| {
         std::env::current_exe().ok().filter(|p| {
             p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("cosmic-horizons"))
         })
     });
-    let Some(launcher) = launcher else {
-        let c = Confinement::none("no launcher: set executor.launcher to the cosmic-horizons binary".into());
-        return (c, None);
+    let confinement_and_launcher = match program {
+        None => (
+            Confinement::none("no launcher: set executor.launcher to the cosmic-horizons binary".into()),
+            None,
+        ),
+        Some(program) => {
+            let launcher = Launcher::new(program, x, run_as);
+            let scratch = settings.data_dir.join("jobs").join(".probe");
+            let confinement = probe(&launcher.program, &launcher.template, &scratch).await;
+            let active = confinement.is_active();
+            (confinement, active.then_some(launcher))
+        }
     };
-    let scratch = settings.data_dir.join("jobs").join(".probe");
-    let confinement = probe(
-        &launcher,
-        &settings.executor.confine_read_paths,
-        &settings.executor.allow_connect_ports,
-        settings.executor.isolate_processes,
-        &scratch,
-    )
-    .await;
-    let active = confinement.is_active();
-    (confinement, active.then_some(launcher))
+    if x.require_isolation {
+        let c = &confinement_and_launcher.0;
+        // A site that allows ports chose the host's network for its jobs.
+        let missing: Vec<&str> = c
+            .missing()
+            .into_iter()
+            .filter(|p| *p != NETWORK || x.allow_connect_ports.is_empty())
+            .collect();
+        anyhow::ensure!(
+            c.is_active() && missing.is_empty(),
+            "executor.require_isolation: jobs would run without {} ({}; {})",
+            if missing.is_empty() {
+                "confinement".to_owned()
+            } else {
+                missing.join(", ")
+            },
+            c.status,
+            c.detail
+        );
+    }
+    Ok(confinement_and_launcher)
 }

@@ -49,6 +49,30 @@ pub const PROTECTIONS: &[(&str, i32)] = &[
 /// its own processes, and none of them outlives it.
 pub const PROCESSES: &str = "processes";
 
+/// The job's own root file system ([`super::rootfs`]): no path UNIX sockets, no host `/dev`,
+/// no file names outside the read paths.
+pub const PRIVATE_ROOT: &str = "private_root";
+
+/// The job's own network namespace with nothing in it: no TCP, UDP or raw socket reaches any
+/// address (only when `executor.allow_connect_ports` is empty).
+pub const NETWORK: &str = "network";
+
+/// The job runs as an unprivileged user (`executor.run_as`, or a server that is not root):
+/// the process limit holds and root's privileges (raw sockets, reading any file) are gone.
+pub const UNPRIVILEGED: &str = "unprivileged";
+
+/// What the launcher reports besides Landlock's protections.
+pub const LAUNCHER_PROTECTIONS: [&str; 4] = [PROCESSES, PRIVATE_ROOT, NETWORK, UNPRIVILEGED];
+
+/// What the job's namespaces and user give it (see [`LAUNCHER_PROTECTIONS`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Isolation {
+    pub processes: bool,
+    pub private_root: bool,
+    pub network: bool,
+    pub unprivileged: bool,
+}
+
 /// What the kernel enforces on job processes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confinement {
@@ -90,7 +114,7 @@ impl Confinement {
         PROTECTIONS
             .iter()
             .map(|(name, _)| *name)
-            .chain([PROCESSES])
+            .chain(LAUNCHER_PROTECTIONS)
             .filter(|name| !self.protections.get(*name).copied().unwrap_or(false))
             .collect()
     }
@@ -101,13 +125,13 @@ impl Confinement {
     }
 }
 
-/// Which protections an effective Landlock ABI brings (0: none); [`PROCESSES`] is set by
-/// whoever starts the job in its own namespaces.
+/// Which protections an effective Landlock ABI brings (0: none); the
+/// [`LAUNCHER_PROTECTIONS`] are set by whoever starts the job.
 fn protections(abi: i32) -> BTreeMap<String, bool> {
     PROTECTIONS
         .iter()
         .map(|(name, since)| ((*name).to_owned(), abi >= *since))
-        .chain([(PROCESSES.to_owned(), false)])
+        .chain(LAUNCHER_PROTECTIONS.map(|p| (p.to_owned(), false)))
         .collect()
 }
 
@@ -164,17 +188,7 @@ fn restrict(work: &Path, read_paths: &[PathBuf], connect_ports: &[u16]) -> Resul
     })
 }
 
-/// What `job-exec` does besides confining: the job's priority and address-space limit.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Limits {
-    /// Nice increment (see `ExecutorSettings::nice`).
-    pub nice: i32,
-    /// `RLIMIT_AS` in KiB (soft and hard, as the shell's `ulimit -v`).
-    pub memory_kib: Option<u64>,
-    /// `RLIMIT_FSIZE` in bytes: the largest file the job may write; a write beyond it ends the
-    /// writing process with SIGXFSZ (see `ExecutorSettings::max_file_bytes`).
-    pub file_bytes: Option<u64>,
-}
+pub use super::limits::{Limits, RunAs};
 
 /// How to start one job (the arguments of `job-exec` and `job-init`).
 #[derive(Debug, Clone, Default)]
@@ -186,65 +200,105 @@ pub struct JobExec {
     /// TCP ports the job may connect to.
     pub connect_ports: Vec<u16>,
     pub limits: Limits,
-    /// Start the job in its own PID and mount namespace ([`super::namespace`]).
+    /// Start the job in its own PID and mount namespace ([`super::namespace`]), with its own
+    /// root file system ([`super::rootfs`]) and, when `connect_ports` is empty, its own network
+    /// namespace (no network at all).
     pub pid_namespace: bool,
+    /// For `job-init`: `job-exec` moved it into a new network namespace.
+    pub network_namespace: bool,
     /// Print the [`Confinement`] as JSON and exit instead of running a command.
     pub probe: bool,
     /// The program and its arguments.
     pub command: Vec<String>,
 }
 
-/// `job-exec`: applies the limits, then either starts `job-init` in new PID and mount
-/// namespaces and waits for it ([`super::namespace::supervise`]), or — without namespaces,
-/// or where the kernel refuses them — restricts this process and replaces it with the command.
-/// Returns only on failure.
+/// The program that starts confined jobs (`job-exec`) and what every job gets from it.
+#[derive(Debug, Clone)]
+pub struct Launcher {
+    pub program: PathBuf,
+    /// Read paths, ports, limits (memory aside), user and namespaces from the settings.
+    pub template: JobExec,
+}
+
+impl Launcher {
+    /// The launcher `program` configured as `settings` say, jobs running as `run_as`.
+    pub fn new(program: PathBuf, settings: &crate::settings::ExecutorSettings, run_as: Option<RunAs>) -> Launcher {
+        Launcher {
+            program,
+            template: JobExec {
+                read_paths: settings.confine_read_paths.clone(),
+                connect_ports: settings.allow_connect_ports.clone(),
+                limits: Limits {
+                    nice: i32::from(settings.nice.min(19)),
+                    memory_kib: None,
+                    file_bytes: settings.max_file_bytes,
+                    open_files: settings.max_open_files,
+                    cpu_seconds: settings.max_cpu_seconds,
+                    processes: settings.max_processes,
+                    run_as,
+                },
+                pid_namespace: settings.isolate_processes,
+                ..JobExec::default()
+            },
+        }
+    }
+
+    /// How to start one job working in `work` with `memory_kib` of address space.
+    pub fn job(&self, work: PathBuf, memory_kib: u64) -> JobExec {
+        let mut job = self.template.clone();
+        job.work = work;
+        job.limits.memory_kib = Some(memory_kib);
+        job
+    }
+}
+
+/// `job-exec`: lowers the priority, then either starts `job-init` in new PID, mount and (with
+/// no allowed ports) network namespaces and waits for it ([`super::namespace::supervise`]), or
+/// — without namespaces, or where the kernel refuses them — applies the limits, restricts this
+/// process and replaces it with the command (as `executor.run_as`). Returns only on failure.
 pub fn exec(job: &JobExec) -> std::io::Error {
     if job.limits.nice != 0
         && let Err(e) = rustix::process::nice(job.limits.nice)
     {
         return std::io::Error::other(format!("lowering the job's priority failed: {e}"));
     }
-    if job.pid_namespace && super::namespace::unshare().is_ok() {
-        // job-init sets the memory limit just before it starts the job: the launcher binary
+    if let Some(user) = job.limits.run_as
+        && let Err(e) = user.own(&job.work)
+    {
+        return std::io::Error::other(format!("giving the job's directory to uid {}: {e}", user.uid));
+    }
+    if job.pid_namespace
+        && let Ok(network) = super::namespace::unshare(job.connect_ports.is_empty())
+    {
+        // job-init sets the limits just before it starts the job: the launcher binary
         // itself may need more address space than a small job asks for.
-        return super::namespace::supervise(job);
+        return super::namespace::supervise(job, network);
     }
-    apply_rlimits(job.limits);
-    confine_and_exec(job, false)
+    super::limits::apply_rlimits(&job.limits);
+    confine_and_exec(job, Isolation::default())
 }
 
-/// Sets `RLIMIT_AS` (soft and hard) to the job's memory request and `RLIMIT_FSIZE` to its
-/// largest file, inherited by what this process starts next.
-pub(super) fn apply_rlimits(limits: Limits) {
-    let set = |resource, bytes: u64| {
-        let limit = rustix::process::Rlimit {
-            current: Some(bytes),
-            maximum: Some(bytes),
-        };
-        // As the wrapper's `ulimit -v … 2>/dev/null`: a limit the host refuses is not fatal.
-        let _ = rustix::process::setrlimit(resource, limit);
-    };
-    if let Some(kib) = limits.memory_kib {
-        set(rustix::process::Resource::As, kib.saturating_mul(1024));
-    }
-    if let Some(bytes) = limits.file_bytes {
-        set(rustix::process::Resource::Fsize, bytes);
-    }
-}
-
-/// Restricts this process (and what it starts) as `job` says; `in_namespace` says whether
-/// [`PROCESSES`] holds. The error names what failed.
-pub(super) fn confine(job: &JobExec, in_namespace: bool) -> Result<Confinement, std::io::Error> {
+/// Restricts this process (and what it starts) as `job` says; `isolation` is what the
+/// launcher's namespaces give besides. The error names what failed.
+pub(super) fn confine(job: &JobExec, isolation: Isolation) -> Result<Confinement, std::io::Error> {
     let mut confinement = restrict(&job.work, &job.read_paths, &job.connect_ports)
         .map_err(|e| std::io::Error::other(format!("applying the Landlock ruleset failed: {e}")))?;
-    confinement.protections.insert(PROCESSES.to_owned(), in_namespace);
+    let unprivileged = isolation.unprivileged || job.limits.run_as.is_some() || !rustix::process::geteuid().is_root();
+    for (name, on) in [
+        (PROCESSES, isolation.processes),
+        (PRIVATE_ROOT, isolation.private_root),
+        (NETWORK, isolation.network),
+        (UNPRIVILEGED, unprivileged),
+    ] {
+        confinement.protections.insert(name.to_owned(), on);
+    }
     Ok(confinement)
 }
 
-/// Restricts this process (Landlock) and replaces it with the job's command (or, probing,
-/// prints what is enforced). `in_namespace` says whether [`PROCESSES`] holds.
-pub(super) fn confine_and_exec(job: &JobExec, in_namespace: bool) -> std::io::Error {
-    let confinement = match confine(job, in_namespace) {
+/// Restricts this process (Landlock) and replaces it with the job's command, as
+/// `executor.run_as` where set (or, probing, prints what is enforced).
+pub(super) fn confine_and_exec(job: &JobExec, isolation: Isolation) -> std::io::Error {
+    let confinement = match confine(job, isolation) {
         Ok(c) => c,
         Err(e) => return e,
     };
@@ -255,32 +309,29 @@ pub(super) fn confine_and_exec(job: &JobExec, in_namespace: bool) -> std::io::Er
     let Some((program, args)) = job.command.split_first() else {
         return std::io::Error::other("job-exec: no command after --");
     };
-    std::process::Command::new(program).args(args).exec()
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    if let Some(user) = job.limits.run_as {
+        user.apply(&mut command);
+    }
+    command.exec()
 }
 
-/// Runs `launcher job-exec --probe` to learn what confinement jobs get.
-pub async fn probe(
-    launcher: &Path,
-    read_paths: &[PathBuf],
-    connect_ports: &[u16],
-    pid_namespace: bool,
-    scratch: &Path,
-) -> Confinement {
+/// Runs `launcher job-exec --probe` for a job like `template` (its command is ignored) in
+/// `scratch` to learn what confinement jobs get.
+pub async fn probe(launcher: &Path, template: &JobExec, scratch: &Path) -> Confinement {
     let failed = Confinement::none;
     if let Err(e) = tokio::fs::create_dir_all(scratch).await {
         return failed(format!("cannot create {}: {e}", scratch.display()));
     }
+    let job = JobExec {
+        work: scratch.to_path_buf(),
+        command: Vec::new(),
+        probe: false,
+        ..template.clone()
+    };
     let out = tokio::process::Command::new(launcher)
-        .args(launcher_args(
-            &JobExec {
-                work: scratch.to_path_buf(),
-                read_paths: read_paths.to_vec(),
-                connect_ports: connect_ports.to_vec(),
-                pid_namespace,
-                ..JobExec::default()
-            },
-            "job-exec",
-        ))
+        .args(launcher_args(&job, "job-exec"))
         .arg("--probe")
         .env_clear()
         .output()
@@ -298,9 +349,10 @@ pub async fn probe(
     }
 }
 
-/// `SUBCOMMAND --work DIR --nice N [--memory-kib K] --read P… --connect-port N…
-/// [--pid-namespace]` for `job` (the caller appends `-- PROGRAM ARGS…` or `--probe`;
-/// `job.command` and `job.probe` are not included).
+/// `SUBCOMMAND --work DIR --nice N [--memory-kib K] [--file-bytes B] [--open-files N]
+/// [--cpu-seconds S] [--processes N] [--uid U --gid G] --read P… --connect-port N…
+/// [--pid-namespace] [--network-namespace]` for `job` (the caller appends `-- PROGRAM ARGS…`
+/// or `--probe`; `job.command` and `job.probe` are not included).
 pub fn launcher_args(job: &JobExec, subcommand: &str) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> = vec![
         subcommand.into(),
@@ -309,13 +361,20 @@ pub fn launcher_args(job: &JobExec, subcommand: &str) -> Vec<std::ffi::OsString>
         "--nice".into(),
         job.limits.nice.to_string().into(),
     ];
-    if let Some(kib) = job.limits.memory_kib {
-        args.push("--memory-kib".into());
-        args.push(kib.to_string().into());
-    }
-    if let Some(bytes) = job.limits.file_bytes {
-        args.push("--file-bytes".into());
-        args.push(bytes.to_string().into());
+    let l = &job.limits;
+    for (flag, value) in [
+        ("--memory-kib", l.memory_kib),
+        ("--file-bytes", l.file_bytes),
+        ("--open-files", l.open_files),
+        ("--cpu-seconds", l.cpu_seconds),
+        ("--processes", l.processes),
+        ("--uid", l.run_as.map(|u| u64::from(u.uid))),
+        ("--gid", l.run_as.map(|u| u64::from(u.gid))),
+    ] {
+        if let Some(v) = value {
+            args.push(flag.into());
+            args.push(v.to_string().into());
+        }
     }
     for p in &job.read_paths {
         args.push("--read".into());
@@ -327,6 +386,9 @@ pub fn launcher_args(job: &JobExec, subcommand: &str) -> Vec<std::ffi::OsString>
     }
     if job.pid_namespace {
         args.push("--pid-namespace".into());
+    }
+    if job.network_namespace {
+        args.push("--network-namespace".into());
     }
     args
 }
@@ -343,19 +405,38 @@ mod tests {
         assert!(v5["files"] && v5["tcp_connect"] && v5["tcp_bind"]);
         assert!(!v5["signals"] && !v5["abstract_unix_sockets"]);
         let mut v7 = protections(7);
-        assert_eq!(v7.values().filter(|on| !**on).count(), 1, "all but processes");
+        assert_eq!(
+            v7.values().filter(|on| !**on).count(),
+            LAUNCHER_PROTECTIONS.len(),
+            "all but the launcher's"
+        );
         let c = Confinement {
             protections: v5,
             ..Confinement::none(String::new())
         };
-        assert_eq!(c.missing(), ["signals", "abstract_unix_sockets", PROCESSES]);
-        v7.insert(PROCESSES.into(), true);
+        assert_eq!(
+            c.missing(),
+            [
+                "signals",
+                "abstract_unix_sockets",
+                PROCESSES,
+                PRIVATE_ROOT,
+                NETWORK,
+                UNPRIVILEGED
+            ]
+        );
+        for p in LAUNCHER_PROTECTIONS {
+            v7.insert(p.into(), true);
+        }
         let c = Confinement {
             protections: v7,
             ..Confinement::none(String::new())
         };
         assert!(c.missing().is_empty());
-        assert_eq!(Confinement::disabled().missing().len(), PROTECTIONS.len() + 1);
+        assert_eq!(
+            Confinement::disabled().missing().len(),
+            PROTECTIONS.len() + LAUNCHER_PROTECTIONS.len()
+        );
     }
 
     #[test]
@@ -368,6 +449,9 @@ mod tests {
                 nice: 10,
                 memory_kib: Some(1024),
                 file_bytes: Some(4096),
+                processes: Some(64),
+                run_as: Some(RunAs { uid: 65534, gid: 65533 }),
+                ..Limits::default()
             },
             pid_namespace: true,
             ..JobExec::default()
@@ -386,6 +470,12 @@ mod tests {
                 "1024",
                 "--file-bytes",
                 "4096",
+                "--processes",
+                "64",
+                "--uid",
+                "65534",
+                "--gid",
+                "65533",
                 "--read",
                 "/usr",
                 "--connect-port",

@@ -3,8 +3,10 @@
 
 pub mod confine;
 mod leftovers;
+pub mod limits;
 pub mod namespace;
 mod process;
+pub mod rootfs;
 mod sampler;
 
 use std::collections::HashMap;
@@ -66,7 +68,7 @@ pub struct LocalExecutor {
     pub logs_dir: PathBuf,
     pub handle: ExecutorHandle,
     /// The `job-exec` launcher when jobs are confined ([`confine`]); `None` runs them directly.
-    pub launcher: Option<PathBuf>,
+    pub launcher: Option<confine::Launcher>,
 }
 
 impl LocalExecutor {

@@ -23,7 +23,7 @@ use nix::unistd::Pid;
 use signal_hook::consts::signal::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
 
-use super::confine::{JobExec, confine_and_exec, launcher_args};
+use super::confine::{Isolation, JobExec, confine_and_exec, launcher_args};
 
 /// Signals passed on to the job (a cancel's SIGTERM among them).
 const FORWARDED: [i32; 6] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
@@ -34,11 +34,18 @@ fn forwarded_signals() -> std::io::Result<Signals> {
     Signals::new(FORWARDED.iter().copied().chain([SIGCHLD]))
 }
 
-/// Moves this process into a new mount namespace and makes its next child the first process
-/// of a new PID namespace. Fails without `CAP_SYS_ADMIN` (the caller then confines the job
-/// without namespaces and reports `processes: false`).
-pub fn unshare() -> nix::Result<()> {
-    nix::sched::unshare(CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS)
+/// Moves this process into a new mount namespace (and, with `network`, a new network
+/// namespace holding only a loopback that is down) and makes its next child the first process
+/// of a new PID namespace. Answers whether the network namespace was made (a kernel or
+/// container may refuse it alone; the job then keeps Landlock's TCP rules). Fails without
+/// `CAP_SYS_ADMIN` (the caller then confines the job without namespaces and reports
+/// `processes: false`).
+pub fn unshare(network: bool) -> nix::Result<bool> {
+    let base = CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS;
+    if network && nix::sched::unshare(base | CloneFlags::CLONE_NEWNET).is_ok() {
+        return Ok(true);
+    }
+    nix::sched::unshare(base).map(|()| false)
 }
 
 /// The exit code a shell gives a process that ended with `status`: its code, or 128 + N when
@@ -56,9 +63,10 @@ fn end_like(code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// In `job-exec`, after [`unshare`]: starts `job-init` (PID 1 of the new namespace), passes the
-/// forwarded signals on to it, and ends as it ends. Returns only when it cannot start it.
-pub fn supervise(job: &JobExec) -> std::io::Error {
+/// In `job-exec`, after [`unshare`] (`network`: its answer): starts `job-init` (PID 1 of the
+/// new namespace), passes the forwarded signals on to it, and ends as it ends. Returns only
+/// when it cannot start it.
+pub fn supervise(job: &JobExec, network: bool) -> std::io::Error {
     let mut signals = match forwarded_signals() {
         Ok(s) => s,
         Err(e) => return e,
@@ -67,6 +75,7 @@ pub fn supervise(job: &JobExec) -> std::io::Error {
     // Nice is inherited already: job-init must not add it again.
     let mut for_init = job.clone();
     for_init.limits.nice = 0;
+    for_init.network_namespace = network;
     init.args(launcher_args(&for_init, "job-init"));
     if job.probe {
         init.arg("--probe");
@@ -96,16 +105,20 @@ pub fn supervise(job: &JobExec) -> std::io::Error {
     }
 }
 
-/// Makes this namespace's mounts private (nothing propagates back to the host) and mounts a
-/// `/proc` of the current PID namespace over `/proc`.
-fn mount_proc() -> nix::Result<()> {
+/// Makes this namespace's mounts private (nothing propagates back to the host).
+fn make_mounts_private() -> nix::Result<()> {
     mount(
         None::<&str>,
         "/",
         None::<&str>,
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
         None::<&str>,
-    )?;
+    )
+}
+
+/// Mounts a `/proc` of the current PID namespace over the host's (when the job keeps the
+/// host's root).
+fn mount_proc() -> nix::Result<()> {
     mount(
         Some("proc"),
         "/proc",
@@ -115,15 +128,37 @@ fn mount_proc() -> nix::Result<()> {
     )
 }
 
+/// Gives the job its own root ([`super::rootfs`]) with a `/proc` of its PID namespace, or, where
+/// that fails, mounts such a `/proc` over the host's and says why on stderr (the job's
+/// `stderr.log`; `/readyz` reports `private_root: false`). Answers whether the root is private.
+fn enter_job_root(job: &JobExec) -> std::io::Result<bool> {
+    make_mounts_private().map_err(|e| std::io::Error::other(format!("making the job's mounts private failed: {e}")))?;
+    match super::rootfs::enter(&job.work, &job.read_paths) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            eprintln!("cosmic-horizons job-init: {e}; the job keeps the host's file tree");
+            mount_proc().map_err(|e| std::io::Error::other(format!("mounting the job's /proc failed: {e}")))?;
+            Ok(false)
+        }
+    }
+}
+
 /// `job-init`: PID 1 of the job's namespace (see the module docs). Returns only on failure.
 pub fn init(job: &JobExec) -> std::io::Error {
     // Gone with job-exec, whatever kills it.
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
-    if let Err(e) = mount_proc() {
-        return std::io::Error::other(format!("mounting the job's /proc failed: {e}"));
-    }
+    let private_root = match enter_job_root(job) {
+        Ok(p) => p,
+        Err(e) => return e,
+    };
+    let isolation = Isolation {
+        processes: true,
+        private_root,
+        network: job.network_namespace,
+        unprivileged: false,
+    };
     if job.probe {
-        return confine_and_exec(job, true);
+        return confine_and_exec(job, isolation);
     }
     let mut signals = match forwarded_signals() {
         Ok(s) => s,
@@ -134,13 +169,18 @@ pub fn init(job: &JobExec) -> std::io::Error {
     let Some((program, args)) = job.command.split_first() else {
         return std::io::Error::other("job-init: no command after --");
     };
-    if let Err(e) = super::confine::confine(job, true) {
+    if let Err(e) = super::confine::confine(job, isolation) {
         return e;
     }
-    // From here this process only waits and forwards signals: the job's memory limit may
-    // apply to it as well.
-    super::confine::apply_rlimits(job.limits);
-    let child = match Command::new(program).args(args).process_group(0).spawn() {
+    // From here this process only waits and forwards signals: the job's limits may apply to
+    // it as well (the process limit counts the job's user, not root).
+    super::limits::apply_rlimits(&job.limits);
+    let mut command = Command::new(program);
+    command.args(args).current_dir(&job.work).process_group(0);
+    if let Some(user) = job.limits.run_as {
+        user.apply(&mut command);
+    }
+    let child = match command.spawn() {
         Ok(c) => c,
         Err(e) => return e,
     };

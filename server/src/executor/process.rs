@@ -91,20 +91,9 @@ impl LocalExecutor {
         // job than the wrapper (process starts are most of a short job's cost).
         let mut command = match &self.launcher {
             Some(launcher) => {
-                let mut c = Command::new(launcher);
+                let mut c = Command::new(&launcher.program);
                 c.args(super::confine::launcher_args(
-                    &super::confine::JobExec {
-                        work: work.clone(),
-                        read_paths: self.settings.confine_read_paths.clone(),
-                        connect_ports: self.settings.allow_connect_ports.clone(),
-                        limits: super::confine::Limits {
-                            nice: i32::from(self.settings.nice.min(19)),
-                            memory_kib: Some(mem_kib),
-                            file_bytes: self.settings.max_file_bytes,
-                        },
-                        pid_namespace: self.settings.isolate_processes,
-                        ..Default::default()
-                    },
+                    &launcher.job(work.clone(), mem_kib),
                     "job-exec",
                 ))
                 .args(["--", "/bin/sh", "-c"])
@@ -200,6 +189,15 @@ impl LocalExecutor {
                     message: format!(
                         "wrote a file larger than the limit of {} bytes (executor.max_file_bytes)",
                         self.settings.max_file_bytes.unwrap_or(0)
+                    ),
+                    retryable: false,
+                },
+                None if s.signal() == Some(Signal::SIGXCPU as i32) => Outcome::Failed {
+                    exit_code: None,
+                    error_code: "cpu_time_limit".into(),
+                    message: format!(
+                        "used more than the limit of {} CPU seconds (executor.max_cpu_seconds)",
+                        self.settings.max_cpu_seconds.unwrap_or(0)
                     ),
                     retryable: false,
                 },
