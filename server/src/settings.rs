@@ -64,6 +64,10 @@ pub struct ExecutorSettings {
     /// Largest file a confined job may write, in bytes (`RLIMIT_FSIZE`); a larger write ends
     /// the job as failed with `file_size_limit`. Default 16 GiB; `None` in a file: no limit.
     pub max_file_bytes: Option<u64>,
+    /// Disk a job may use in total, in bytes: its working directory and its captured output,
+    /// measured every `sample_interval_ms` (see `executor::disk`); beyond it the job fails as
+    /// `disk_quota`. Also caps the per-file limit. Default 64 GiB; `None` in a file: no quota.
+    pub max_job_disk_bytes: Option<u64>,
     /// Open files per job process (`RLIMIT_NOFILE`). Default 4096.
     pub max_open_files: Option<u64>,
     /// CPU seconds per job process (`RLIMIT_CPU`); beyond it the job fails as
@@ -89,6 +93,17 @@ pub struct ExecutorSettings {
     pub nice: u8,
 }
 
+impl ExecutorSettings {
+    /// The largest file a job may write: `max_file_bytes`, and never more than the whole
+    /// `max_job_disk_bytes`.
+    pub fn file_limit(&self) -> Option<u64> {
+        match (self.max_file_bytes, self.max_job_disk_bytes) {
+            (Some(f), Some(d)) => Some(f.min(d)),
+            (f, d) => f.or(d),
+        }
+    }
+}
+
 impl Default for ExecutorSettings {
     fn default() -> Self {
         Self {
@@ -106,6 +121,7 @@ impl Default for ExecutorSettings {
             allow_connect_ports: Vec::new(),
             isolate_processes: true,
             max_file_bytes: Some(16 << 30),
+            max_job_disk_bytes: Some(64 << 30),
             max_open_files: Some(4096),
             max_cpu_seconds: None,
             max_processes: Some(4096),

@@ -29,13 +29,35 @@ impl FromServerFnError for UiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // On the server, arguments that do not decode are the caller's fault (400), as a bad
+        // body on the HTTP routes; everything else stays 500.
+        #[cfg(feature = "ssr")]
+        if matches!(
+            value,
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_)
+        ) {
+            set_status(400);
+        }
         UiError::Message(value.to_string())
     }
 }
 
+/// Answers this server function's request with `status` instead of the default 500 for an
+/// error (leptos_axum applies the `ResponseOptions` status after the function returns).
+#[cfg(feature = "ssr")]
+fn set_status(status: u16) {
+    if let Some(options) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(code) = http::StatusCode::from_u16(status)
+    {
+        options.set_status(code);
+    }
+}
+
+/// A refusal answers with the status the HTTP routes give it: 401, 403, 404, 409, 422, 429.
 #[cfg(feature = "ssr")]
 impl From<ch_api::ServiceError> for UiError {
     fn from(e: ch_api::ServiceError) -> Self {
+        set_status(e.status());
         match e {
             ch_api::ServiceError::Invalid(f) => UiError::Invalid {
                 field: f.field,

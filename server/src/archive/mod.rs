@@ -137,6 +137,12 @@ impl Archive {
     }
 
     /// The site-wide policy switches access decisions read.
+    /// Who may read upstream source `name`: `Some(None)` everyone (public), `Some(Some(ps))`
+    /// members of projects `ps`; `None` when no such source is configured.
+    pub fn source_projects(&self, name: &str) -> Option<Option<&[String]>> {
+        self.settings.sources.get(name).map(|s| s.projects.as_deref())
+    }
+
     pub fn site(&self) -> ch_api::SitePolicy {
         self.site
     }

@@ -231,7 +231,7 @@ impl Launcher {
                 limits: Limits {
                     nice: i32::from(settings.nice.min(19)),
                     memory_kib: None,
-                    file_bytes: settings.max_file_bytes,
+                    file_bytes: settings.file_limit(),
                     open_files: settings.max_open_files,
                     cpu_seconds: settings.max_cpu_seconds,
                     processes: settings.max_processes,

@@ -2,6 +2,7 @@
 //! bounded number at a time, highest priority first and FIFO within a priority.
 
 pub mod confine;
+pub mod disk;
 mod leftovers;
 pub mod limits;
 pub mod namespace;

@@ -35,6 +35,8 @@ enum Ended {
     Exited(std::process::ExitStatus),
     WaitFailed(std::io::Error),
     TimedOut,
+    /// The job's directory grew beyond `executor.max_job_disk_bytes` (bytes used).
+    DiskQuota(u64),
     Cancelled,
     Shutdown,
 }
@@ -153,12 +155,27 @@ impl LocalExecutor {
 
         let own = u64::from(job.resources.max_runtime_minutes) * 60;
         let limit = Duration::from_secs(self.settings.max_runtime_cap_secs.map_or(own, |cap| cap.min(own)));
+        let quota = self.settings.max_job_disk_bytes;
+        let disk = async {
+            match quota {
+                Some(q) => {
+                    super::disk::exceeded(
+                        dir.clone(),
+                        q,
+                        Duration::from_millis(self.settings.sample_interval_ms.max(100)),
+                    )
+                    .await
+                }
+                None => std::future::pending().await,
+            }
+        };
         let ended = tokio::select! {
             status = child.wait() => match status {
                 Ok(s) => Ended::Exited(s),
                 Err(e) => Ended::WaitFailed(e),
             },
             () = tokio::time::sleep(limit) => Ended::TimedOut,
+            used = disk => Ended::DiskQuota(used),
             _ = &mut cancel => Ended::Cancelled,
             () = shutdown.cancelled() => Ended::Shutdown,
         };
@@ -187,8 +204,8 @@ impl LocalExecutor {
                     exit_code: None,
                     error_code: "file_size_limit".into(),
                     message: format!(
-                        "wrote a file larger than the limit of {} bytes (executor.max_file_bytes)",
-                        self.settings.max_file_bytes.unwrap_or(0)
+                        "wrote a file larger than the limit of {} bytes (executor.max_file_bytes, at most executor.max_job_disk_bytes)",
+                        self.settings.file_limit().unwrap_or(0)
                     ),
                     retryable: false,
                 },
@@ -212,6 +229,15 @@ impl LocalExecutor {
                 exit_code: None,
                 error_code: "wait_failed".into(),
                 message: format!("lost track of the process: {e}"),
+                retryable: false,
+            }),
+            Ended::DiskQuota(used) => Some(Outcome::Failed {
+                exit_code: None,
+                error_code: "disk_quota".into(),
+                message: format!(
+                    "used {used} bytes of disk, beyond the limit of {} bytes (executor.max_job_disk_bytes); process group killed",
+                    quota.unwrap_or(0)
+                ),
                 retryable: false,
             }),
             Ended::TimedOut => Some(Outcome::Failed {

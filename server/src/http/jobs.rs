@@ -10,7 +10,7 @@ use tracing::instrument;
 
 use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ApiQuery, ErrorResponse, job_id};
-use crate::jobs::Jobs;
+use crate::jobs::{IDEMPOTENCY_HEADER, Jobs, Submission, Submitted};
 use crate::store::MetricSample;
 
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
@@ -24,8 +24,31 @@ fn correlation_id(headers: &HeaderMap) -> String {
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
 }
 
-/// Submit a job.
+/// The `Idempotency-Key` header as sent, if any (checked by the service).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    headers
+        .get(IDEMPOTENCY_HEADER)
+        .map(|v| {
+            v.to_str().map_err(|_| {
+                ApiError::from(ch_api::ServiceError::Invalid(ch_domain::FieldError::new(
+                    "Idempotency-Key",
+                    "must be visible ASCII characters",
+                )))
+            })
+        })
+        .transpose()
+}
+
+/// `Idempotent-Replayed: true` on an answer that repeats the first one (as Stripe's API).
+fn replayed(submitted: &Submitted) -> [(&'static str, &'static str); 1] {
+    [("idempotent-replayed", if submitted.replayed { "true" } else { "false" })]
+}
+
+/// Submit a job. With an `Idempotency-Key` header, a retry of the same request within 24 hours
+/// returns the first answer (`Idempotent-Replayed: true`) instead of a second job.
 #[utoipa::path(post, path = "/api/jobs", operation_id = "submit_job", request_body = SubmitJob, tag = "jobs",
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1–255 visible ASCII characters (a UUID, say); a retry with the same key and body returns the first answer")),
     responses((status = 201, body = Job), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 413, body = ErrorResponse), (status = 415, body = ErrorResponse),
         (status = 422, body = ErrorResponse), (status = 429, body = ErrorResponse)))]
@@ -36,9 +59,18 @@ pub async fn post(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SubmitJob>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let job = jobs.submit_correlated(&caller, req, correlation_id(&headers)).await?;
+    let key = idempotency_key(&headers)?;
+    let submitted = jobs
+        .submit_idempotent(&caller, Submission::One(req), correlation_id(&headers), key)
+        .await?;
+    let marker = replayed(&submitted);
+    let job = submitted
+        .jobs
+        .into_iter()
+        .next()
+        .ok_or(ch_api::ServiceError::Internal)?;
     let location = format!("/api/jobs/{}", job.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(job)))
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], marker, Json(job)))
 }
 
 /// Jobs created by one batch submission.
@@ -49,7 +81,10 @@ pub struct BatchCreated {
 
 /// Submit many jobs at once — a list, or a parameter sweep over one template — all or nothing
 /// (at most 1000; an invalid one refuses the batch, naming it, e.g. `jobs[3].resources.cpus`).
+/// `Idempotency-Key` as on `POST /api/jobs`.
 #[utoipa::path(post, path = "/api/jobs/batch", operation_id = "submit_jobs", request_body = ch_domain::BatchSubmit,
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1–255 visible ASCII characters; a retry with the same key and body returns the first answer")),
     tag = "jobs", responses((status = 201, body = BatchCreated)))]
 #[instrument(skip_all, err(level = "debug"))]
 pub async fn batch(
@@ -58,8 +93,12 @@ pub async fn batch(
     headers: HeaderMap,
     ApiJson(req): ApiJson<ch_domain::BatchSubmit>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let created = jobs.submit_batch(&caller, req, correlation_id(&headers)).await?;
-    Ok((StatusCode::CREATED, Json(BatchCreated { jobs: created })))
+    let key = idempotency_key(&headers)?;
+    let submitted = jobs
+        .submit_idempotent(&caller, Submission::Batch(req), correlation_id(&headers), key)
+        .await?;
+    let marker = replayed(&submitted);
+    Ok((StatusCode::CREATED, marker, Json(BatchCreated { jobs: submitted.jobs })))
 }
 
 /// List jobs with filters, sort and paging.

@@ -34,6 +34,7 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict(id) => {
                 ServiceError::Conflict(format!("job {id} is being changed concurrently; retry"))
             }
+            StoreError::Duplicate(what) => ServiceError::Conflict(format!("{what} already exists")),
             other => {
                 error!(error = %other, "store failure");
                 ServiceError::Internal
@@ -72,6 +73,18 @@ impl Lifecycle {
     /// whole or not at all — in a transaction shared with concurrent submissions
     /// ([`GroupCommit`]).
     pub async fn create_queued(&self, jobs: Vec<Job>, actor: &str) -> ServiceResult<Vec<Job>> {
+        self.create_queued_keyed(jobs, actor, None).await
+    }
+
+    /// As [`Lifecycle::create_queued`]; with `keyed` (owner, idempotency key, request hash)
+    /// the answer — the created jobs as JSON — is stored in the same transaction, outside the
+    /// group commit. A key already used answers `Conflict` and creates nothing.
+    pub async fn create_queued_keyed(
+        &self,
+        jobs: Vec<Job>,
+        actor: &str,
+        keyed: Option<(String, String, String)>,
+    ) -> ServiceResult<Vec<Job>> {
         let mut rows = Vec::with_capacity(jobs.len());
         for mut job in jobs {
             let submitted = NewEvent::submitted(Uuid::now_v7(), &job, actor);
@@ -80,6 +93,21 @@ impl Lifecycle {
             rows.push((job, vec![submitted, queued]));
         }
         let jobs: Vec<Job> = rows.iter().map(|(job, _)| job.clone()).collect();
+        if let Some((owner, key, request_hash)) = keyed {
+            let record = crate::store::SubmissionRecord {
+                owner,
+                key,
+                request_hash,
+                response: serde_json::to_string(&jobs).map_err(|e| {
+                    error!(error = %e, "jobs do not serialize");
+                    ServiceError::Internal
+                })?,
+                created_at: now(),
+            };
+            self.store.create_jobs_keyed(&rows, &record).await?;
+            self.signal.committed();
+            return Ok(jobs);
+        }
         self.writer.write(rows).await.map_err(|e| match e {
             GroupCommitError::Store(e) => ServiceError::from(e),
             GroupCommitError::Stopped => {

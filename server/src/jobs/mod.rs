@@ -1,6 +1,7 @@
 //! The job service: what the HTTP API and the UI's server functions call.
 
 pub mod group_commit;
+mod idempotency;
 pub mod lifecycle;
 
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use ch_domain::{Job, JobEvent, JobLogs, JobPage, JobStatus, ListQuery, SubmitJob
 use tracing::instrument;
 use uuid::Uuid;
 
+pub use idempotency::{IDEMPOTENCY_HEADER, Submission, Submitted};
 pub use lifecycle::{Change, Lifecycle};
 
 use crate::auth::ProjectDirectory;
@@ -170,6 +172,20 @@ impl Jobs {
         batch: ch_domain::BatchSubmit,
         correlation_id: String,
     ) -> ServiceResult<Vec<Job>> {
+        let jobs = self.prepare_batch(caller, batch, correlation_id).await?;
+        let created = self.lifecycle.create_queued(jobs, caller.actor()).await?;
+        self.executor.wake();
+        Ok(created)
+    }
+
+    /// Validates and authorizes every job of `batch`, naming the first bad one
+    /// (`jobs[3].resources.cpus`).
+    async fn prepare_batch(
+        &self,
+        caller: &Principal,
+        batch: ch_domain::BatchSubmit,
+        correlation_id: String,
+    ) -> ServiceResult<Vec<Job>> {
         let requests = batch.expand()?;
         let mut jobs = Vec::with_capacity(requests.len());
         for (i, req) in requests.into_iter().enumerate() {
@@ -184,9 +200,7 @@ impl Jobs {
                 })?;
             jobs.push(job);
         }
-        let created = self.lifecycle.create_queued(jobs, caller.actor()).await?;
-        self.executor.wake();
-        Ok(created)
+        Ok(jobs)
     }
 
     /// Validates and authorizes one submission and makes its job (not yet stored).

@@ -1,8 +1,9 @@
 //! The regions service: the viewer's regions of one image, read and saved as a whole set with
 //! an optimistic version. Who may read or save them is decided by `ch_api::authorize`: a job
-//! result's regions (`/api/fits/jobs/<id>/…`) follow the job's project; the regions of other
-//! images (archive files, samples) are shared annotations that signed-in users read and
-//! scientists save.
+//! result's regions (`/api/fits/jobs/<id>/…`) follow the job's project; an archive image's
+//! (`/api/fits/<source>/…`, `/api/soda/<source>/sync?…`) follow its source — a restricted
+//! source's only its projects' members see, and scientists among them save; the regions of
+//! other images (samples) are shared annotations that signed-in users read and scientists save.
 
 use ch_api::{Action, JobService, Principal, Resource, ServiceError};
 use ch_regions::{Region, RegionError, RegionSet};
@@ -58,9 +59,28 @@ impl ImageKey {
         &self.0
     }
 
+    /// The key's path: without `scheme://host` when the key is a full URL.
+    fn path(&self) -> &str {
+        match self.0.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+            None => &self.0,
+        }
+    }
+
+    /// The archive source the image is read from — `/api/fits/<source>/…` or
+    /// `/api/soda/<source>/sync?…` — if the key names one.
+    fn source(&self) -> Option<&str> {
+        let path = self.path();
+        ["/api/fits/", "/api/soda/"]
+            .iter()
+            .find_map(|p| path.strip_prefix(p))
+            .and_then(|rest| rest.split(['/', '?']).next())
+            .filter(|s| !s.is_empty())
+    }
+
     /// The job whose result file this image is, if it is one.
     fn job(&self) -> Option<uuid::Uuid> {
-        self.0
+        self.path()
             .strip_prefix("/api/fits/jobs/")
             .and_then(|rest| rest.split('/').next())
             .and_then(|id| id.parse().ok())
@@ -155,11 +175,19 @@ impl Regions {
             }
             return Ok(());
         }
-        let shared = Resource::ArchiveSource {
-            name: "regions",
-            projects: None,
+        // An image of a configured source follows that source (restricted sources: their
+        // projects' members only); other images' regions are shared annotations.
+        let source = image
+            .source()
+            .and_then(|s| self.archive.source_projects(s).map(|p| (s, p)));
+        let resource = match source {
+            Some((name, projects)) => Resource::ArchiveSource { name, projects },
+            None => Resource::ArchiveSource {
+                name: "regions",
+                projects: None,
+            },
         };
-        ch_api::authorize(self.jobs.site(), caller, action, shared)
+        ch_api::authorize(self.jobs.site(), caller, action, resource)
             .map_err(|d| RegionsError::Service(ServiceError::denied(d, "regions")))
     }
 
@@ -223,6 +251,22 @@ mod tests {
         }
         assert!(ImageKey::parse(Some(&"a".repeat(1025))).is_err());
         let job = ImageKey::parse(Some("/api/fits/jobs/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/x.fits")).expect("key");
+        let source = |k: &str| ImageKey::parse(Some(k)).expect("key").source().map(str::to_owned);
+        assert_eq!(source("/api/fits/vault/a/b.fits").as_deref(), Some("vault"));
+        assert_eq!(
+            source("https://ch.example/api/fits/vault/b.fits").as_deref(),
+            Some("vault")
+        );
+        assert_eq!(source("/api/soda/vault/sync?ID=b.fits").as_deref(), Some("vault"));
+        assert_eq!(source("/samples/m31.fits"), None);
+        assert_eq!(
+            ImageKey::parse(Some(
+                "http://h/api/fits/jobs/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/x.fits"
+            ))
+            .expect("key")
+            .job(),
+            job.job()
+        );
         assert!(job.job().is_some());
     }
 }

@@ -188,24 +188,28 @@ impl Store {
     /// order (the order given).
     #[instrument(skip_all, fields(jobs = jobs.len()), err)]
     pub async fn create_jobs(&self, jobs: &[(Job, Vec<NewEvent>)]) -> Result<Vec<JobEvent>> {
-        let t0 = std::time::Instant::now();
         let mut tx = self.pool.begin().await?;
-        let t1 = t0.elapsed().as_micros();
+        let committed = self.insert_jobs(&mut tx, jobs).await?;
+        tx.commit().await?;
+        Ok(committed)
+    }
+
+    /// Inserts `jobs` (multi-row statements) and appends their events inside `tx`.
+    pub(super) async fn insert_jobs(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        jobs: &[(Job, Vec<NewEvent>)],
+    ) -> Result<Vec<JobEvent>> {
         for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
             let sql = insert_jobs_sql(self, chunk.len());
             let mut q = sqlx::query(&sql);
             for (job, _) in chunk {
                 q = bind_job(q, job, 1).bind(job.id.to_string());
             }
-            q.execute(&mut *tx).await?;
+            q.execute(&mut **tx).await?;
         }
         let events = jobs.iter().flat_map(|(_, events)| events.iter().cloned()).collect();
-        let t2 = t0.elapsed().as_micros();
-        let committed = self.append_events(&mut tx, events).await?;
-        let t3 = t0.elapsed().as_micros();
-        tx.commit().await?;
-        tracing::debug!(t1, t2, t3, t4 = t0.elapsed().as_micros(), "TIMING");
-        Ok(committed)
+        self.append_events(tx, events).await
     }
 
     /// Saves `job` if it is still at `expected_version`, with its events, atomically.

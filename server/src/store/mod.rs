@@ -8,6 +8,7 @@ mod events;
 mod jobs;
 mod metrics;
 mod regions;
+mod submissions;
 
 use std::str::FromStr;
 
@@ -23,6 +24,7 @@ pub use events::COMMIT_CHANNEL;
 pub use jobs::JobUpdate;
 pub use metrics::MetricSample;
 pub use regions::ImageRegions;
+pub use submissions::SubmissionRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -476,6 +476,35 @@ async fn restricted_sources_are_read_by_their_projects_only() {
         .await
         .expect("soda");
     assert_eq!(soda.status(), 404, "cutouts follow the file");
+
+    // Issue 27: the regions of a restricted source's image follow the source too — hidden
+    // from outsiders (whatever form the key takes), read by members, saved by scientists
+    // among them.
+    let sam = app.user("sam", "scientist", &[("alpha", "member")]).await;
+    let regions = |c: &reqwest::Client, image: &str, save: bool| {
+        let url = app.url("/api/regions");
+        let req = if save {
+            c.put(url).json(&serde_json::json!({ "regions": [], "version": 0 }))
+        } else {
+            c.get(url)
+        };
+        let req = req.query(&[("image", image)]);
+        async move { req.send().await.expect("regions").status().as_u16() }
+    };
+    for image in [
+        "/api/fits/up/a.fits",
+        "https://ch.example/api/fits/up/a.fits",
+        "/api/soda/up/sync?ID=a.fits&CIRCLE=0+0+1",
+    ] {
+        assert_eq!(regions(&outsider, image, false).await, 404, "{image}");
+        assert_eq!(regions(&outsider, image, true).await, 404, "{image}");
+        assert_eq!(regions(&app.anon, image, false).await, 401, "{image}");
+        assert_eq!(regions(&member, image, false).await, 200, "{image}");
+        assert_eq!(regions(&member, image, true).await, 403, "a viewer: {image}");
+        assert_eq!(regions(&sam, image, true).await, 200, "{image}");
+    }
+    // Images of no configured source stay shared annotations.
+    assert_eq!(regions(&outsider, "/samples/m31.fits", true).await, 200);
     app.stop().await;
 }
 

@@ -188,3 +188,42 @@ async fn cpu_time_and_open_files_are_limited() {
     );
     app.stop().await;
 }
+
+/// Issue 27: a job that fills the disk file by file (each below the per-file limit) is ended
+/// once its directory holds more than `executor.max_job_disk_bytes`, and its failure names the
+/// limit; what reached the disk stays near the quota (one sampling interval of writing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_beyond_its_disk_quota_is_ended_naming_the_limit() {
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, |s| {
+        s.executor.max_job_disk_bytes = Some(4 << 20);
+        s.executor.max_file_bytes = Some(1 << 20);
+    })
+    .await
+    else {
+        return;
+    };
+    let (_, _, small) = run(
+        &app,
+        "head -c 1048575 /dev/urandom > a.bin; echo ok",
+        JobStatus::Completed,
+    )
+    .await;
+    assert_eq!(small.exit_code, Some(0));
+    // 1 MiB less a byte per file, one file every 20 ms: 4 MiB after ~0.1 s, 2 GiB in ~40 s.
+    let fill = "i=0; while [ $i -lt 2048 ]; do head -c 1048575 /dev/urandom > f$i.bin; i=$((i+1)); sleep 0.02; done";
+    let (_, _, failed) = run(&app, fill, JobStatus::Failed).await;
+    assert_eq!(failed.error_code.as_deref(), Some("disk_quota"), "{failed:?}");
+    assert!(
+        failed
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("4194304 bytes") && m.contains("executor.max_job_disk_bytes")),
+        "{failed:?}"
+    );
+    let used = server::executor::disk::usage(&app.dir.path().join(format!("data/jobs/{}", failed.id)));
+    assert!(
+        used < 64 << 20,
+        "the job stopped near its quota, not at 2 GiB: {used} bytes"
+    );
+    app.stop().await;
+}

@@ -1,5 +1,6 @@
 //! HTTP integration tests: the real server on port 0, against SQLite and PostgreSQL.
 
+mod idempotency;
 mod isolation;
 mod processes;
 mod realtime;

@@ -148,50 +148,9 @@ async fn jobs_cannot_read_the_servers_files() {
 /// (reparented to init). The restarted server kills it before reporting the job lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_then_restart_kills_the_surviving_job() {
-    use std::process::{Command, Stdio};
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let bin = env!("CARGO_BIN_EXE_cosmic-horizons");
-    let command = |args: &[&str]| {
-        let mut c = Command::new(bin);
-        c.args(args)
-            .env("CH_DATA_DIR", dir.path())
-            .env("CH_LISTEN", format!("127.0.0.1:{port}"))
-            .env("CH_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        c
-    };
-    let client = common::anonymous_client();
-    // Ready (not just listening): the first-start account exists once `/readyz` answers.
-    let listening = || async {
-        for _ in 0..300 {
-            if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server did not start");
-    };
-    let mut server = common::ChildGuard(command(&["serve"]).spawn().expect("serve"));
-    listening().await;
-    let out = common::output_within(
-        &mut command(&["token", "create", "admin", "--scopes", "read,submit"]),
-        None,
-        Duration::from_secs(60),
-    );
-    let token = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("cht_"))
-        .unwrap_or_default()
-        .to_owned();
-    let base = format!("http://127.0.0.1:{port}");
+    let mut server = common::process::ServerProcess::start().await;
+    let token = server.admin_token("read,submit");
+    let (client, base) = (server.client.clone(), server.base.clone());
     let job: Value = client
         .post(format!("{base}/api/jobs"))
         .bearer_auth(&token)
@@ -231,13 +190,11 @@ async fn kill_9_then_restart_kills_the_surviving_job() {
             std::fs::read(proc.join("environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == marker.as_bytes()))
         })
     };
-    server.0.kill().expect("kill -9");
-    server.0.wait().expect("reaped");
+    server.kill_9();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(alive() > 0, "the job's processes outlive a killed server");
 
-    let restarted = common::ChildGuard(command(&["serve"]).spawn().expect("serve again"));
-    listening().await;
+    server.serve().await;
     let after = status().await;
     assert_eq!(after["status"], "failed", "{after}");
     assert_eq!(after["error_code"], "executor_lost");
@@ -252,7 +209,7 @@ async fn kill_9_then_restart_kills_the_surviving_job() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(alive(), 0, "no process of the lost job is left");
-    drop(restarted);
+    drop(server);
 }
 
 both_backends! {

@@ -4,6 +4,7 @@
 
 mod attacks;
 mod routes;
+mod server_fns;
 mod sessions;
 mod sites;
 

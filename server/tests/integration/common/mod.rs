@@ -2,6 +2,7 @@
 //! real server on port 0, and a small typed client.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod process;
 pub mod upstream;
 
 use std::net::SocketAddr;
