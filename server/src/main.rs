@@ -79,6 +79,9 @@ struct JobArgs {
     /// (job-init) The launcher made a network namespace for the job.
     #[arg(long)]
     network_namespace: bool,
+    /// (job-init) The job's namespaces are owned by a new user namespace.
+    #[arg(long)]
+    user_namespace: bool,
     /// Print what the kernel enforces and exit.
     #[arg(long)]
     probe: bool,
@@ -106,6 +109,7 @@ impl JobArgs {
             },
             pid_namespace: self.pid_namespace,
             network_namespace: self.network_namespace,
+            user_namespace: self.user_namespace,
             probe: self.probe,
             command: self.command.clone(),
         }

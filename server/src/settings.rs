@@ -56,10 +56,11 @@ pub struct ExecutorSettings {
     /// Default: none — no TCP connection at all, so the database, brokers, caches and this
     /// server are out of a job's reach; a site that lets jobs fetch over HTTPS adds 443.
     pub allow_connect_ports: Vec<u16>,
-    /// Start each confined job in its own PID and mount namespace (needs `CAP_SYS_ADMIN`: a
-    /// server running as root): the job sees only its own processes, and none of them outlives
-    /// it (`setsid` and double forks included). Where the kernel refuses, jobs run without and
-    /// `/readyz` reports `processes: false`.
+    /// Start each confined job in its own PID, mount and (without `allow_connect_ports`)
+    /// network namespace, with a root file system of its own: the job sees only its own
+    /// processes and files, and none of its processes outlives it (`setsid` and double forks
+    /// included). A server that is not root makes them inside a user namespace. Where the
+    /// kernel refuses, jobs run without and `/readyz` reports `processes: false`.
     pub isolate_processes: bool,
     /// Largest file a confined job may write, in bytes (`RLIMIT_FSIZE`); a larger write ends
     /// the job as failed with `file_size_limit`. Default 16 GiB; `None` in a file: no limit.

@@ -294,9 +294,16 @@ async fn job_confinement(
         );
         return Ok((Confinement::disabled(), None));
     }
+    let root = rustix::process::geteuid().is_root();
     let run_as = match &x.run_as {
-        Some(name) => Some(RunAs::resolve(name)?),
-        None if rustix::process::geteuid().is_root() => match RunAs::resolve("nobody") {
+        Some(name) => {
+            anyhow::ensure!(
+                root,
+                "executor.run_as needs a server running as root; jobs already run as this server's unprivileged user"
+            );
+            Some(RunAs::resolve(name)?)
+        }
+        None if root => match RunAs::resolve("nobody") {
             Ok(user) => Some(user),
             Err(e) => {
                 warn!(error = %e, "the server runs as root and no `nobody` user exists: jobs run as root (set executor.run_as)");

@@ -206,6 +206,9 @@ pub struct JobExec {
     pub pid_namespace: bool,
     /// For `job-init`: `job-exec` moved it into a new network namespace.
     pub network_namespace: bool,
+    /// For `job-init`: its namespaces are owned by a new user namespace (a server that is not
+    /// root, see [`super::userns`]); it drops its capabilities before starting the job.
+    pub user_namespace: bool,
     /// Print the [`Confinement`] as JSON and exit instead of running a command.
     pub probe: bool,
     /// The program and its arguments.
@@ -268,11 +271,11 @@ pub fn exec(job: &JobExec) -> std::io::Error {
         return std::io::Error::other(format!("giving the job's directory to uid {}: {e}", user.uid));
     }
     if job.pid_namespace
-        && let Ok(network) = super::namespace::unshare(job.connect_ports.is_empty())
+        && let Ok(unshared) = super::namespace::unshare(job.connect_ports.is_empty())
     {
         // job-init sets the limits just before it starts the job: the launcher binary
         // itself may need more address space than a small job asks for.
-        return super::namespace::supervise(job, network);
+        return super::namespace::supervise(job, unshared);
     }
     super::limits::apply_rlimits(&job.limits);
     confine_and_exec(job, Isolation::default())
@@ -283,7 +286,11 @@ pub fn exec(job: &JobExec) -> std::io::Error {
 pub(super) fn confine(job: &JobExec, isolation: Isolation) -> Result<Confinement, std::io::Error> {
     let mut confinement = restrict(&job.work, &job.read_paths, &job.connect_ports)
         .map_err(|e| std::io::Error::other(format!("applying the Landlock ruleset failed: {e}")))?;
-    let unprivileged = isolation.unprivileged || job.limits.run_as.is_some() || !rustix::process::geteuid().is_root();
+    // Root inside a user namespace is the unprivileged user outside it.
+    let euid = rustix::process::geteuid().as_raw();
+    let unprivileged = isolation.unprivileged
+        || job.limits.run_as.is_some()
+        || super::userns::outer_uid(euid).is_some_and(|outer| outer != 0);
     for (name, on) in [
         (PROCESSES, isolation.processes),
         (PRIVATE_ROOT, isolation.private_root),
@@ -389,6 +396,9 @@ pub fn launcher_args(job: &JobExec, subcommand: &str) -> Vec<std::ffi::OsString>
     }
     if job.network_namespace {
         args.push("--network-namespace".into());
+    }
+    if job.user_namespace {
+        args.push("--user-namespace".into());
     }
     args
 }

@@ -9,6 +9,7 @@ pub mod namespace;
 mod process;
 pub mod rootfs;
 mod sampler;
+pub mod userns;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -1,5 +1,6 @@
-//! A job in its own PID and mount namespace (Linux; needs `CAP_SYS_ADMIN`, which a server
-//! running as root has). `job-exec` unshares both and starts `job-init`, which becomes PID 1
+//! A job in its own PID and mount namespace (Linux; with `CAP_SYS_ADMIN`, which a server
+//! running as root has, or else inside a new user namespace, see [`super::userns`]).
+//! `job-exec` unshares them and starts `job-init`, which becomes PID 1
 //! of the new PID namespace: it mounts a `/proc` that shows only the job's processes, confines
 //! itself ([`super::confine`]), starts the job in its own process group and stays as its init —
 //! forwarding SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the job, reaping orphans,
@@ -34,18 +35,42 @@ fn forwarded_signals() -> std::io::Result<Signals> {
     Signals::new(FORWARDED.iter().copied().chain([SIGCHLD]))
 }
 
+/// How [`unshare`] made the job's namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unshared {
+    /// A network namespace holding only a loopback that is down.
+    pub network: bool,
+    /// A user namespace first (a server that is not root; see [`super::userns`]).
+    pub user: bool,
+}
+
 /// Moves this process into a new mount namespace (and, with `network`, a new network
-/// namespace holding only a loopback that is down) and makes its next child the first process
-/// of a new PID namespace. Answers whether the network namespace was made (a kernel or
-/// container may refuse it alone; the job then keeps Landlock's TCP rules). Fails without
-/// `CAP_SYS_ADMIN` (the caller then confines the job without namespaces and reports
+/// namespace) and makes its next child the first process of a new PID namespace. With
+/// `CAP_SYS_ADMIN` (a root server) that is all; without it, the same inside a new user
+/// namespace in which this process is root ([`super::userns`]). A kernel or container may
+/// refuse the network namespace alone; the job then keeps Landlock's TCP rules. Fails when no
+/// variant is allowed (the caller then confines the job without namespaces and reports
 /// `processes: false`).
-pub fn unshare(network: bool) -> nix::Result<bool> {
+pub fn unshare(network: bool) -> std::io::Result<Unshared> {
     let base = CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS;
-    if network && nix::sched::unshare(base | CloneFlags::CLONE_NEWNET).is_ok() {
-        return Ok(true);
+    let (uid, gid) = (rustix::process::geteuid().as_raw(), rustix::process::getegid().as_raw());
+    for user in [false, true] {
+        let with_user = if user { base | CloneFlags::CLONE_NEWUSER } else { base };
+        let tries: &[(CloneFlags, bool)] = if network {
+            &[(with_user.union(CloneFlags::CLONE_NEWNET), true), (with_user, false)]
+        } else {
+            &[(with_user, false)]
+        };
+        for (flags, net) in tries {
+            if nix::sched::unshare(*flags).is_ok() {
+                if user {
+                    super::userns::map_root(uid, gid)?;
+                }
+                return Ok(Unshared { network: *net, user });
+            }
+        }
     }
-    nix::sched::unshare(base).map(|()| false)
+    Err(std::io::Error::other("the kernel refused new PID and mount namespaces"))
 }
 
 /// The exit code a shell gives a process that ended with `status`: its code, or 128 + N when
@@ -63,10 +88,10 @@ fn end_like(code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// In `job-exec`, after [`unshare`] (`network`: its answer): starts `job-init` (PID 1 of the
+/// In `job-exec`, after [`unshare`] (`unshared`: its answer): starts `job-init` (PID 1 of the
 /// new namespace), passes the forwarded signals on to it, and ends as it ends. Returns only
 /// when it cannot start it.
-pub fn supervise(job: &JobExec, network: bool) -> std::io::Error {
+pub fn supervise(job: &JobExec, unshared: Unshared) -> std::io::Error {
     let mut signals = match forwarded_signals() {
         Ok(s) => s,
         Err(e) => return e,
@@ -75,7 +100,8 @@ pub fn supervise(job: &JobExec, network: bool) -> std::io::Error {
     // Nice is inherited already: job-init must not add it again.
     let mut for_init = job.clone();
     for_init.limits.nice = 0;
-    for_init.network_namespace = network;
+    for_init.network_namespace = unshared.network;
+    for_init.user_namespace = unshared.user;
     init.args(launcher_args(&for_init, "job-init"));
     if job.probe {
         init.arg("--probe");
@@ -129,16 +155,26 @@ fn mount_proc() -> nix::Result<()> {
 }
 
 /// Gives the job its own root ([`super::rootfs`]) with a `/proc` of its PID namespace, or, where
-/// that fails, mounts such a `/proc` over the host's and says why on stderr (the job's
-/// `stderr.log`; `/readyz` reports `private_root: false`). Answers whether the root is private.
-fn enter_job_root(job: &JobExec) -> std::io::Result<bool> {
-    make_mounts_private().map_err(|e| std::io::Error::other(format!("making the job's mounts private failed: {e}")))?;
+/// that fails, mounts such a `/proc` over the host's; each failure is said on stderr (the job's
+/// `stderr.log`). Answers (private root, own `/proc`) for `/readyz`.
+fn enter_job_root(job: &JobExec) -> (bool, bool) {
+    if let Err(e) = make_mounts_private() {
+        eprintln!("cosmic-horizons job-init: making the job's mounts private failed: {e}");
+        return (false, false);
+    }
     match super::rootfs::enter(&job.work, &job.read_paths) {
-        Ok(()) => Ok(true),
+        Ok(()) => (true, true),
         Err(e) => {
             eprintln!("cosmic-horizons job-init: {e}; the job keeps the host's file tree");
-            mount_proc().map_err(|e| std::io::Error::other(format!("mounting the job's /proc failed: {e}")))?;
-            Ok(false)
+            match mount_proc() {
+                Ok(()) => (false, true),
+                Err(e) => {
+                    // A user namespace may not mount procfs where the host's /proc is partly
+                    // masked (some containers): the job still ends as one unit.
+                    eprintln!("cosmic-horizons job-init: mounting the job's /proc failed: {e}");
+                    (false, false)
+                }
+            }
         }
     }
 }
@@ -147,12 +183,9 @@ fn enter_job_root(job: &JobExec) -> std::io::Result<bool> {
 pub fn init(job: &JobExec) -> std::io::Error {
     // Gone with job-exec, whatever kills it.
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
-    let private_root = match enter_job_root(job) {
-        Ok(p) => p,
-        Err(e) => return e,
-    };
+    let (private_root, own_proc) = enter_job_root(job);
     let isolation = Isolation {
-        processes: true,
+        processes: own_proc,
         private_root,
         network: job.network_namespace,
         unprivileged: false,
@@ -175,6 +208,12 @@ pub fn init(job: &JobExec) -> std::io::Error {
     // From here this process only waits and forwards signals: the job's limits may apply to
     // it as well (the process limit counts the job's user, not root).
     super::limits::apply_rlimits(&job.limits);
+    // Root of a user namespace only to build the job's view; the job gets no capability.
+    if job.user_namespace
+        && let Err(e) = super::userns::drop_capabilities()
+    {
+        return e;
+    }
     let mut command = Command::new(program);
     command.args(args).current_dir(&job.work).process_group(0);
     if let Some(user) = job.limits.run_as {

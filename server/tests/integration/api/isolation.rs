@@ -227,3 +227,79 @@ async fn a_job_beyond_its_disk_quota_is_ended_naming_the_limit() {
     );
     app.stop().await;
 }
+
+/// Issue 27: a server that is not root still gives each job its own PID, mount and network
+/// namespace and root file system — inside a user namespace, where `job-init` is root only to
+/// build them and the job holds no capability. The launcher runs here as `nobody` (as a server
+/// started by an ordinary user would run it) when this test runs as root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_not_root_isolates_jobs_in_a_user_namespace() {
+    use server::executor::confine::{DEFAULT_READ_PATHS, JobExec, launcher_args};
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let base = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(base.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let work = base.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    let root = nix::unistd::geteuid().is_root();
+    if root {
+        std::os::unix::fs::chown(&work, Some(65534), Some(65534)).expect("chown");
+    }
+    let job = JobExec {
+        work: work.clone(),
+        read_paths: DEFAULT_READ_PATHS.iter().map(std::path::PathBuf::from).collect(),
+        pid_namespace: true,
+        ..JobExec::default()
+    };
+    // The build's binary lies beneath a directory `nobody` cannot enter (`/root/.cache`): give
+    // it a path it can (a hard link, else a copy).
+    let binary = base.path().join("cosmic-horizons");
+    let built = env!("CARGO_BIN_EXE_cosmic-horizons");
+    std::fs::hard_link(built, &binary)
+        .or_else(|_| std::fs::copy(built, &binary).map(drop))
+        .expect("launcher");
+    let launcher = |tail: &[&str]| {
+        let mut c = std::process::Command::new(&binary);
+        c.args(launcher_args(&job, "job-exec"))
+            .args(tail)
+            .current_dir(&work)
+            .env_clear();
+        if root {
+            c.uid(65534).gid(65534);
+        }
+        crate::common::output_within(&mut c, None, Duration::from_secs(60))
+    };
+    let probe = launcher(&["--probe"]);
+    let report: Value = serde_json::from_slice(&probe.stdout).unwrap_or_default();
+    let p = &report["protections"];
+    let wanted = ["processes", "private_root", "network", "unprivileged"];
+    if wanted.iter().any(|w| p[*w] != true) && std::env::var("CI").as_deref() != Ok("true") {
+        eprintln!(
+            "SKIPPED: no user namespaces for unprivileged users here: {report} {}",
+            String::from_utf8_lossy(&probe.stderr)
+        );
+        return;
+    }
+    for w in wanted {
+        assert_eq!(p[w], true, "{w}: {report} {}", String::from_utf8_lossy(&probe.stderr));
+    }
+    let out = launcher(&[
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo visible=$(ls /proc | grep -c '^[0-9]'); [ -e /run ] && echo sees-run || echo no-run; \
+         grep CapEff /proc/self/status; echo written > mine.txt && cat mine.txt",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text} {err}");
+    let visible: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("visible="))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(usize::MAX);
+    assert!(visible <= 5, "only the job's processes: {text}");
+    for line in ["no-run", "CapEff:\t0000000000000000", "written"] {
+        assert!(text.lines().any(|l| l == line), "expected `{line}`: {text} {err}");
+    }
+}
