@@ -42,16 +42,38 @@ pub struct CreatedToken {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
-    /// A label for your list: 1–64 characters.
+    /// A label for your list: 1–64 characters, not only white space, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 64,
+            pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+        )
+    )]
     pub name: String,
-    /// Any of `read`, `submit`, `admin`.
+    /// At least one of `read`, `submit`, `admin`.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, inline, value_type = Vec<TokenScope>))]
     pub scopes: Vec<String>,
     /// Restrict the token to one of your projects.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$"))]
     pub project: Option<String>,
     /// 1–3650; omitted = until revoked.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3650))]
     pub expires_in_days: Option<u32>,
+}
+
+/// A scope of an API token, as the OpenAPI document names them (the server reads
+/// [`TokenRequest::scopes`] as strings so that an unknown one is named in the error).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum TokenScope {
+    Read,
+    Submit,
+    Admin,
 }
 
 /// A user as listed to admins.

@@ -17,8 +17,9 @@ pub const MAX_BATCH: usize = 1000;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BatchSubmit {
-    /// Submissions as for `POST /api/jobs`.
+    /// Submissions as for `POST /api/jobs` (1 to 1000).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
     pub jobs: Option<Vec<SubmitJob>>,
     #[serde(default)]
     pub sweep: Option<Sweep>,

@@ -57,7 +57,12 @@ pub struct ListQuery {
     pub target_system: Option<String>,
     pub sort: Option<SortField>,
     pub order: Option<SortOrder>,
+    /// 1 to 500 jobs per page (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 500))]
     pub limit: Option<u32>,
+    #[cfg_attr(feature = "openapi", param(maximum = 9_223_372_036_854_775_807_u64))]
+    #[cfg_attr(feature = "openapi", schema(maximum = 9_223_372_036_854_775_807_u64))]
     pub offset: Option<u64>,
 }
 
@@ -66,12 +71,19 @@ impl ListQuery {
         self.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
     }
 
-    /// Checks what the HTTP query could not: `offset` ≤ [`MAX_OFFSET`], and no NUL in the
+    /// Checks what the HTTP query could not: `limit` in 1–[`MAX_LIMIT`], `offset` ≤
+    /// [`MAX_OFFSET`], and no NUL in the
     /// text filters (databases cannot compare against it; PostgreSQL refuses it outright).
     ///
     /// # Errors
-    /// A [`FieldError`] naming `offset`, `owner`, `project` or `target_system`.
+    /// A [`FieldError`] naming `limit`, `offset`, `owner`, `project` or `target_system`.
     pub fn validate(&self) -> Result<(), FieldError> {
+        if let Some(limit) = self.limit.filter(|l| !(1..=MAX_LIMIT).contains(l)) {
+            return Err(FieldError::new(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}, got {limit}"),
+            ));
+        }
         if let Some(offset) = self.offset.filter(|o| *o > MAX_OFFSET) {
             return Err(FieldError::new(
                 "offset",

@@ -20,10 +20,17 @@ pub const MAX_RUNTIME_MINUTES: i64 = 7 * 24 * 60;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResourceRequest {
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
     pub nodes: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100_000))]
     pub cpus: Option<i64>,
+    /// GB per node, 0.001 (1 MB) to 1,000,000.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.001, maximum = 1_000_000.0))]
     pub memory_gb: Option<f64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 1024))]
     pub gpus: Option<i64>,
+    /// 1 to 10,080 (a week).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_080))]
     pub max_runtime_minutes: Option<i64>,
 }
 
@@ -32,9 +39,20 @@ pub struct ResourceRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubmitJob {
+    /// 1–200 characters, not only white space, no control characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+        )
+    )]
     pub name: String,
-    /// The command line; leave empty when naming a `template`.
+    /// The command line (at most 65,536 characters, no NUL); leave empty when naming a
+    /// `template`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 65_536))]
     pub command: String,
     /// A job template of the site (see `GET /api/templates`), instead of a command.
     #[serde(default)]
@@ -53,7 +71,9 @@ pub struct SubmitJob {
     pub priority: Option<Priority>,
     #[serde(default)]
     pub project: Option<String>,
+    /// 0–10 automatic retries of a failed run (default 0).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub max_retries: Option<i64>,
 }
 
@@ -84,11 +104,13 @@ fn bounded(field: &str, value: Option<i64>, default: u32, min: i64, max: i64) ->
 }
 
 fn label(field: &str, value: Option<&str>, default: &str) -> Result<String, FieldError> {
-    let v = value.map(str::trim).unwrap_or(default);
+    let raw = value.unwrap_or(default);
+    let v = raw.trim();
     if v.is_empty() {
         return Err(FieldError::new(field, "must not be empty"));
     }
-    if v.chars().count() > MAX_NAME_LEN {
+    // Counted as sent (as the OpenAPI `maxLength`), surrounding white space included.
+    if raw.chars().count() > MAX_NAME_LEN {
         return Err(FieldError::new(
             field,
             format!("must be at most {MAX_NAME_LEN} characters"),
@@ -171,10 +193,11 @@ impl SubmitJob {
         if self.command.trim().is_empty() {
             return Err(FieldError::new("command", "must not be empty"));
         }
-        if self.command.len() > MAX_COMMAND_LEN {
+        // In characters, as the OpenAPI `maxLength` counts.
+        if self.command.chars().count() > MAX_COMMAND_LEN {
             return Err(FieldError::new(
                 "command",
-                format!("must be at most {MAX_COMMAND_LEN} bytes"),
+                format!("must be at most {MAX_COMMAND_LEN} characters"),
             ));
         }
         if self.command.contains('\0') {

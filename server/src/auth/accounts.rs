@@ -283,7 +283,8 @@ impl Auth {
         .map_err(|d| denied(d, "account"))?;
         let bad = |f: &str, m: &str| ServiceError::Invalid(FieldError::new(f, m));
         let name = req.name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        // Length as sent (the OpenAPI `maxLength`), emptiness after trimming.
+        if name.is_empty() || req.name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
             return Err(bad("name", "must be 1–64 characters without control characters"));
         }
         if req.scopes.is_empty() {
@@ -293,6 +294,9 @@ impl Auth {
             && (days == 0 || days > MAX_TOKEN_DAYS)
         {
             return Err(bad("expires_in_days", "must be between 1 and 3650"));
+        }
+        if let Some(p) = &req.project {
+            validate_name("project", p)?;
         }
         if let Some(p) = &req.project
             && user.role != GlobalRole::Admin

@@ -65,7 +65,7 @@ impl AccountService for Auth {
         let new = NewToken {
             name: req.name,
             scopes,
-            project: req.project.filter(|p| !p.is_empty()),
+            project: req.project,
             expires_in_days: req.expires_in_days,
         };
         let (row, token) = Auth::create_token(self, caller, new).await?;

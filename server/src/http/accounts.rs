@@ -34,7 +34,7 @@ pub async fn create_token(
 
 /// Revoke one of your tokens.
 #[utoipa::path(delete, path = "/api/tokens/{id}", tag = "accounts",
-    params(("id" = String, Path, description = "token id")),
+    params(("id" = uuid::Uuid, Path, description = "token id")),
     responses((status = 204), (status = 400, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn revoke_token(
     State(auth): State<Auth>,
@@ -52,11 +52,16 @@ pub async fn revoke_token(
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
+    /// 1–64 of `a-z 0-9 . _ -`, starting with a letter or digit.
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
     pub username: String,
     /// Omitted: the user signs in through a link (`cosmic-horizons user login-link`).
+    /// 10–256 characters, no control characters.
     #[serde(default)]
+    #[schema(min_length = 10, max_length = 256, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub password: Option<String>,
     /// `admin`, `scientist` or `viewer`.
+    #[schema(pattern = "^(admin|scientist|viewer)$")]
     pub role: String,
 }
 
@@ -110,7 +115,7 @@ pub async fn create_user(
 /// Disable or re-enable a user (admins only); disabling signs them out and revokes tokens.
 /// An admin cannot disable their own account (409).
 #[utoipa::path(patch, path = "/api/users/{name}", request_body = UserChange, tag = "accounts",
-    params(("name" = String, Path, description = "user name")),
+    params(("name" = String, Path, description = "user name", pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")),
     responses((status = 204), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
         (status = 409, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
 pub async fn change_user(
@@ -127,6 +132,8 @@ pub async fn change_user(
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
+    /// 1–64 of `a-z 0-9 . _ -`, starting with a letter or digit.
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
     pub name: String,
     #[serde(default)]
     pub public: bool,
@@ -136,8 +143,10 @@ pub struct NewProject {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberChange {
+    #[schema(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
     pub username: String,
     /// `owner`, `member` or `viewer`.
+    #[schema(pattern = "^(owner|member|viewer)$")]
     pub role: String,
 }
 
@@ -166,7 +175,7 @@ pub async fn create_project(
 
 /// Add a member or change their role (project owners and admins).
 #[utoipa::path(put, path = "/api/projects/{name}/members", request_body = MemberChange, tag = "accounts",
-    params(("name" = String, Path, description = "project name")),
+    params(("name" = String, Path, description = "project name", pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")),
     responses((status = 204), (status = 400, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn set_member(
     State(auth): State<Auth>,

@@ -213,6 +213,7 @@ pub async fn current(State(auth): State<Auth>, Caller(caller): Caller) -> Json<M
 pub struct PasswordChange {
     pub current_password: String,
     /// 10–256 characters, no control characters.
+    #[schema(min_length = 10, max_length = 256, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub new_password: String,
 }
 

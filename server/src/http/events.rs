@@ -22,8 +22,10 @@ const PAGE_MAX: u32 = 1000;
 #[serde(default, deny_unknown_fields)]
 pub struct EventsQuery {
     /// Return events with offset greater than this (0 = from the start).
+    #[param(minimum = 0)]
     pub after: Option<i64>,
-    /// At most this many (default and maximum 1000).
+    /// At most this many, 1 to 1000 (default 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -46,7 +48,13 @@ pub async fn list(
     if after < 0 {
         return Err(ApiError::bad_request(Some("after"), "after must be ≥ 0"));
     }
-    let limit = q.limit.unwrap_or(PAGE_MAX).clamp(1, PAGE_MAX);
+    if let Some(limit) = q.limit.filter(|l| !(1..=PAGE_MAX).contains(l)) {
+        return Err(ApiError::bad_request(
+            Some("limit"),
+            format!("limit must be between 1 and {PAGE_MAX}, got {limit}"),
+        ));
+    }
+    let limit = q.limit.unwrap_or(PAGE_MAX);
     let visible = jobs.visible_projects(&caller).await?;
     let events = jobs.events_after(after, limit, visible.as_deref()).await?;
     let next_after = events.last().map_or(after, |e| e.offset);

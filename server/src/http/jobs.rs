@@ -47,7 +47,7 @@ fn replayed(submitted: &Submitted) -> [(&'static str, &'static str); 1] {
 /// Submit a job. With an `Idempotency-Key` header, a retry of the same request within 24 hours
 /// returns the first answer (`Idempotent-Replayed: true`) instead of a second job.
 #[utoipa::path(post, path = "/api/jobs", operation_id = "submit_job", request_body = SubmitJob, tag = "jobs",
-    params(("Idempotency-Key" = Option<String>, Header,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$",
         description = "1–255 visible ASCII characters (a UUID, say); a retry with the same key and body returns the first answer")),
     responses((status = 201, body = Job), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 413, body = ErrorResponse), (status = 415, body = ErrorResponse),
@@ -83,7 +83,7 @@ pub struct BatchCreated {
 /// (at most 1000; an invalid one refuses the batch, naming it, e.g. `jobs[3].resources.cpus`).
 /// `Idempotency-Key` as on `POST /api/jobs`.
 #[utoipa::path(post, path = "/api/jobs/batch", operation_id = "submit_jobs", request_body = ch_domain::BatchSubmit,
-    params(("Idempotency-Key" = Option<String>, Header,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$",
         description = "1–255 visible ASCII characters; a retry with the same key and body returns the first answer")),
     tag = "jobs", responses((status = 201, body = BatchCreated)))]
 #[instrument(skip_all, err(level = "debug"))]
@@ -114,7 +114,7 @@ pub async fn list(
 }
 
 /// One job.
-#[utoipa::path(get, path = "/api/jobs/{id}", operation_id = "get_job", params(("id" = String, Path, description = "job id (a UUID)")), tag = "jobs",
+#[utoipa::path(get, path = "/api/jobs/{id}", operation_id = "get_job", params(("id" = uuid::Uuid, Path, description = "job id")), tag = "jobs",
     responses((status = 200, body = Job), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 404, body = ErrorResponse)))]
 pub async fn get(
@@ -126,7 +126,7 @@ pub async fn get(
 }
 
 /// Cancel a job that has not finished.
-#[utoipa::path(post, path = "/api/jobs/{id}/cancel", operation_id = "cancel_job", params(("id" = String, Path, description = "job id (a UUID)")), tag = "jobs",
+#[utoipa::path(post, path = "/api/jobs/{id}/cancel", operation_id = "cancel_job", params(("id" = uuid::Uuid, Path, description = "job id")), tag = "jobs",
     responses((status = 200, body = Job), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)))]
 #[instrument(skip_all, err(level = "debug"))]
@@ -139,7 +139,7 @@ pub async fn cancel(
 }
 
 /// The job's captured stdout and stderr (tail).
-#[utoipa::path(get, path = "/api/jobs/{id}/logs", operation_id = "job_logs", params(("id" = String, Path, description = "job id (a UUID)")), tag = "jobs",
+#[utoipa::path(get, path = "/api/jobs/{id}/logs", operation_id = "job_logs", params(("id" = uuid::Uuid, Path, description = "job id")), tag = "jobs",
     responses((status = 200, body = JobLogs), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 404, body = ErrorResponse)))]
 pub async fn logs(
@@ -151,7 +151,7 @@ pub async fn logs(
 }
 
 /// Every event of the job, in order.
-#[utoipa::path(get, path = "/api/jobs/{id}/events", operation_id = "job_events", params(("id" = String, Path, description = "job id (a UUID)")), tag = "jobs",
+#[utoipa::path(get, path = "/api/jobs/{id}/events", operation_id = "job_events", params(("id" = uuid::Uuid, Path, description = "job id")), tag = "jobs",
     responses((status = 200, body = Vec<JobEvent>), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 404, body = ErrorResponse)))]
 pub async fn events(
@@ -163,7 +163,7 @@ pub async fn events(
 }
 
 /// CPU and memory samples of the job's processes.
-#[utoipa::path(get, path = "/api/jobs/{id}/metrics", operation_id = "job_metrics", params(("id" = String, Path, description = "job id (a UUID)")), tag = "jobs",
+#[utoipa::path(get, path = "/api/jobs/{id}/metrics", operation_id = "job_metrics", params(("id" = uuid::Uuid, Path, description = "job id")), tag = "jobs",
     responses((status = 200, body = Vec<MetricSample>), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 404, body = ErrorResponse)))]
 pub async fn metrics(

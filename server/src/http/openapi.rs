@@ -76,3 +76,95 @@ fn error(description: &str) -> RefOr<utoipa::openapi::Response> {
             .build(),
     )
 }
+
+/// Regex of a string without NUL: the server refuses U+0000 in every string and object key
+/// (PostgreSQL cannot store it), and the document says so wherever nothing stricter is stated.
+const NO_NUL: &str = r"^[^\x00]*$";
+
+/// The served document: [`super::ApiDoc`] with the shared answers, plus what the server
+/// enforces everywhere and the derive cannot state — no NUL in any string or object key, and
+/// `PATCH /api/users/{name}` taking exactly `{"disabled": bool}`.
+pub fn document() -> serde_json::Value {
+    use utoipa::OpenApi as _;
+    let mut doc = serde_json::to_value(super::ApiDoc::openapi()).unwrap_or_default();
+    // Error answers quote what was sent, NUL included: their strings stay unconstrained.
+    let errors = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+        .and_then(|s| s.remove("ErrorBody"));
+    forbid_nul(&mut doc);
+    if let (Some(body), Some(schemas)) = (
+        errors,
+        doc.pointer_mut("/components/schemas").and_then(|s| s.as_object_mut()),
+    ) {
+        schemas.insert("ErrorBody".into(), body);
+    }
+    if let Some(change) = doc.pointer_mut("/components/schemas/UserChange")
+        && let Some(map) = change.as_object_mut()
+    {
+        map.insert("additionalProperties".into(), serde_json::Value::Bool(false));
+    }
+    doc
+}
+
+/// Adds [`NO_NUL`] as the `pattern` of every string schema that has no pattern, format, enum
+/// or const, and as the `propertyNames` of every object schema open to other keys.
+fn forbid_nul(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let has_type = |t: &str| match map.get("type") {
+                Some(Value::String(s)) => s == t,
+                Some(Value::Array(ts)) => ts.iter().any(|x| x == t),
+                _ => false,
+            };
+            let (string, object) = (has_type("string"), has_type("object"));
+            let stated = ["pattern", "format", "enum", "const"]
+                .iter()
+                .any(|k| map.contains_key(*k));
+            if string && !stated {
+                map.insert("pattern".into(), Value::String(NO_NUL.into()));
+            }
+            let closed = map.get("additionalProperties") == Some(&Value::Bool(false));
+            if object && !closed && !map.contains_key("propertyNames") {
+                map.insert("propertyNames".into(), serde_json::json!({ "pattern": NO_NUL }));
+            }
+            for (key, child) in map.iter_mut() {
+                if !matches!(key.as_str(), "example" | "examples" | "default") {
+                    forbid_nul(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(forbid_nul),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_open_string_and_object_forbids_nul() {
+        let mut v = serde_json::json!({
+            "a": { "type": "string" },
+            "b": { "type": "string", "format": "uuid" },
+            "c": { "type": ["string", "null"], "pattern": "^x$" },
+            "d": { "type": "object", "additionalProperties": {} },
+            "e": { "type": "object", "additionalProperties": false },
+            "f": { "example": { "type": "string" } }
+        });
+        forbid_nul(&mut v);
+        assert_eq!(v["a"]["pattern"], NO_NUL);
+        assert!(v["b"].get("pattern").is_none());
+        assert_eq!(v["c"]["pattern"], "^x$");
+        assert_eq!(v["d"]["propertyNames"]["pattern"], NO_NUL);
+        assert!(v["e"].get("propertyNames").is_none());
+        assert!(v["f"]["example"].get("pattern").is_none());
+        let doc = document();
+        assert_eq!(
+            doc["components"]["schemas"]["UserChange"]["additionalProperties"],
+            false
+        );
+    }
+}

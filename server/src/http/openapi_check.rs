@@ -4,12 +4,9 @@
 //! and every error answer is documented with the `{"error": {…}}` shape the server sends.
 
 use serde_json::Value;
-use utoipa::OpenApi;
-
-use super::ApiDoc;
 
 fn doc() -> Value {
-    serde_json::to_value(ApiDoc::openapi()).expect("the document serializes")
+    super::openapi::document()
 }
 
 fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {

@@ -21,6 +21,12 @@ use crate::regions::{Ds9Import, Ds9System, ImageKey, Regions, RegionsDoc, Region
 pub struct ImageQuery {
     /// The image the regions belong to, e.g. `vlass/T10t01/image.fits` (1–1024 characters,
     /// no control characters).
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 1024,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]+$"
+    )]
     pub image: Option<String>,
 }
 
@@ -83,9 +89,19 @@ pub async fn put(
 #[into_params(parameter_in = Query)]
 pub struct Ds9ExportQuery {
     /// The image the regions belong to (as for `/api/regions`).
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 1024,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]+$"
+    )]
     pub image: Option<String>,
     /// `image`, `fk5` (J2000), `fk4` (B1950), `icrs`, `galactic` or `ecliptic` (J2000); by
-    /// default the system of the image's own frame, or `image` when it has no WCS.
+    /// default the system of the image's own frame, or `image` when it has no WCS. DS9's
+    /// aliases `j2000` (= `fk5`) and `b1950` (= `fk4`) are understood; case does not matter.
+    #[param(
+        pattern = r"^([iI][mM][aA][gG][eE]|[iI][cC][rR][sS]|[fF][kK][45]|[jJ]2000|[bB]1950|[gG][aA][lL][aA][cC][tT][iI][cC]|[eE][cC][lL][iI][pP][tT][iI][cC])$"
+    )]
     pub system: Option<String>,
     /// The HDU whose WCS converts positions (default: the image key's `hdu`, else the first
     /// image HDU).
@@ -95,8 +111,16 @@ pub struct Ds9ExportQuery {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Ds9ImportQuery {
+    /// The image the regions belong to (as for `/api/regions`).
+    #[param(
+        required = true,
+        min_length = 1,
+        max_length = 1024,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]+$"
+    )]
     pub image: Option<String>,
     /// The version last seen (0 for an image without saved regions).
+    #[param(required = true, minimum = 0, maximum = 9_007_199_254_740_991_i64)]
     pub version: Option<i64>,
     pub hdu: Option<usize>,
 }

@@ -106,7 +106,8 @@ pub struct RegionsDoc {
 pub struct SaveRegions {
     #[schema(value_type = Vec<Object>)]
     pub regions: Vec<Region>,
-    /// The version last seen (0 for an image without saved regions).
+    /// The version last seen (0 for an image without saved regions), at most 2^53 − 1.
+    #[schema(minimum = 0, maximum = 9_007_199_254_740_991_i64)]
     pub version: i64,
 }
 
