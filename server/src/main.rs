@@ -82,6 +82,9 @@ struct JobArgs {
     /// (job-init) The job's namespaces are owned by a new user namespace.
     #[arg(long)]
     user_namespace: bool,
+    /// The job's pids cgroup, joined first.
+    #[arg(long)]
+    pids_cgroup: Option<std::path::PathBuf>,
     /// Print what the kernel enforces and exit.
     #[arg(long)]
     probe: bool,
@@ -110,6 +113,7 @@ impl JobArgs {
             pid_namespace: self.pid_namespace,
             network_namespace: self.network_namespace,
             user_namespace: self.user_namespace,
+            pids_cgroup: self.pids_cgroup.clone(),
             probe: self.probe,
             command: self.command.clone(),
         }

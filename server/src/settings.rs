@@ -74,9 +74,10 @@ pub struct ExecutorSettings {
     /// CPU seconds per job process (`RLIMIT_CPU`); beyond it the job fails as
     /// `cpu_time_limit`. Default: none (a job's wall-clock `max_runtime_minutes` applies).
     pub max_cpu_seconds: Option<u64>,
-    /// Processes and threads of the job's user (`RLIMIT_NPROC`): a fork bomb stops there. The
-    /// kernel applies it only to unprivileged users, so with `run_as` (or a non-root server);
-    /// the count is per user, shared by the jobs running as it. Default 4096.
+    /// Processes and threads per job: a fork bomb stops there and fails as `process_limit`.
+    /// Counted in a `pids` cgroup of the job's own where the host lets the server make one
+    /// (see `executor::cgroup`), else as `RLIMIT_NPROC` of the run-as user (shared by the jobs
+    /// running as it; not applied to root). Default 4096.
     pub max_processes: Option<u64>,
     /// The unprivileged user jobs run as (a name or a uid; never root). Unset: `nobody` when
     /// the server runs as root, else the server's own user. Start-up fails if it does not exist.

@@ -90,7 +90,18 @@ pub async fn run(
     let lifecycle = Lifecycle::new(store.clone(), signal.clone());
     let handle = ExecutorHandle::default();
     let logs_dir = settings.data_dir.join("jobs");
-    let (confinement, launcher) = job_confinement(&settings).await?;
+    let (mut confinement, launcher) = job_confinement(&settings).await?;
+    // Per-job process limits: a pids cgroup each, where this host lets the server make them.
+    let pids_parent = launcher
+        .as_ref()
+        .and(settings.executor.max_processes)
+        .and_then(|_| crate::executor::cgroup::parent());
+    if let Some(parent) = &pids_parent {
+        info!(parent = %parent.display(), "each job gets its own pids cgroup");
+    }
+    confinement
+        .protections
+        .insert("process_count_per_job".into(), pids_parent.is_some());
     if confinement.is_active() {
         info!(status = %confinement.status, detail = %confinement.detail, "job processes are confined (Landlock)");
         let missing = confinement.missing();
@@ -106,6 +117,7 @@ pub async fn run(
         logs_dir: logs_dir.clone(),
         handle: handle.clone(),
         launcher,
+        pids_parent,
     });
     executor
         .recover()

@@ -206,6 +206,8 @@ pub struct JobExec {
     pub pid_namespace: bool,
     /// For `job-init`: `job-exec` moved it into a new network namespace.
     pub network_namespace: bool,
+    /// The job's `pids` cgroup ([`super::cgroup`]), which `job-exec` joins first.
+    pub pids_cgroup: Option<PathBuf>,
     /// For `job-init`: its namespaces are owned by a new user namespace (a server that is not
     /// root, see [`super::userns`]); it drops its capabilities before starting the job.
     pub user_namespace: bool,
@@ -246,11 +248,17 @@ impl Launcher {
         }
     }
 
-    /// How to start one job working in `work` with `memory_kib` of address space.
-    pub fn job(&self, work: PathBuf, memory_kib: u64) -> JobExec {
+    /// How to start one job working in `work` with `memory_kib` of address space, in the
+    /// `pids` cgroup at `pids_cgroup` when it has one (which then counts its processes instead
+    /// of the run-as user's `RLIMIT_NPROC`).
+    pub fn job(&self, work: PathBuf, memory_kib: u64, pids_cgroup: Option<PathBuf>) -> JobExec {
         let mut job = self.template.clone();
         job.work = work;
         job.limits.memory_kib = Some(memory_kib);
+        if pids_cgroup.is_some() {
+            job.limits.processes = None;
+        }
+        job.pids_cgroup = pids_cgroup;
         job
     }
 }
@@ -260,6 +268,11 @@ impl Launcher {
 /// — without namespaces, or where the kernel refuses them — applies the limits, restricts this
 /// process and replaces it with the command (as `executor.run_as`). Returns only on failure.
 pub fn exec(job: &JobExec) -> std::io::Error {
+    if let Some(dir) = &job.pids_cgroup
+        && let Err(e) = super::cgroup::join(dir)
+    {
+        return std::io::Error::other(format!("joining the job's cgroup {}: {e}", dir.display()));
+    }
     if job.limits.nice != 0
         && let Err(e) = rustix::process::nice(job.limits.nice)
     {
@@ -399,6 +412,10 @@ pub fn launcher_args(job: &JobExec, subcommand: &str) -> Vec<std::ffi::OsString>
     }
     if job.user_namespace {
         args.push("--user-namespace".into());
+    }
+    if let Some(dir) = &job.pids_cgroup {
+        args.push("--pids-cgroup".into());
+        args.push(dir.into());
     }
     args
 }

@@ -1,6 +1,7 @@
 //! The local process executor: runs queued jobs of executor `local` as child processes, a
 //! bounded number at a time, highest priority first and FIFO within a priority.
 
+pub mod cgroup;
 pub mod confine;
 pub mod disk;
 mod leftovers;
@@ -71,6 +72,9 @@ pub struct LocalExecutor {
     pub handle: ExecutorHandle,
     /// The `job-exec` launcher when jobs are confined ([`confine`]); `None` runs them directly.
     pub launcher: Option<confine::Launcher>,
+    /// Where per-job `pids` cgroups are made ([`cgroup::parent`]); `None`: the process limit
+    /// is `RLIMIT_NPROC` of the run-as user.
+    pub pids_parent: Option<PathBuf>,
 }
 
 impl LocalExecutor {
@@ -85,6 +89,13 @@ impl LocalExecutor {
             // Its processes may have outlived the server (kill -9): stop them first, so a job
             // reported failed is not still running.
             let killed = leftovers::kill_leftovers(stale.job.id);
+            if let Some(c) = self
+                .pids_parent
+                .as_deref()
+                .and_then(|p| cgroup::leftover(p, stale.job.id))
+            {
+                c.remove().await;
+            }
             let message = if killed == 0 {
                 "the server stopped while this job was running; its process was lost".to_owned()
             } else {

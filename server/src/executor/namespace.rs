@@ -102,6 +102,8 @@ pub fn supervise(job: &JobExec, unshared: Unshared) -> std::io::Error {
     for_init.limits.nice = 0;
     for_init.network_namespace = unshared.network;
     for_init.user_namespace = unshared.user;
+    // job-exec joined the cgroup already; job-init and the job are counted from birth.
+    for_init.pids_cgroup = None;
     init.args(launcher_args(&for_init, "job-init"));
     if job.probe {
         init.arg("--probe");

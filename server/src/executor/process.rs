@@ -91,11 +91,22 @@ impl LocalExecutor {
         let mem_kib = (job.resources.memory_gb * 1024.0 * 1024.0).ceil().max(1024.0) as u64;
         // The launcher sets the limits itself and execs the job's shell: one exec fewer per
         // job than the wrapper (process starts are most of a short job's cost).
+        // A pids cgroup of its own, where the host allows (else RLIMIT_NPROC applies).
+        let pids = match (&self.launcher, &self.pids_parent, self.settings.max_processes) {
+            (Some(_), Some(parent), Some(max)) => match super::cgroup::PidsCgroup::create(parent, job.id, max) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    warn!(error = %e, "no pids cgroup for this job; the run-as user's process limit applies");
+                    None
+                }
+            },
+            _ => None,
+        };
         let mut command = match &self.launcher {
             Some(launcher) => {
                 let mut c = Command::new(&launcher.program);
                 c.args(super::confine::launcher_args(
-                    &launcher.job(work.clone(), mem_kib),
+                    &launcher.job(work.clone(), mem_kib, pids.as_ref().map(|p| p.path().to_path_buf())),
                     "job-exec",
                 ))
                 .args(["--", "/bin/sh", "-c"])
@@ -112,7 +123,7 @@ impl LocalExecutor {
                 c
             }
         };
-        let mut child = command
+        let child = command
             .current_dir(&work)
             // A job sees none of the server's environment (database URL, secrets): only a
             // minimal one of its own, as a batch system gives.
@@ -130,7 +141,16 @@ impl LocalExecutor {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true)
-            .spawn()?;
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(p) = pids {
+                    p.remove().await;
+                }
+                return Err(e);
+            }
+        };
         let pid = child.id();
         info!(pid, "job process started");
 
@@ -190,8 +210,33 @@ impl LocalExecutor {
         let _ = out_task.await;
         let _ = err_task.await;
 
-        let limit_secs = limit.as_secs();
-        Ok(match ended {
+        let mut outcome = self.outcome_of(ended, limit.as_secs(), quota);
+        if let Some(p) = pids {
+            // A job that failed after a fork was refused for its process limit failed for it.
+            if p.reached_limit()
+                && let Some(Outcome::Failed {
+                    error_code,
+                    message,
+                    retryable,
+                    ..
+                }) = outcome.as_mut()
+                && matches!(error_code.as_str(), "exit_nonzero" | "killed_by_signal")
+            {
+                *error_code = "process_limit".into();
+                *message = format!(
+                    "reached the limit of {} processes and threads (executor.max_processes); {message}",
+                    self.settings.max_processes.unwrap_or(0)
+                );
+                *retryable = false;
+            }
+            p.remove().await;
+        }
+        Ok(outcome)
+    }
+
+    /// What the way a job ended means (`None`: cancelled, already recorded).
+    fn outcome_of(&self, ended: Ended, limit_secs: u64, quota: Option<u64>) -> Option<Outcome> {
+        match ended {
             Ended::Exited(s) => Some(match s.code() {
                 Some(0) => Outcome::Succeeded { exit_code: 0 },
                 Some(code) => Outcome::Failed {
@@ -253,7 +298,7 @@ impl LocalExecutor {
                 retryable: false,
             }),
             Ended::Cancelled => None,
-        })
+        }
     }
 
     /// SIGTERM to the whole process group, SIGKILL after the grace period.

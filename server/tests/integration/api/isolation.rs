@@ -132,21 +132,34 @@ async fn jobs_run_unprivileged() {
     app.stop().await;
 }
 
-/// Issue 27: a fork bomb of 10,000 processes stops at `executor.max_processes`, and ends with
-/// its job: nothing of it is left on the host.
+/// Issue 27: a fork bomb of 10,000 processes stops at `executor.max_processes` — counted for
+/// the job alone in its own pids cgroup, and named as the reason it failed — and ends with its
+/// job: nothing of it is left on the host.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fork_bomb_stops_at_the_process_limit() {
     let Some(app) = TestApp::spawn_with(Db::Sqlite, |s| s.executor.max_processes = Some(64)).await else {
         return;
     };
-    if protections(&app, &["unprivileged", "processes"]).await.is_none() {
+    if protections(&app, &["unprivileged", "processes", "process_count_per_job"])
+        .await
+        .is_none()
+    {
         return;
     }
     let bomb = "i=0; while [ $i -lt 10000 ]; do sleep 3141 & i=$((i+1)); done; echo all-started";
     let (out, err, done) = run(&app, bomb, JobStatus::Failed).await;
     assert!(!out.contains("all-started"), "10,000 processes started: {out}");
     assert!(err.to_lowercase().contains("fork"), "the shell could not fork: {err}");
-    assert_ne!(done.exit_code, Some(0), "{done:?}");
+    assert_eq!(done.error_code.as_deref(), Some("process_limit"), "{done:?}");
+    assert!(
+        done.error_message
+            .as_deref()
+            .is_some_and(|m| m.contains("64 processes") && m.contains("executor.max_processes")),
+        "{done:?}"
+    );
+    // The next job is not short of processes: the count was the bomb's alone.
+    let (out, _, _) = run(&app, "sh -c 'echo child'", JobStatus::Completed).await;
+    assert_eq!(out.trim(), "child");
     for _ in 0..50 {
         if super::processes::sleepers("3141") == 0 {
             break;
