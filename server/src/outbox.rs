@@ -1,13 +1,13 @@
 //! Delivery of committed events: a relay per sink reads the outbox (the `job_event` log) after
-//! its cursor and hands events over in offset order. The in-process bus is one sink; broker
-//! relays (Kafka, RabbitMQ) plug in as further sinks.
+//! its cursor and hands events over in offset order. The real-time gateway's hub is one sink
+//! (`gateway::hub`); broker relays (Kafka, RabbitMQ) plug in as further sinks.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use ch_domain::JobEvent;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{instrument, warn};
 
@@ -28,43 +28,6 @@ pub struct OutboxSignal(Arc<Notify>);
 impl OutboxSignal {
     pub fn committed(&self) {
         self.0.notify_waiters();
-    }
-}
-
-/// In-process fan-out of committed events to live subscribers (WebSocket clients, tests).
-#[derive(Debug, Clone)]
-pub struct EventBus {
-    tx: broadcast::Sender<JobEvent>,
-}
-
-impl EventBus {
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            tx: broadcast::channel(capacity).0,
-        }
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
-        self.tx.subscribe()
-    }
-}
-
-#[async_trait]
-impl EventSink for EventBus {
-    fn name(&self) -> &'static str {
-        "in-process"
-    }
-
-    async fn publish(&self, events: &[JobEvent]) -> anyhow::Result<()> {
-        // Nobody listening: nothing to copy (the log keeps everything for later readers).
-        if self.tx.receiver_count() == 0 {
-            return Ok(());
-        }
-        for ev in events {
-            // No subscribers is fine: the log keeps everything for later readers.
-            let _ = self.tx.send(ev.clone());
-        }
-        Ok(())
     }
 }
 

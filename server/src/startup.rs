@@ -27,7 +27,7 @@ use crate::executor::{ExecutorHandle, LocalExecutor};
 use crate::http::guard::Guard;
 use crate::http::routes::RouteRules;
 use crate::jobs::{Jobs, Lifecycle};
-use crate::outbox::{EventBus, OutboxSignal, run_relay};
+use crate::outbox::OutboxSignal;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Store;
@@ -69,15 +69,6 @@ pub async fn run(
     let token = CancellationToken::new();
     let tasks = TaskTracker::new();
     let signal = OutboxSignal::default();
-    let bus = EventBus::new(4096);
-    let start = store.latest_offset().await?;
-    tasks.spawn(run_relay(
-        store.clone(),
-        Arc::new(bus.clone()),
-        signal.clone(),
-        start,
-        token.clone(),
-    ));
 
     if store.backend() == crate::store::Backend::Postgres {
         tasks.spawn(crate::outbox::listen_for_commits(
@@ -184,7 +175,6 @@ pub async fn run(
         gateway,
         store: store.clone(),
         jobs: jobs.clone(),
-        bus,
         regions: crate::regions::Regions::new(store.clone(), jobs.clone(), archive.clone()),
         confinement: Arc::new(confinement),
         archive,

@@ -7,7 +7,6 @@ use tokio_util::sync::CancellationToken;
 use crate::archive::Archive;
 use crate::auth::Auth;
 use crate::jobs::Jobs;
-use crate::outbox::EventBus;
 use crate::settings::Settings;
 use crate::store::Store;
 
@@ -17,7 +16,6 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub jobs: Jobs,
-    pub bus: EventBus,
     pub gateway: crate::gateway::Gateway,
     pub archive: Archive,
     pub auth: Auth,

@@ -47,7 +47,6 @@ pub const API_RULES: &[(&str, Rule)] = &[
     ("/api/jobs/{id}/events", Rule::Authorized),
     ("/api/jobs/{id}/metrics", Rule::Authorized),
     ("/api/events", Rule::Authorized),
-    ("/api/events/ws", Rule::Authorized),
     ("/api/realtime/ws", Rule::Authorized),
     ("/api/realtime/sse", Rule::Authorized),
     ("/api/regions", Rule::Authorized),

@@ -40,7 +40,7 @@ async fn attacks(db: Db) {
     // WebSocket from a foreign page.
     let res = app
         .anon
-        .get(app.url("/api/events/ws"))
+        .get(app.url("/api/realtime/ws"))
         .header("cookie", &cookie)
         .header("origin", "http://evil.example")
         .header("connection", "upgrade")
