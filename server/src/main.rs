@@ -147,7 +147,7 @@ fn main() -> anyhow::Result<()> {
         let e = if matches!(command, Command::JobInit(_)) {
             server::executor::namespace::init(&job)
         } else {
-            server::executor::confine::exec(&job)
+            server::executor::namespace::exec(&job)
         };
         eprintln!("cosmic-horizons job-exec: {e}");
         std::process::exit(127);

@@ -30,6 +30,52 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The directories a job may read and execute when nothing is configured.
+pub const DEFAULT_READ_PATHS: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt", "/proc", "/sys",
+];
+
+/// Gateway settings (`[gateway]`, `CH_GATEWAY__*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySettings {
+    /// Seconds between heartbeats; a connection silent for two of them is dropped.
+    pub heartbeat_secs: u64,
+    /// Seconds between checks that a connection's credential still holds (revocation,
+    /// sign-out, lost membership); expiry is acted on at the moment it happens.
+    pub recheck_secs: u64,
+    /// Largest inbound frame (control messages only).
+    pub max_frame_bytes: usize,
+    /// Messages queued per connection before it counts as a slow consumer and is cut.
+    pub queue_messages: usize,
+    /// Channels one connection may subscribe to.
+    pub max_subscriptions: usize,
+    /// Open connections on this instance (keep below the process's open-file limit).
+    pub max_connections: usize,
+    /// Open connections per user's sessions (all of them) or per API token.
+    pub max_connections_per_credential: usize,
+    /// Open connections per user, all their sessions and tokens together.
+    pub max_connections_per_user: usize,
+    /// Open connections per client address.
+    pub max_connections_per_address: usize,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            heartbeat_secs: 25,
+            recheck_secs: 60,
+            max_frame_bytes: 4096,
+            queue_messages: 1024,
+            max_subscriptions: 256,
+            max_connections: 15_000,
+            max_connections_per_credential: 500,
+            max_connections_per_user: 1_000,
+            max_connections_per_address: 5_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExecutorSettings {
@@ -116,10 +162,7 @@ impl Default for ExecutorSettings {
             allow_commands: true,
             templates: ch_domain::template::demo_templates(),
             confine: true,
-            confine_read_paths: crate::executor::confine::DEFAULT_READ_PATHS
-                .iter()
-                .map(PathBuf::from)
-                .collect(),
+            confine_read_paths: DEFAULT_READ_PATHS.iter().map(PathBuf::from).collect(),
             allow_connect_ports: Vec::new(),
             isolate_processes: true,
             max_file_bytes: Some(16 << 30),
@@ -258,7 +301,7 @@ pub struct Settings {
     pub systems: SystemCatalog,
     pub archive: ArchiveSettings,
     pub auth: AuthSettings,
-    pub gateway: crate::gateway::GatewaySettings,
+    pub gateway: GatewaySettings,
     /// Milliseconds a shutdown waits for open connections, then for the executor and the
     /// relays, before it drops what is left (a client holding a connection open must not keep
     /// the process alive). Default 30,000.
@@ -277,7 +320,7 @@ impl Default for Settings {
             systems: SystemCatalog::default(),
             archive: ArchiveSettings::default(),
             auth: AuthSettings::default(),
-            gateway: crate::gateway::GatewaySettings::default(),
+            gateway: GatewaySettings::default(),
             shutdown_grace_ms: 30_000,
         }
     }

@@ -28,10 +28,8 @@ use landlock::{
 };
 use serde::{Deserialize, Serialize};
 
-/// The directories a job may read and execute when nothing is configured.
-pub const DEFAULT_READ_PATHS: &[&str] = &[
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/opt", "/proc", "/sys",
-];
+pub use super::launch::{Isolation, JobExec, Launcher, Limits, RunAs, launcher_args};
+pub use crate::settings::DEFAULT_READ_PATHS;
 
 /// The newest Landlock ABI this code handles; older kernels enforce what they know.
 const ABI_WANTED: ABI = ABI::V6;
@@ -63,15 +61,6 @@ pub const UNPRIVILEGED: &str = "unprivileged";
 
 /// What the launcher reports besides Landlock's protections.
 pub const LAUNCHER_PROTECTIONS: [&str; 4] = [PROCESSES, PRIVATE_ROOT, NETWORK, UNPRIVILEGED];
-
-/// What the job's namespaces and user give it (see [`LAUNCHER_PROTECTIONS`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Isolation {
-    pub processes: bool,
-    pub private_root: bool,
-    pub network: bool,
-    pub unprivileged: bool,
-}
 
 /// What the kernel enforces on job processes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,112 +177,6 @@ fn restrict(work: &Path, read_paths: &[PathBuf], connect_ports: &[u16]) -> Resul
     })
 }
 
-pub use super::limits::{Limits, RunAs};
-
-/// How to start one job (the arguments of `job-exec` and `job-init`).
-#[derive(Debug, Clone, Default)]
-pub struct JobExec {
-    /// The job's working directory (read/write).
-    pub work: PathBuf,
-    /// Directories the job may read and execute.
-    pub read_paths: Vec<PathBuf>,
-    /// TCP ports the job may connect to.
-    pub connect_ports: Vec<u16>,
-    pub limits: Limits,
-    /// Start the job in its own PID and mount namespace ([`super::namespace`]), with its own
-    /// root file system ([`super::rootfs`]) and, when `connect_ports` is empty, its own network
-    /// namespace (no network at all).
-    pub pid_namespace: bool,
-    /// For `job-init`: `job-exec` moved it into a new network namespace.
-    pub network_namespace: bool,
-    /// The job's `pids` cgroup ([`super::cgroup`]), which `job-exec` joins first.
-    pub pids_cgroup: Option<PathBuf>,
-    /// For `job-init`: its namespaces are owned by a new user namespace (a server that is not
-    /// root, see [`super::userns`]); it drops its capabilities before starting the job.
-    pub user_namespace: bool,
-    /// Print the [`Confinement`] as JSON and exit instead of running a command.
-    pub probe: bool,
-    /// The program and its arguments.
-    pub command: Vec<String>,
-}
-
-/// The program that starts confined jobs (`job-exec`) and what every job gets from it.
-#[derive(Debug, Clone)]
-pub struct Launcher {
-    pub program: PathBuf,
-    /// Read paths, ports, limits (memory aside), user and namespaces from the settings.
-    pub template: JobExec,
-}
-
-impl Launcher {
-    /// The launcher `program` configured as `settings` say, jobs running as `run_as`.
-    pub fn new(program: PathBuf, settings: &crate::settings::ExecutorSettings, run_as: Option<RunAs>) -> Launcher {
-        Launcher {
-            program,
-            template: JobExec {
-                read_paths: settings.confine_read_paths.clone(),
-                connect_ports: settings.allow_connect_ports.clone(),
-                limits: Limits {
-                    nice: i32::from(settings.nice.min(19)),
-                    memory_kib: None,
-                    file_bytes: settings.file_limit(),
-                    open_files: settings.max_open_files,
-                    cpu_seconds: settings.max_cpu_seconds,
-                    processes: settings.max_processes,
-                    run_as,
-                },
-                pid_namespace: settings.isolate_processes,
-                ..JobExec::default()
-            },
-        }
-    }
-
-    /// How to start one job working in `work` with `memory_kib` of address space, in the
-    /// `pids` cgroup at `pids_cgroup` when it has one (which then counts its processes instead
-    /// of the run-as user's `RLIMIT_NPROC`).
-    pub fn job(&self, work: PathBuf, memory_kib: u64, pids_cgroup: Option<PathBuf>) -> JobExec {
-        let mut job = self.template.clone();
-        job.work = work;
-        job.limits.memory_kib = Some(memory_kib);
-        if pids_cgroup.is_some() {
-            job.limits.processes = None;
-        }
-        job.pids_cgroup = pids_cgroup;
-        job
-    }
-}
-
-/// `job-exec`: lowers the priority, then either starts `job-init` in new PID, mount and (with
-/// no allowed ports) network namespaces and waits for it ([`super::namespace::supervise`]), or
-/// — without namespaces, or where the kernel refuses them — applies the limits, restricts this
-/// process and replaces it with the command (as `executor.run_as`). Returns only on failure.
-pub fn exec(job: &JobExec) -> std::io::Error {
-    if let Some(dir) = &job.pids_cgroup
-        && let Err(e) = super::cgroup::join(dir)
-    {
-        return std::io::Error::other(format!("joining the job's cgroup {}: {e}", dir.display()));
-    }
-    if job.limits.nice != 0
-        && let Err(e) = rustix::process::nice(job.limits.nice)
-    {
-        return std::io::Error::other(format!("lowering the job's priority failed: {e}"));
-    }
-    if let Some(user) = job.limits.run_as
-        && let Err(e) = user.own(&job.work)
-    {
-        return std::io::Error::other(format!("giving the job's directory to uid {}: {e}", user.uid));
-    }
-    if job.pid_namespace
-        && let Ok(unshared) = super::namespace::unshare(job.connect_ports.is_empty())
-    {
-        // job-init sets the limits just before it starts the job: the launcher binary
-        // itself may need more address space than a small job asks for.
-        return super::namespace::supervise(job, unshared);
-    }
-    super::limits::apply_rlimits(&job.limits);
-    confine_and_exec(job, Isolation::default())
-}
-
 /// Restricts this process (and what it starts) as `job` says; `isolation` is what the
 /// launcher's namespaces give besides. The error names what failed.
 pub(super) fn confine(job: &JobExec, isolation: Isolation) -> Result<Confinement, std::io::Error> {
@@ -369,57 +252,6 @@ pub async fn probe(launcher: &Path, template: &JobExec, scratch: &Path) -> Confi
     }
 }
 
-/// `SUBCOMMAND --work DIR --nice N [--memory-kib K] [--file-bytes B] [--open-files N]
-/// [--cpu-seconds S] [--processes N] [--uid U --gid G] --read P… --connect-port N…
-/// [--pid-namespace] [--network-namespace]` for `job` (the caller appends `-- PROGRAM ARGS…`
-/// or `--probe`; `job.command` and `job.probe` are not included).
-pub fn launcher_args(job: &JobExec, subcommand: &str) -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> = vec![
-        subcommand.into(),
-        "--work".into(),
-        job.work.clone().into(),
-        "--nice".into(),
-        job.limits.nice.to_string().into(),
-    ];
-    let l = &job.limits;
-    for (flag, value) in [
-        ("--memory-kib", l.memory_kib),
-        ("--file-bytes", l.file_bytes),
-        ("--open-files", l.open_files),
-        ("--cpu-seconds", l.cpu_seconds),
-        ("--processes", l.processes),
-        ("--uid", l.run_as.map(|u| u64::from(u.uid))),
-        ("--gid", l.run_as.map(|u| u64::from(u.gid))),
-    ] {
-        if let Some(v) = value {
-            args.push(flag.into());
-            args.push(v.to_string().into());
-        }
-    }
-    for p in &job.read_paths {
-        args.push("--read".into());
-        args.push(p.into());
-    }
-    for port in &job.connect_ports {
-        args.push("--connect-port".into());
-        args.push(port.to_string().into());
-    }
-    if job.pid_namespace {
-        args.push("--pid-namespace".into());
-    }
-    if job.network_namespace {
-        args.push("--network-namespace".into());
-    }
-    if job.user_namespace {
-        args.push("--user-namespace".into());
-    }
-    if let Some(dir) = &job.pids_cgroup {
-        args.push("--pids-cgroup".into());
-        args.push(dir.into());
-    }
-    args
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,54 +295,6 @@ mod tests {
         assert_eq!(
             Confinement::disabled().missing().len(),
             PROTECTIONS.len() + LAUNCHER_PROTECTIONS.len()
-        );
-    }
-
-    #[test]
-    fn launcher_args_carry_the_allowed_ports() {
-        let job = JobExec {
-            work: PathBuf::from("/w"),
-            read_paths: vec![PathBuf::from("/usr")],
-            connect_ports: vec![443, 80],
-            limits: Limits {
-                nice: 10,
-                memory_kib: Some(1024),
-                file_bytes: Some(4096),
-                processes: Some(64),
-                run_as: Some(RunAs { uid: 65534, gid: 65533 }),
-                ..Limits::default()
-            },
-            pid_namespace: true,
-            ..JobExec::default()
-        };
-        let args = launcher_args(&job, "job-exec");
-        let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-        assert_eq!(
-            args,
-            [
-                "job-exec",
-                "--work",
-                "/w",
-                "--nice",
-                "10",
-                "--memory-kib",
-                "1024",
-                "--file-bytes",
-                "4096",
-                "--processes",
-                "64",
-                "--uid",
-                "65534",
-                "--gid",
-                "65533",
-                "--read",
-                "/usr",
-                "--connect-port",
-                "443",
-                "--connect-port",
-                "80",
-                "--pid-namespace"
-            ]
         );
     }
 }

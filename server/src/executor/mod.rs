@@ -4,6 +4,7 @@
 pub mod cgroup;
 pub mod confine;
 pub mod disk;
+pub mod launch;
 mod leftovers;
 pub mod limits;
 pub mod namespace;

@@ -24,7 +24,8 @@ use nix::unistd::Pid;
 use signal_hook::consts::signal::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
 
-use super::confine::{Isolation, JobExec, confine_and_exec, launcher_args};
+use super::confine::confine_and_exec;
+use super::launch::{Isolation, JobExec, launcher_args};
 
 /// Signals passed on to the job (a cancel's SIGTERM among them).
 const FORWARDED: [i32; 6] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
@@ -33,6 +34,37 @@ const FORWARDED: [i32; 6] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
 /// mask: PID 1 of a namespace gets a signal from outside only when it has a handler.
 fn forwarded_signals() -> std::io::Result<Signals> {
     Signals::new(FORWARDED.iter().copied().chain([SIGCHLD]))
+}
+
+/// `job-exec`: lowers the priority, then either starts `job-init` in new PID, mount and (with
+/// no allowed ports) network namespaces and waits for it ([`supervise`]), or
+/// — without namespaces, or where the kernel refuses them — applies the limits, restricts this
+/// process and replaces it with the command (as `executor.run_as`). Returns only on failure.
+pub fn exec(job: &JobExec) -> std::io::Error {
+    if let Some(dir) = &job.pids_cgroup
+        && let Err(e) = super::cgroup::join(dir)
+    {
+        return std::io::Error::other(format!("joining the job's cgroup {}: {e}", dir.display()));
+    }
+    if job.limits.nice != 0
+        && let Err(e) = rustix::process::nice(job.limits.nice)
+    {
+        return std::io::Error::other(format!("lowering the job's priority failed: {e}"));
+    }
+    if let Some(user) = job.limits.run_as
+        && let Err(e) = user.own(&job.work)
+    {
+        return std::io::Error::other(format!("giving the job's directory to uid {}: {e}", user.uid));
+    }
+    if job.pid_namespace
+        && let Ok(unshared) = unshare(job.connect_ports.is_empty())
+    {
+        // job-init sets the limits just before it starts the job: the launcher binary
+        // itself may need more address space than a small job asks for.
+        return supervise(job, unshared);
+    }
+    super::limits::apply_rlimits(&job.limits);
+    confine_and_exec(job, Isolation::default())
 }
 
 /// How [`unshare`] made the job's namespaces.

@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use ch_api::{Action, JobService, Principal, ServiceError, ServiceResult};
 use ch_domain::JobEvent;
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use uuid::Uuid;
@@ -30,46 +29,7 @@ use crate::jobs::Jobs;
 use crate::outbox::{OutboxSignal, run_relay};
 use crate::store::Store;
 
-/// Gateway settings (`[gateway]`, `CH_GATEWAY__*`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GatewaySettings {
-    /// Seconds between heartbeats; a connection silent for two of them is dropped.
-    pub heartbeat_secs: u64,
-    /// Seconds between checks that a connection's credential still holds (revocation,
-    /// sign-out, lost membership); expiry is acted on at the moment it happens.
-    pub recheck_secs: u64,
-    /// Largest inbound frame (control messages only).
-    pub max_frame_bytes: usize,
-    /// Messages queued per connection before it counts as a slow consumer and is cut.
-    pub queue_messages: usize,
-    /// Channels one connection may subscribe to.
-    pub max_subscriptions: usize,
-    /// Open connections on this instance (keep below the process's open-file limit).
-    pub max_connections: usize,
-    /// Open connections per user's sessions (all of them) or per API token.
-    pub max_connections_per_credential: usize,
-    /// Open connections per user, all their sessions and tokens together.
-    pub max_connections_per_user: usize,
-    /// Open connections per client address.
-    pub max_connections_per_address: usize,
-}
-
-impl Default for GatewaySettings {
-    fn default() -> Self {
-        Self {
-            heartbeat_secs: 25,
-            recheck_secs: 60,
-            max_frame_bytes: 4096,
-            queue_messages: 1024,
-            max_subscriptions: 256,
-            max_connections: 15_000,
-            max_connections_per_credential: 500,
-            max_connections_per_user: 1_000,
-            max_connections_per_address: 5_000,
-        }
-    }
-}
+pub use crate::settings::GatewaySettings;
 
 /// The monotonic instant of a credential's wall-clock expiry (now, if already past).
 pub fn deadline(at: Option<chrono::DateTime<chrono::Utc>>) -> Option<tokio::time::Instant> {
