@@ -5,16 +5,16 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::fits_answer::{audit, not_modified, outcome};
 use crate::archive::access::Caller as Principal;
 use crate::archive::{Archive, ArchiveError, Served};
-use crate::store::AccessRecord;
 
 impl From<ArchiveError> for ApiError {
     fn from(e: ArchiveError) -> Self {
@@ -54,17 +54,6 @@ impl From<ArchiveError> for ApiError {
 /// RFC 4047's media type for FITS.
 static FITS_MIME: std::sync::LazyLock<mime::Mime> =
     std::sync::LazyLock::new(|| "application/fits".parse().unwrap_or(mime::APPLICATION_OCTET_STREAM));
-
-/// True when `If-None-Match` names `etag` (or `*`).
-pub(super) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == etag || t == "*")
-}
 
 /// Plain GETs of whole cached files; ranges and date conditions go to `ServeFile`.
 fn whole_file_request(req: &Request) -> bool {
@@ -160,40 +149,4 @@ pub async fn get(
     };
     audit(&archive, &principal, source, path, "file".into(), outcome(&res), cache).await;
     res
-}
-
-/// Status and body length of a response, for the audit record.
-pub(super) fn outcome(res: &Response) -> (u16, u64) {
-    let bytes = res
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (res.status().as_u16(), bytes)
-}
-
-/// Records one answered FITS request (file or view) in the audit log.
-pub(super) async fn audit(
-    archive: &Archive,
-    principal: &Principal,
-    source: String,
-    path: String,
-    view: String,
-    (status, bytes): (u16, u64),
-    cache: Option<String>,
-) {
-    archive
-        .audit
-        .record(AccessRecord {
-            occurred_at: crate::jobs::lifecycle::now(),
-            principal: principal.to_string(),
-            source,
-            path,
-            view,
-            status,
-            bytes,
-            cache,
-        })
-        .await;
 }

@@ -63,7 +63,7 @@ async fn answer(
     let lookup = served.lookup.map(|l| l.as_str().to_owned());
     let etag = req.etag(&served.etag);
     let etag_header = HeaderValue::from_str(&etag).ok();
-    if super::fits::not_modified(conditions, &etag) {
+    if super::fits_answer::not_modified(conditions, &etag) {
         let mut res = StatusCode::NOT_MODIFIED.into_response();
         let headers = res.headers_mut();
         if let Some(e) = etag_header {
@@ -107,13 +107,13 @@ pub async fn get(
         .ok()
         .and_then(|Query(p)| p.into_iter().find(|(k, _)| k == "view").map(|(_, v)| v))
         .map_or_else(|| "view".to_owned(), |v| v.chars().take(32).collect());
-    super::fits::audit(
+    super::fits_answer::audit(
         archive,
         principal,
         source,
         path,
         view,
-        super::fits::outcome(&res),
+        super::fits_answer::outcome(&res),
         cache,
     )
     .await;

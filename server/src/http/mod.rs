@@ -6,6 +6,7 @@ pub mod error;
 mod events;
 mod extract;
 mod fits;
+mod fits_answer;
 mod fits_meta;
 pub mod guard;
 mod health;

@@ -125,13 +125,13 @@ pub async fn sync(
             (id, res)
         }
     };
-    super::fits::audit(
+    super::fits_answer::audit(
         &archive,
         &principal,
         source,
         path,
         "soda".into(),
-        super::fits::outcome(&res),
+        super::fits_answer::outcome(&res),
         None,
     )
     .await;
