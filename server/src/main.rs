@@ -111,8 +111,10 @@ impl JobArgs {
                     .map(|(uid, gid)| server::executor::confine::RunAs { uid, gid }),
             },
             pid_namespace: self.pid_namespace,
-            network_namespace: self.network_namespace,
-            user_namespace: self.user_namespace,
+            unshared: server::executor::launch::Unshared {
+                network: self.network_namespace,
+                user: self.user_namespace,
+            },
             pids_cgroup: self.pids_cgroup.clone(),
             probe: self.probe,
             command: self.command.clone(),

@@ -90,9 +90,10 @@ pub async fn run(
     if let Some(parent) = &pids_parent {
         info!(parent = %parent.display(), "each job gets its own pids cgroup");
     }
-    confinement
-        .protections
-        .insert("process_count_per_job".into(), pids_parent.is_some());
+    confinement.protections.insert(
+        crate::executor::confine::PROCESS_COUNT_PER_JOB.into(),
+        pids_parent.is_some(),
+    );
     if confinement.is_active() {
         info!(status = %confinement.status, detail = %confinement.detail, "job processes are confined (Landlock)");
         let missing = confinement.missing();

@@ -59,6 +59,10 @@ pub const NETWORK: &str = "network";
 /// the process limit holds and root's privileges (raw sockets, reading any file) are gone.
 pub const UNPRIVILEGED: &str = "unprivileged";
 
+/// Each job counts its processes in a `pids` cgroup of its own ([`super::cgroup`]); reported by
+/// the server, which makes the cgroups.
+pub const PROCESS_COUNT_PER_JOB: &str = "process_count_per_job";
+
 /// What the launcher reports besides Landlock's protections.
 pub const LAUNCHER_PROTECTIONS: [&str; 4] = [PROCESSES, PRIVATE_ROOT, NETWORK, UNPRIVILEGED];
 
@@ -184,9 +188,7 @@ pub(super) fn confine(job: &JobExec, isolation: Isolation) -> Result<Confinement
         .map_err(|e| std::io::Error::other(format!("applying the Landlock ruleset failed: {e}")))?;
     // Root inside a user namespace is the unprivileged user outside it.
     let euid = rustix::process::geteuid().as_raw();
-    let unprivileged = isolation.unprivileged
-        || job.limits.run_as.is_some()
-        || super::userns::outer_uid(euid).is_some_and(|outer| outer != 0);
+    let unprivileged = job.limits.run_as.is_some() || super::userns::outer_uid(euid).is_some_and(|outer| outer != 0);
     for (name, on) in [
         (PROCESSES, isolation.processes),
         (PRIVATE_ROOT, isolation.private_root),

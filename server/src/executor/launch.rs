@@ -12,7 +12,17 @@ pub struct Isolation {
     pub processes: bool,
     pub private_root: bool,
     pub network: bool,
-    pub unprivileged: bool,
+}
+
+/// How `job-exec` made the job's namespaces (see `namespace::unshare`); passed on to
+/// `job-init` as `--network-namespace` and `--user-namespace`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unshared {
+    /// A network namespace holding only a loopback that is down.
+    pub network: bool,
+    /// A user namespace first (a server that is not root; see [`super::userns`]): `job-init`
+    /// drops its capabilities before starting the job.
+    pub user: bool,
 }
 
 pub use super::limits::{Limits, RunAs};
@@ -31,13 +41,10 @@ pub struct JobExec {
     /// root file system ([`super::rootfs`]) and, when `connect_ports` is empty, its own network
     /// namespace (no network at all).
     pub pid_namespace: bool,
-    /// For `job-init`: `job-exec` moved it into a new network namespace.
-    pub network_namespace: bool,
+    /// For `job-init`: the namespaces `job-exec` made.
+    pub unshared: Unshared,
     /// The job's `pids` cgroup ([`super::cgroup`]), which `job-exec` joins first.
     pub pids_cgroup: Option<PathBuf>,
-    /// For `job-init`: its namespaces are owned by a new user namespace (a server that is not
-    /// root, see [`super::userns`]); it drops its capabilities before starting the job.
-    pub user_namespace: bool,
     /// Print the [`Confinement`] as JSON and exit instead of running a command.
     pub probe: bool,
     /// The program and its arguments.
@@ -128,10 +135,10 @@ pub fn launcher_args(job: &JobExec, subcommand: &str) -> Vec<std::ffi::OsString>
     if job.pid_namespace {
         args.push("--pid-namespace".into());
     }
-    if job.network_namespace {
+    if job.unshared.network {
         args.push("--network-namespace".into());
     }
-    if job.user_namespace {
+    if job.unshared.user {
         args.push("--user-namespace".into());
     }
     if let Some(dir) = &job.pids_cgroup {

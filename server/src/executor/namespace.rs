@@ -25,7 +25,7 @@ use signal_hook::consts::signal::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIG
 use signal_hook::iterator::Signals;
 
 use super::confine::confine_and_exec;
-use super::launch::{Isolation, JobExec, launcher_args};
+use super::launch::{Isolation, JobExec, Unshared, launcher_args};
 
 /// Signals passed on to the job (a cancel's SIGTERM among them).
 const FORWARDED: [i32; 6] = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2];
@@ -65,15 +65,6 @@ pub fn exec(job: &JobExec) -> std::io::Error {
     }
     super::limits::apply_rlimits(&job.limits);
     confine_and_exec(job, Isolation::default())
-}
-
-/// How [`unshare`] made the job's namespaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Unshared {
-    /// A network namespace holding only a loopback that is down.
-    pub network: bool,
-    /// A user namespace first (a server that is not root; see [`super::userns`]).
-    pub user: bool,
 }
 
 /// Moves this process into a new mount namespace (and, with `network`, a new network
@@ -132,8 +123,7 @@ pub fn supervise(job: &JobExec, unshared: Unshared) -> std::io::Error {
     // Nice is inherited already: job-init must not add it again.
     let mut for_init = job.clone();
     for_init.limits.nice = 0;
-    for_init.network_namespace = unshared.network;
-    for_init.user_namespace = unshared.user;
+    for_init.unshared = unshared;
     // job-exec joined the cgroup already; job-init and the job are counted from birth.
     for_init.pids_cgroup = None;
     init.args(launcher_args(&for_init, "job-init"));
@@ -221,8 +211,7 @@ pub fn init(job: &JobExec) -> std::io::Error {
     let isolation = Isolation {
         processes: own_proc,
         private_root,
-        network: job.network_namespace,
-        unprivileged: false,
+        network: job.unshared.network,
     };
     if job.probe {
         return confine_and_exec(job, isolation);
@@ -243,7 +232,7 @@ pub fn init(job: &JobExec) -> std::io::Error {
     // it as well (the process limit counts the job's user, not root).
     super::limits::apply_rlimits(&job.limits);
     // Root of a user namespace only to build the job's view; the job gets no capability.
-    if job.user_namespace
+    if job.unshared.user
         && let Err(e) = super::userns::drop_capabilities()
     {
         return e;

@@ -89,11 +89,10 @@ impl LocalExecutor {
         tokio::fs::create_dir_all(&work).await?;
         // Memory limit per node; a local job is one node.
         let mem_kib = (job.resources.memory_gb * 1024.0 * 1024.0).ceil().max(1024.0) as u64;
-        // The launcher sets the limits itself and execs the job's shell: one exec fewer per
-        // job than the wrapper (process starts are most of a short job's cost).
-        // A pids cgroup of its own, where the host allows (else RLIMIT_NPROC applies).
-        let pids = match (&self.launcher, &self.pids_parent, self.settings.max_processes) {
-            (Some(_), Some(parent), Some(max)) => match super::cgroup::PidsCgroup::create(parent, job.id, max) {
+        // A pids cgroup of its own, where the host allows (else RLIMIT_NPROC applies); start-up
+        // found a parent only for confined jobs with a process limit.
+        let pids = match (&self.pids_parent, self.settings.max_processes) {
+            (Some(parent), Some(max)) => match super::cgroup::PidsCgroup::create(parent, job.id, max) {
                 Ok(c) => Some(c),
                 Err(e) => {
                     warn!(error = %e, "no pids cgroup for this job; the run-as user's process limit applies");
@@ -102,6 +101,8 @@ impl LocalExecutor {
             },
             _ => None,
         };
+        // The launcher sets the limits itself and execs the job's shell: one exec fewer per
+        // job than the wrapper (process starts are most of a short job's cost).
         let mut command = match &self.launcher {
             Some(launcher) => {
                 let mut c = Command::new(&launcher.program);

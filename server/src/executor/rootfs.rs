@@ -53,7 +53,7 @@ fn source(path: &Path, at: PathBuf) -> std::io::Result<Source> {
     }
     let handle = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc_o_path())
+        .custom_flags(o_path_nofollow())
         .open(path)?;
     Ok(Source::Bind {
         handle,
@@ -63,7 +63,7 @@ fn source(path: &Path, at: PathBuf) -> std::io::Result<Source> {
 }
 
 /// `O_PATH | O_NOFOLLOW` (Linux): a handle that names a file without opening its contents.
-fn libc_o_path() -> i32 {
+fn o_path_nofollow() -> i32 {
     (rustix::fs::OFlags::PATH | rustix::fs::OFlags::NOFOLLOW).bits() as i32
 }
 

@@ -225,7 +225,7 @@ fn host_processes(matches: impl Fn(&std::path::Path) -> bool) -> usize {
 }
 
 /// Host processes whose command line is `sleep <seconds>` (the markers the jobs below start).
-pub(super) fn sleepers(seconds: &str) -> usize {
+fn sleepers(seconds: &str) -> usize {
     host_processes(|proc| {
         std::fs::read(proc.join("cmdline")).is_ok_and(|c| {
             let args: Vec<&[u8]> = c.split(|b| *b == 0).filter(|a| !a.is_empty()).collect();
@@ -235,7 +235,7 @@ pub(super) fn sleepers(seconds: &str) -> usize {
 }
 
 /// Waits (≤ 5 s) until no `sleep <seconds>` is left; the count at the end.
-async fn gone(seconds: &str) -> usize {
+pub(super) async fn gone(seconds: &str) -> usize {
     for _ in 0..50 {
         if sleepers(seconds) == 0 {
             return 0;
