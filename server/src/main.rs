@@ -37,7 +37,7 @@ enum Command {
     JobInit(JobArgs),
 }
 
-/// The arguments of `job-exec` and `job-init` (see `server::executor::confine::JobExec`).
+/// The arguments of `job-exec` and `job-init` (see `server::executor::local::confine::JobExec`).
 #[derive(Debug, clap::Args)]
 struct JobArgs {
     /// The job's working directory (read/write).
@@ -93,12 +93,12 @@ struct JobArgs {
 }
 
 impl JobArgs {
-    fn job(&self) -> server::executor::confine::JobExec {
-        server::executor::confine::JobExec {
+    fn job(&self) -> server::executor::local::confine::JobExec {
+        server::executor::local::confine::JobExec {
             work: self.work.clone(),
             read_paths: self.read.clone(),
             connect_ports: self.connect_port.clone(),
-            limits: server::executor::confine::Limits {
+            limits: server::executor::local::confine::Limits {
                 nice: self.nice,
                 memory_kib: self.memory_kib,
                 file_bytes: self.file_bytes,
@@ -108,10 +108,10 @@ impl JobArgs {
                 run_as: self
                     .uid
                     .zip(self.gid)
-                    .map(|(uid, gid)| server::executor::confine::RunAs { uid, gid }),
+                    .map(|(uid, gid)| server::executor::local::confine::RunAs { uid, gid }),
             },
             pid_namespace: self.pid_namespace,
-            unshared: server::executor::launch::Unshared {
+            unshared: server::executor::local::launch::Unshared {
                 network: self.network_namespace,
                 user: self.user_namespace,
             },
@@ -147,9 +147,9 @@ fn main() -> anyhow::Result<()> {
     if let Command::JobExec(args) | Command::JobInit(args) = &command {
         let job = args.job();
         let e = if matches!(command, Command::JobInit(_)) {
-            server::executor::namespace::init(&job)
+            server::executor::local::namespace::init(&job)
         } else {
-            server::executor::namespace::exec(&job)
+            server::executor::local::namespace::exec(&job)
         };
         eprintln!("cosmic-horizons job-exec: {e}");
         std::process::exit(127);

@@ -94,7 +94,7 @@ pub struct ExecutorSettings {
     /// Named job templates with typed parameters; the defaults are labelled demos.
     pub templates: std::collections::BTreeMap<String, ch_domain::JobTemplate>,
     /// Confine job processes with Landlock where the kernel has it: they may read the system
-    /// directories below and their own working directory only (see `executor::confine`).
+    /// directories below and their own working directory only (see `executor::local::confine`).
     pub confine: bool,
     /// Directories a confined job may read and execute.
     pub confine_read_paths: Vec<PathBuf>,
@@ -112,7 +112,7 @@ pub struct ExecutorSettings {
     /// the job as failed with `file_size_limit`. Default 16 GiB; `None` in a file: no limit.
     pub max_file_bytes: Option<u64>,
     /// Disk a job may use in total, in bytes: its working directory and its captured output,
-    /// measured every `sample_interval_ms` (see `executor::disk`); beyond it the job fails as
+    /// measured every `sample_interval_ms` (see `executor::local::disk`); beyond it the job fails as
     /// `disk_quota`. Also caps the per-file limit. Default 64 GiB; `None` in a file: no quota.
     pub max_job_disk_bytes: Option<u64>,
     /// Open files per job process (`RLIMIT_NOFILE`). Default 4096.
@@ -122,7 +122,7 @@ pub struct ExecutorSettings {
     pub max_cpu_seconds: Option<u64>,
     /// Processes and threads per job: a fork bomb stops there and fails as `process_limit`.
     /// Counted in a `pids` cgroup of the job's own where the host lets the server make one
-    /// (see `executor::cgroup`), else as `RLIMIT_NPROC` of the run-as user (shared by the jobs
+    /// (see `executor::local::cgroup`), else as `RLIMIT_NPROC` of the run-as user (shared by the jobs
     /// running as it; not applied to root). Default 4096.
     pub max_processes: Option<u64>,
     /// The unprivileged user jobs run as (a name or a uid; never root). Unset: `nobody` when

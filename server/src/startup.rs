@@ -23,10 +23,10 @@ use tracing::{info, info_span, warn};
 use crate::archive::Archive;
 use crate::archive::audit::AuditLog;
 use crate::auth::Auth;
-use crate::executor::{ExecutorHandle, LocalExecutor};
+use crate::executor::local::LocalExecutor;
 use crate::http::guard::Guard;
 use crate::http::routes::RouteRules;
-use crate::jobs::{Jobs, Lifecycle};
+use crate::jobs::{Executors, Jobs, Lifecycle};
 use crate::outbox::OutboxSignal;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -79,19 +79,18 @@ pub async fn run(
     }
 
     let lifecycle = Lifecycle::new(store.clone(), signal.clone());
-    let handle = ExecutorHandle::default();
     let logs_dir = settings.data_dir.join("jobs");
     let (mut confinement, launcher) = job_confinement(&settings).await?;
     // Per-job process limits: a pids cgroup each, where this host lets the server make them.
     let pids_parent = launcher
         .as_ref()
         .and(settings.executor.max_processes)
-        .and_then(|_| crate::executor::cgroup::parent());
+        .and_then(|_| crate::executor::local::cgroup::parent());
     if let Some(parent) = &pids_parent {
         info!(parent = %parent.display(), "each job gets its own pids cgroup");
     }
     confinement.protections.insert(
-        crate::executor::confine::PROCESS_COUNT_PER_JOB.into(),
+        crate::executor::local::confine::PROCESS_COUNT_PER_JOB.into(),
         pids_parent.is_some(),
     );
     if confinement.is_active() {
@@ -106,17 +105,30 @@ pub async fn run(
     let executor = Arc::new(LocalExecutor {
         lifecycle: lifecycle.clone(),
         settings: settings.executor.clone(),
-        logs_dir: logs_dir.clone(),
-        handle: handle.clone(),
+        logs_dir,
+        running: Default::default(),
         launcher,
         pids_parent,
     });
-    executor
-        .recover()
-        .await
-        .context("recovering jobs of the previous run")?;
+    let executors = Executors::new(vec![executor]);
+    // Cancels recorded from here on reach the executors through the log; those recorded
+    // earlier, recovery finds in the jobs' status.
+    let cancel_cursor = store.latest_offset().await.context("reading the event log")?;
     let executor_stopped = CancellationToken::new();
-    tasks.spawn(executor.run(executor_stopped.clone()));
+    for executor in executors.iter() {
+        executor
+            .recover()
+            .await
+            .with_context(|| format!("recovering jobs of the previous run ({})", executor.name()))?;
+        tasks.spawn(executor.clone().run(executor_stopped.clone()));
+    }
+    tasks.spawn(crate::outbox::run_relay(
+        store.clone(),
+        Arc::new(crate::jobs::cancel::CancelSink::new(executors.clone())),
+        signal.clone(),
+        cancel_cursor,
+        executor_stopped.clone(),
+    ));
 
     let auth = Auth::open(store.clone(), &settings).await.context("opening accounts")?;
     let addr = listener.local_addr()?;
@@ -140,8 +152,7 @@ pub async fn run(
     let jobs = Jobs::new(
         lifecycle,
         settings.systems.clone(),
-        handle,
-        logs_dir,
+        executors,
         auth.site(),
         templates,
         auth.projects().clone(),
@@ -285,10 +296,10 @@ pub async fn run(
 async fn job_confinement(
     settings: &Settings,
 ) -> anyhow::Result<(
-    crate::executor::confine::Confinement,
-    Option<crate::executor::confine::Launcher>,
+    crate::executor::local::confine::Confinement,
+    Option<crate::executor::local::confine::Launcher>,
 )> {
-    use crate::executor::confine::{Confinement, Launcher, NETWORK, RunAs, probe};
+    use crate::executor::local::confine::{Confinement, Launcher, NETWORK, RunAs, probe};
     let x = &settings.executor;
     if !x.confine {
         anyhow::ensure!(

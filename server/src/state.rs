@@ -21,7 +21,7 @@ pub struct AppState {
     pub auth: Auth,
     pub regions: crate::regions::Regions,
     /// What confinement job processes get (reported on `/readyz`).
-    pub confinement: Arc<crate::executor::confine::Confinement>,
+    pub confinement: Arc<crate::executor::local::confine::Confinement>,
     pub settings: Arc<Settings>,
     pub shutdown: CancellationToken,
 }

@@ -15,7 +15,7 @@ pub async fn healthz() -> Json<Value> {
 /// The process can serve: the database answers. Also says how job processes are confined.
 pub async fn readyz(
     State(store): State<Store>,
-    State(confinement): State<std::sync::Arc<crate::executor::confine::Confinement>>,
+    State(confinement): State<std::sync::Arc<crate::executor::local::confine::Confinement>>,
 ) -> (StatusCode, Json<Value>) {
     match store.ping().await {
         Ok(()) => (

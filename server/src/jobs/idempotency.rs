@@ -105,7 +105,7 @@ impl Jobs {
             .await;
         match created {
             Ok(jobs) => {
-                self.executor.wake();
+                self.executors.wake_for(&jobs);
                 Ok(Submitted { jobs, replayed: false })
             }
             // A concurrent request with the same key committed first: its answer is ours.

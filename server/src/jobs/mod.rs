@@ -1,10 +1,11 @@
 //! The job service: what the HTTP API and the UI's server functions call.
 
+pub mod cancel;
+pub mod executor;
 pub mod group_commit;
 mod idempotency;
 pub mod lifecycle;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -16,15 +17,12 @@ use ch_domain::{Job, JobEvent, JobLogs, JobPage, JobStatus, ListQuery, SubmitJob
 use tracing::instrument;
 use uuid::Uuid;
 
+pub use executor::{Executor, ExecutorError, Executors};
 pub use idempotency::{IDEMPOTENCY_HEADER, Submission, Submitted};
 pub use lifecycle::{Change, Lifecycle};
 
 use crate::auth::ProjectDirectory;
-use crate::executor::ExecutorHandle;
 use crate::store::MetricSample;
-
-/// Most log bytes returned per stream.
-const LOG_TAIL_BYTES: u64 = 256 * 1024;
 
 /// The project jobs go to when a submission names none.
 pub const DEFAULT_PROJECT: &str = "default";
@@ -33,8 +31,7 @@ pub const DEFAULT_PROJECT: &str = "default";
 pub struct Jobs {
     lifecycle: Lifecycle,
     catalog: Arc<SystemCatalog>,
-    executor: ExecutorHandle,
-    logs_dir: PathBuf,
+    executors: Executors,
     site: SitePolicy,
     templates: Arc<TemplateCatalog>,
     projects: ProjectDirectory,
@@ -44,8 +41,7 @@ impl Jobs {
     pub fn new(
         lifecycle: Lifecycle,
         catalog: SystemCatalog,
-        executor: ExecutorHandle,
-        logs_dir: PathBuf,
+        executors: Executors,
         site: SitePolicy,
         templates: TemplateCatalog,
         projects: ProjectDirectory,
@@ -53,8 +49,7 @@ impl Jobs {
         Self {
             lifecycle,
             catalog: Arc::new(catalog),
-            executor,
-            logs_dir,
+            executors,
             site,
             templates: Arc::new(templates),
             projects,
@@ -158,7 +153,7 @@ impl Jobs {
         let job = self.prepare(caller, req, correlation_id).await?;
         let mut created = self.lifecycle.create_queued(vec![job], caller.actor()).await?;
         // Accepted by the scheduler at once; the executor picks it up from the queue.
-        self.executor.wake();
+        self.executors.wake_for(&created);
         created.pop().ok_or(ServiceError::Internal)
     }
 
@@ -174,7 +169,7 @@ impl Jobs {
     ) -> ServiceResult<Vec<Job>> {
         let jobs = self.prepare_batch(caller, batch, correlation_id).await?;
         let created = self.lifecycle.create_queued(jobs, caller.actor()).await?;
-        self.executor.wake();
+        self.executors.wake_for(&created);
         Ok(created)
     }
 
@@ -261,21 +256,6 @@ impl Jobs {
     }
 }
 
-async fn read_tail(path: PathBuf) -> std::io::Result<(String, bool)> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let mut file = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((String::new(), false)),
-        Err(e) => return Err(e),
-    };
-    let len = file.metadata().await?.len();
-    let start = len.saturating_sub(LOG_TAIL_BYTES);
-    file.seek(std::io::SeekFrom::Start(start)).await?;
-    let mut buf = Vec::new();
-    file.read_to_end(&mut buf).await?;
-    Ok((String::from_utf8_lossy(&buf).into_owned(), start > 0))
-}
-
 #[async_trait]
 impl JobService for Jobs {
     async fn submit(&self, caller: &Principal, req: SubmitJob) -> ServiceResult<Job> {
@@ -302,25 +282,20 @@ impl JobService for Jobs {
             .lifecycle
             .apply(id, Change::Transition(JobStatus::Cancelled), caller.actor())
             .await?;
-        // The record says cancelled first; the process (if any) is killed after.
-        self.executor.kill(id);
+        // The record says cancelled; the executor running the job stops it when the
+        // `job.cancelled` event reaches its instance ([`cancel::CancelSink`]).
         Ok(job)
     }
 
     async fn logs(&self, caller: &Principal, id: Uuid) -> ServiceResult<JobLogs> {
-        self.job_for(caller, id, Action::Read).await?;
-        let dir = self.logs_dir.join(id.to_string());
-        let io = |e: std::io::Error| {
-            tracing::error!(error = %e, "reading job log");
-            ServiceError::Internal
+        let job = self.job_for(caller, id, Action::Read).await?;
+        let Some(executor) = self.executors.get(&job.executor) else {
+            return Err(ServiceError::Conflict(format!(
+                "the logs of job {id} are kept by executor '{}', which this server does not run",
+                job.executor
+            )));
         };
-        let (stdout, t1) = read_tail(dir.join("stdout.log")).await.map_err(io)?;
-        let (stderr, t2) = read_tail(dir.join("stderr.log")).await.map_err(io)?;
-        Ok(JobLogs {
-            stdout,
-            stderr,
-            truncated: t1 || t2,
-        })
+        Ok(executor.logs(&job).await?)
     }
 
     async fn events(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<JobEvent>> {

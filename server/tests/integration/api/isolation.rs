@@ -227,7 +227,7 @@ async fn a_job_beyond_its_disk_quota_is_ended_naming_the_limit() {
             .is_some_and(|m| m.contains("4194304 bytes") && m.contains("executor.max_job_disk_bytes")),
         "{failed:?}"
     );
-    let used = server::executor::disk::usage(&app.dir.path().join(format!("data/jobs/{}", failed.id)));
+    let used = server::executor::local::disk::usage(&app.dir.path().join(format!("data/jobs/{}", failed.id)));
     assert!(
         used < 64 << 20,
         "the job stopped near its quota, not at 2 GiB: {used} bytes"
@@ -241,7 +241,7 @@ async fn a_job_beyond_its_disk_quota_is_ended_naming_the_limit() {
 /// started by an ordinary user would run it) when this test runs as root.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_is_not_root_isolates_jobs_in_a_user_namespace() {
-    use server::executor::confine::{DEFAULT_READ_PATHS, JobExec, launcher_args};
+    use server::executor::local::confine::{DEFAULT_READ_PATHS, JobExec, launcher_args};
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let base = tempfile::tempdir().expect("tempdir");

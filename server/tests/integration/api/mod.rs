@@ -1,6 +1,7 @@
 //! HTTP integration tests: the real server on port 0, against SQLite and PostgreSQL.
 
 mod idempotency;
+mod instances;
 mod isolation;
 mod processes;
 mod realtime;

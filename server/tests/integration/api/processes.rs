@@ -225,7 +225,7 @@ fn host_processes(matches: impl Fn(&std::path::Path) -> bool) -> usize {
 }
 
 /// Host processes whose command line is `sleep <seconds>` (the markers the jobs below start).
-fn sleepers(seconds: &str) -> usize {
+pub(super) fn sleepers(seconds: &str) -> usize {
     host_processes(|proc| {
         std::fs::read(proc.join("cmdline")).is_ok_and(|c| {
             let args: Vec<&[u8]> = c.split(|b| *b == 0).filter(|a| !a.is_empty()).collect();

@@ -65,7 +65,7 @@ impl LocalExecutor {
                     {
                         warn!(error = %e, "re-queueing failed");
                     }
-                    self.handle.wake();
+                    self.running.wake();
                 }
                 Ok(_) => {}
                 // Already cancelled by a user: the record stays cancelled.

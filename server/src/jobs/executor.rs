@@ -1,0 +1,98 @@
+//! The executor port: what the job service needs from whatever runs its jobs. The local
+//! executor (`executor::local`) implements it; a Slurm executor (`executor::slurm`) is the
+//! next. The job service never calls an executor to change a job: it records the change in
+//! the event log, and each executor acts on what reaches it there (a queued job is work to
+//! pick up, a `job.cancelled` event is a job to stop), on whichever instance runs the job.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ch_api::ServiceError;
+use ch_domain::{Job, JobLogs};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Why an executor could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    /// Reading what the job wrote (logs, output files) failed.
+    #[error("reading the job's output: {0}")]
+    Output(#[from] std::io::Error),
+    /// The executor's own records or the store failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<ExecutorError> for ServiceError {
+    fn from(e: ExecutorError) -> Self {
+        tracing::error!(error = %e, "executor");
+        ServiceError::Internal
+    }
+}
+
+/// Something that runs jobs of one kind (`Job::executor`), as the systems of the settings'
+/// catalogue name it.
+#[async_trait]
+pub trait Executor: Send + Sync + 'static {
+    /// The name jobs carry in `Job::executor` (`local`, `slurm`).
+    fn name(&self) -> &'static str;
+
+    /// New work was queued for this executor: look at the queue now rather than at the next
+    /// poll. A hint only; an executor finds queued jobs without it.
+    fn wake(&self);
+
+    /// Stops job `id` if it runs on this instance; nothing otherwise. Called for every
+    /// `job.cancelled` event that reaches this instance, whichever instance recorded it.
+    async fn stop(&self, id: Uuid);
+
+    /// The tail of the job's standard output and error (at most 256 KiB each).
+    async fn logs(&self, job: &Job) -> Result<JobLogs, ExecutorError>;
+
+    /// Settles what a previous server process left behind: re-attaches to jobs still running,
+    /// records the outcome of jobs that ended meanwhile, fails jobs that cannot be found.
+    /// Called once at start-up, before [`Executor::run`].
+    async fn recover(&self) -> Result<(), ExecutorError>;
+
+    /// Runs queued jobs until `shutdown`.
+    async fn run(self: Arc<Self>, shutdown: CancellationToken);
+}
+
+/// The executors of this server, by name; cheap to clone.
+#[derive(Clone, Default)]
+pub struct Executors(Arc<BTreeMap<&'static str, Arc<dyn Executor>>>);
+
+impl Executors {
+    /// The executors `all`, each under its [`Executor::name`].
+    pub fn new(all: Vec<Arc<dyn Executor>>) -> Self {
+        Self(Arc::new(all.into_iter().map(|e| (e.name(), e)).collect()))
+    }
+
+    /// The executor named `name`, if this server runs it.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Executor>> {
+        self.0.get(name)
+    }
+
+    /// Every executor.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Executor>> {
+        self.0.values()
+    }
+
+    /// Wakes the executor of each of `jobs` (once each).
+    pub fn wake_for<'a>(&self, jobs: impl IntoIterator<Item = &'a Job>) {
+        let mut names: Vec<&str> = jobs.into_iter().map(|j| j.executor.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            if let Some(e) = self.get(name) {
+                e.wake();
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Executors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
