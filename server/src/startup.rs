@@ -52,7 +52,8 @@ pub fn leptos_options(settings: &Settings) -> anyhow::Result<leptos::config::Lep
 }
 
 /// Runs the server on `listener` until `shutdown` resolves, then stops accepting, stops the
-/// executor, flushes the outbox and closes the database.
+/// executors (running jobs go on without the server), flushes the outbox and closes the
+/// database.
 pub async fn run(
     listener: TcpListener,
     settings: Settings,
@@ -102,14 +103,13 @@ pub async fn run(
     } else {
         warn!(status = %confinement.status, detail = %confinement.detail, "job processes are NOT confined");
     }
-    let executor = Arc::new(LocalExecutor {
-        lifecycle: lifecycle.clone(),
-        settings: settings.executor.clone(),
+    let executor = Arc::new(LocalExecutor::new(
+        lifecycle.clone(),
+        settings.executor.clone(),
         logs_dir,
-        running: Default::default(),
         launcher,
         pids_parent,
-    });
+    ));
     let executors = Executors::new(vec![executor]);
     // Cancels recorded from here on reach the executors through the log; those recorded
     // earlier, recovery finds in the jobs' status.
@@ -270,7 +270,8 @@ pub async fn run(
         () = drain_deadline => warn!(?grace, "connections still open at the shutdown deadline; cut"),
     }
 
-    // In-flight requests are done; stop processes, then let the relays drain the outbox.
+    // In-flight requests are done; stop watching jobs (they go on running: the next start
+    // re-attaches to them), then let the relays drain the outbox.
     executor_stopped.cancel();
     token.cancel();
     tasks.close();

@@ -18,6 +18,9 @@ const MAX_ATTEMPTS: usize = 5;
 pub enum Change {
     Transition(JobStatus),
     Finish(Outcome),
+    /// An outcome learnt after the fact: the job ended at `.1` while no server watched it
+    /// (a restart). The job's end time is `.1`, kept between its start and now.
+    FinishedAt(Outcome, DateTime<Utc>),
     Progress(u8),
 }
 
@@ -134,6 +137,13 @@ impl Lifecycle {
                 }
                 Change::Finish(outcome) => {
                     let from = job.finish(outcome.clone(), now).map_err(domain_error)?;
+                    Some(NewEvent::transition(Uuid::now_v7(), &job, from, actor, None))
+                }
+                Change::FinishedAt(outcome, at) => {
+                    let at = at.trunc_subsecs(3).min(now).max(job.started_at.unwrap_or(now));
+                    let from = job.finish(outcome.clone(), at).map_err(domain_error)?;
+                    // The record was changed now, whenever the job ended.
+                    job.updated_at = now;
                     Some(NewEvent::transition(Uuid::now_v7(), &job, from, actor, None))
                 }
                 Change::Progress(p) => {

@@ -1,19 +1,27 @@
 //! The local process executor: runs queued jobs of executor `local` as child processes, a
 //! bounded number at a time, highest priority first and FIFO within a priority. It implements
 //! the job service's port ([`Executor`]); the job service never calls it to change a job.
+//! Jobs outlive the server: a server that shuts down or is killed leaves them running, and
+//! the next one re-attaches to them ([`launched`], [`recovery`]).
 
 pub mod cgroup;
 pub mod confine;
 pub mod disk;
 pub mod launch;
+mod launched;
 mod leftovers;
 pub mod limits;
 pub mod namespace;
+mod outcome;
 mod output;
 mod process;
+mod progress;
+mod recovery;
 pub mod rootfs;
 mod sampler;
 pub mod userns;
+
+pub use recovery::kill_jobs_in;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,7 +30,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ch_api::ServiceError;
-use ch_domain::{Job, JobLogs, JobStatus, Outcome};
+use ch_domain::{Job, JobLogs, JobStatus};
 use tokio::sync::{Notify, Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -88,6 +96,29 @@ pub struct LocalExecutor {
     /// Where per-job `pids` cgroups are made ([`cgroup::parent`]); `None`: the process limit
     /// is `RLIMIT_NPROC` of the run-as user.
     pub pids_parent: Option<PathBuf>,
+    /// Jobs a previous server left running that recovery re-attached to; `run` watches them.
+    adopted: Mutex<Vec<(Job, launched::ProcessId)>>,
+}
+
+impl LocalExecutor {
+    /// The executor of jobs whose directories are `logs_dir/<id>`, started through `launcher`.
+    pub fn new(
+        lifecycle: Lifecycle,
+        settings: ExecutorSettings,
+        logs_dir: PathBuf,
+        launcher: Option<confine::Launcher>,
+        pids_parent: Option<PathBuf>,
+    ) -> LocalExecutor {
+        LocalExecutor {
+            lifecycle,
+            settings,
+            logs_dir,
+            running: Running::default(),
+            launcher,
+            pids_parent,
+            adopted: Mutex::default(),
+        }
+    }
 }
 
 #[async_trait]
@@ -110,62 +141,37 @@ impl Executor for LocalExecutor {
         output::logs(&self.logs_dir.join(job.id.to_string())).await
     }
 
-    /// Settles jobs left behind by a previous server process: nothing stays `running` forever.
+    /// Settles what a previous server process left: re-attaches to its jobs that still run,
+    /// records the outcome of those that ended meanwhile, fails those whose launcher is gone,
+    /// and queues again what was submitted but not queued ([`recovery`]).
     #[instrument(skip_all, err)]
     async fn recover(&self) -> Result<(), ExecutorError> {
-        let store = self.lifecycle.store();
-        let failed = |e: crate::store::StoreError| ExecutorError::Failed(format!("reading jobs: {e}"));
-        for stale in store.jobs_in_status(JobStatus::Running).await.map_err(failed)? {
-            if stale.job.executor != EXECUTOR_NAME || !self.ran_here(stale.job.id) {
-                continue;
-            }
-            // Its processes may have outlived the server (kill -9): stop them first, so a job
-            // reported failed is not still running.
-            let killed = leftovers::kill_leftovers(stale.job.id);
-            if let Some(c) = self
-                .pids_parent
-                .as_deref()
-                .and_then(|p| cgroup::leftover(p, stale.job.id))
-            {
-                c.remove().await;
-            }
-            let message = if killed == 0 {
-                "the server stopped while this job was running; its process was lost".to_owned()
-            } else {
-                format!("the server stopped while this job was running; its {killed} leftover process(es) were killed")
-            };
-            // A lost process is not retried automatically: its side effects are unknown.
-            let outcome = Outcome::Failed {
-                exit_code: None,
-                error_code: "executor_lost".into(),
-                message,
-                retryable: false,
-            };
-            if let Err(e) = self
-                .lifecycle
-                .apply(stale.job.id, Change::Finish(outcome), "recovery")
-                .await
-            {
-                warn!(job_id = %stale.job.id, error = %e, "could not settle stale job");
-                continue;
-            }
-            info!(job_id = %stale.job.id, killed, "marked job lost in restart");
-        }
-        for status in [JobStatus::Submitted, JobStatus::Retrying] {
-            for stale in store.jobs_in_status(status).await.map_err(failed)? {
-                self.lifecycle
-                    .apply(stale.job.id, Change::Transition(JobStatus::Queued), "recovery")
-                    .await
-                    .map_err(|e| ExecutorError::Failed(format!("re-queueing job {}: {e}", stale.job.id)))?;
-            }
-        }
-        Ok(())
+        self.recover_jobs().await
     }
 
-    /// Dispatches until `shutdown`, then stops every process it started and waits for them.
+    /// Dispatches until `shutdown`, then stops watching the jobs running here (they go on).
     async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(self.settings.slots.max(1)));
         let tracker = TaskTracker::new();
+        // Jobs re-attached at start-up take their slots first; they run whether or not there
+        // are enough (the settings may have changed).
+        let adopted = self
+            .adopted
+            .lock()
+            .map(|mut a| std::mem::take(&mut *a))
+            .unwrap_or_default();
+        for (job, launcher) in adopted {
+            let permit = slots.clone().try_acquire_owned().ok();
+            let cancel = self.running.register(job.id);
+            let this = self.clone();
+            let stop = shutdown.clone();
+            tracker.spawn(async move {
+                let id = job.id;
+                this.resume(job, launcher, cancel, stop).await;
+                this.running.unregister(id);
+                drop(permit);
+            });
+        }
         'dispatch: loop {
             let permit = tokio::select! {
                 p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },

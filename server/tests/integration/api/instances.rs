@@ -27,7 +27,7 @@ async fn a_cancel_recorded_on_one_instance_stops_the_job_on_the_other() {
         .submit_ok(json!({ "name": "long", "command": "sleep 731; echo never" }))
         .await;
     runner.wait_status(job.id, JobStatus::Running).await;
-    assert_eq!(super::processes::sleepers("731"), 1, "the job runs");
+    assert_eq!(super::processes::started("731").await, 1, "the job runs");
 
     let other = instance(&url).await;
     // Starting up, the other instance leaves the job it does not run alone.

@@ -5,6 +5,7 @@ mod instances;
 mod isolation;
 mod processes;
 mod realtime;
+mod restart;
 
 use std::time::Duration;
 
@@ -322,25 +323,6 @@ async fn urgent_jobs_run_first_and_fifo_within_priority() {
     started.sort();
     let order: Vec<_> = started.into_iter().map(|(_, n)| n).collect();
     assert_eq!(order, ["urgent", "n1", "n2", "low"]);
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn restart_settles_jobs_left_running() {
-    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
-        return;
-    };
-    let job = app
-        .submit_ok(json!({ "name": "interrupted", "command": "sleep 30" }))
-        .await;
-    app.wait_status(job.id, JobStatus::Running).await;
-    let (dir, url) = app.stop().await;
-    // Graceful stop records the kill.
-    let settings = crate::common::settings(&dir, &url);
-    let app = TestApp::start(dir, url, settings).await;
-    let after = app.job(job.id).await;
-    assert_eq!(after.status, JobStatus::Failed);
-    assert_eq!(after.error_code.as_deref(), Some("server_shutdown"));
     app.stop().await;
 }
 

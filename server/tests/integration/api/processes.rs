@@ -144,71 +144,141 @@ async fn jobs_cannot_read_the_servers_files() {
     app.stop().await;
 }
 
-/// A server process killed with SIGKILL while a job runs: the job's process group survives it
-/// (reparented to init). The restarted server kills it before reporting the job lost.
+/// A server process killed with SIGKILL while jobs run: the jobs go on without it (their
+/// launchers are not its children's children in any way that dies with it). The restarted
+/// server re-attaches to a job whose launcher still runs — the job completes, its events
+/// whole — and fails a job whose launcher is gone, killing its leftover processes first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_then_restart_kills_the_surviving_job() {
+async fn a_job_survives_kill_9_of_the_server() {
     let mut server = common::process::ServerProcess::start().await;
     let token = server.admin_token("read,submit");
     let (client, base) = (server.client.clone(), server.base.clone());
-    let job: Value = client
-        .post(format!("{base}/api/jobs"))
-        .bearer_auth(&token)
-        .json(&json!({ "name": "survivor", "command": "sh -c 'while :; do sleep 0.1; done' & wait" }))
-        .send()
-        .await
-        .expect("submit")
-        .json()
-        .await
-        .expect("job");
-    let id = job["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("submitted: {job}"))
-        .to_owned();
-    let status = || async {
-        let v: Value = client
-            .get(format!("{base}/api/jobs/{id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("json");
-        v
-    };
-    for _ in 0..100 {
-        if status().await["status"] == "running" {
-            break;
+    let submit = |name: &'static str, command: &'static str| {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        async move {
+            let job: Value = client
+                .post(format!("{base}/api/jobs"))
+                .bearer_auth(&token)
+                .json(&json!({ "name": name, "command": command }))
+                .send()
+                .await
+                .expect("submit")
+                .json()
+                .await
+                .expect("job");
+            job["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("submitted: {job}"))
+                .to_owned()
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let get = |path: String| {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        async move {
+            let v: Value = client
+                .get(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
+            v
+        }
+    };
+    let survivor = submit("survivor", "while [ ! -e go ]; do sleep 0.1; done; echo finished").await;
+    let orphan = submit("orphan", "sh -c 'while :; do sleep 0.1; done' & wait").await;
+    for id in [&survivor, &orphan] {
+        for _ in 0..100 {
+            if get(format!("/api/jobs/{id}")).await["status"] == "running" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(get(format!("/api/jobs/{id}")).await["status"], "running");
     }
-    assert_eq!(status().await["status"], "running");
-    let marker = format!("CH_JOB_ID={id}");
-    let alive = || {
+    let marker = |id: &str| format!("CH_JOB_ID={id}");
+    let alive = |id: &str| {
+        let marker = marker(id);
         host_processes(|proc| {
             std::fs::read(proc.join("environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == marker.as_bytes()))
         })
     };
+    let jobs = server.dir.path().join("jobs");
+    // Running once claimed; started once the launcher is noted.
+    for id in [&survivor, &orphan] {
+        for _ in 0..100 {
+            if jobs.join(id).join("launcher.pid").exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     server.kill_9();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(alive() > 0, "the job's processes outlive a killed server");
+    assert!(
+        alive(&survivor) > 0 && alive(&orphan) > 0,
+        "jobs outlive a killed server"
+    );
+    // The orphan's launcher dies too (as if killed with the server's cgroup); its job's
+    // processes go on.
+    let noted = std::fs::read_to_string(jobs.join(&orphan).join("launcher.pid")).expect("launcher noted");
+    let pid: i32 = noted
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("pid");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).expect("kill launcher");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(alive(&orphan) > 0, "the orphan's job outlives its launcher");
 
     server.serve().await;
-    let after = status().await;
-    assert_eq!(after["status"], "failed", "{after}");
-    assert_eq!(after["error_code"], "executor_lost");
+    let lost = get(format!("/api/jobs/{orphan}")).await;
+    assert_eq!(lost["status"], "failed", "{lost}");
+    assert_eq!(lost["error_code"], "executor_lost");
     assert!(
-        after["error_message"].as_str().is_some_and(|m| m.contains("killed")),
-        "{after}"
+        lost["error_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("launcher is gone") && m.contains("killed")),
+        "{lost}"
     );
     for _ in 0..50 {
-        if alive() == 0 {
+        if alive(&orphan) == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(alive(), 0, "no process of the lost job is left");
+    assert_eq!(alive(&orphan), 0, "no process of the lost job is left");
+
+    assert_eq!(get(format!("/api/jobs/{survivor}")).await["status"], "running");
+    std::fs::write(jobs.join(&survivor).join("work").join("go"), "").expect("gate");
+    let mut done = Value::Null;
+    for _ in 0..100 {
+        done = get(format!("/api/jobs/{survivor}")).await;
+        if done["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(done["status"], "completed", "{done}");
+    let logs = get(format!("/api/jobs/{survivor}/logs")).await;
+    assert_eq!(logs["stdout"], "finished\n", "{logs}");
+    let events = get(format!("/api/jobs/{survivor}/events")).await;
+    let kinds: Vec<&str> = events
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["event_type"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        kinds,
+        [
+            "job.submitted",
+            "job.status.changed",
+            "job.status.changed",
+            "job.completed"
+        ],
+        "submitted, queued, running, completed: each once"
+    );
     drop(server);
 }
 
@@ -232,6 +302,18 @@ pub(super) fn sleepers(seconds: &str) -> usize {
             args.len() == 2 && args[0].ends_with(b"sleep") && args[1] == seconds.as_bytes()
         })
     })
+}
+
+/// Waits (≤ 5 s) until a `sleep <seconds>` runs (a job is `running` once claimed, a moment
+/// before its processes start); the count at the end.
+pub(super) async fn started(seconds: &str) -> usize {
+    for _ in 0..50 {
+        if sleepers(seconds) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sleepers(seconds)
 }
 
 /// Waits (≤ 5 s) until no `sleep <seconds>` is left; the count at the end.

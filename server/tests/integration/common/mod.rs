@@ -221,6 +221,13 @@ pub fn settings(dir: &TempDir, database_url: &str) -> Settings {
     }
 }
 
+/// A test that failed midway leaves no job running.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        server::executor::local::kill_jobs_in(&self.dir.path().join("data").join("jobs"));
+    }
+}
+
 impl TestApp {
     /// Starts the server on a fresh database; `None` = skipped (see [`database_url`]).
     pub async fn spawn(db: Db) -> Option<Self> {
@@ -299,9 +306,17 @@ impl TestApp {
         token_for(&settings, name, &["read", "submit", "admin"], None).await
     }
 
-    /// Graceful shutdown; returns the data dir so a restart can reuse it. Fails the test when
-    /// the server has not stopped within [`STOP_DEADLINE`].
-    pub async fn stop(mut self) -> (TempDir, String) {
+    /// Graceful shutdown, then the jobs it left running (jobs outlive the server) are killed;
+    /// returns the data dir so a restart can reuse it. Fails the test when the server has not
+    /// stopped within [`STOP_DEADLINE`].
+    pub async fn stop(self) -> (TempDir, String) {
+        let (dir, url) = self.stop_leaving_jobs().await;
+        server::executor::local::kill_jobs_in(&dir.path().join("data").join("jobs"));
+        (dir, url)
+    }
+
+    /// Graceful shutdown that leaves the server's running jobs running, as a deploy does.
+    pub async fn stop_leaving_jobs(mut self) -> (TempDir, String) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }

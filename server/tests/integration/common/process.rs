@@ -15,6 +15,14 @@ pub struct ServerProcess {
     child: Option<ChildGuard>,
 }
 
+/// The server is killed with the guard; the jobs it started (which outlive it) are killed too.
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.child.take();
+        server::executor::local::kill_jobs_in(&self.dir.path().join("jobs"));
+    }
+}
+
 impl ServerProcess {
     /// Starts the server and waits until `/readyz` answers (≤ 30 s).
     pub async fn start() -> ServerProcess {
