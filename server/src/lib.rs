@@ -1,14 +1,15 @@
-//! The Cosmic Horizons server: start-up, HTTP API, job service, executor, outbox and store.
+//! The Cosmic Horizons server: start-up, HTTP API, job service, executor, event bus and store.
 
 pub mod admin_cli;
 pub mod archive;
 pub mod auth;
+pub mod bus;
 pub mod cli;
+pub mod clock;
 pub mod executor;
 pub mod gateway;
 pub mod http;
 pub mod jobs;
-pub mod outbox;
 pub mod regions;
 pub mod settings;
 pub mod startup;

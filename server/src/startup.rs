@@ -23,11 +23,11 @@ use tracing::{info, info_span, warn};
 use crate::archive::Archive;
 use crate::archive::audit::AuditLog;
 use crate::auth::Auth;
+use crate::bus::{CommitSignal, Cursor};
 use crate::executor::local::LocalExecutor;
 use crate::http::guard::Guard;
 use crate::http::routes::RouteRules;
 use crate::jobs::{Executors, Jobs, Lifecycle};
-use crate::outbox::OutboxSignal;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::Store;
@@ -52,7 +52,7 @@ pub fn leptos_options(settings: &Settings) -> anyhow::Result<leptos::config::Lep
 }
 
 /// Runs the server on `listener` until `shutdown` resolves, then stops accepting, stops the
-/// executors (running jobs go on without the server), flushes the outbox and closes the
+/// executors (running jobs go on without the server), flushes the event bus and closes the
 /// database.
 pub async fn run(
     listener: TcpListener,
@@ -69,10 +69,10 @@ pub async fn run(
 
     let token = CancellationToken::new();
     let tasks = TaskTracker::new();
-    let signal = OutboxSignal::default();
+    let signal = CommitSignal::default();
 
     if store.backend() == crate::store::Backend::Postgres {
-        tasks.spawn(crate::outbox::listen_for_commits(
+        tasks.spawn(crate::bus::listen_for_commits(
             settings.database_url(),
             signal.clone(),
             token.clone(),
@@ -122,11 +122,12 @@ pub async fn run(
             .with_context(|| format!("recovering jobs of the previous run ({})", executor.name()))?;
         tasks.spawn(executor.clone().run(executor_stopped.clone()));
     }
-    tasks.spawn(crate::outbox::run_relay(
+    tasks.spawn(crate::bus::run_relay(
         store.clone(),
         Arc::new(crate::jobs::cancel::CancelSink::new(executors.clone())),
         signal.clone(),
-        cancel_cursor,
+        // A cancel recorded while no server ran, recovery finds in the job's status.
+        Cursor::From(cancel_cursor),
         executor_stopped.clone(),
     ));
 
@@ -271,7 +272,7 @@ pub async fn run(
     }
 
     // In-flight requests are done; stop watching jobs (they go on running: the next start
-    // re-attaches to them), then let the relays drain the outbox.
+    // re-attaches to them), then let the relays drain the event log.
     executor_stopped.cancel();
     token.cancel();
     tasks.close();

@@ -210,6 +210,20 @@ pub struct JobLogs {
     pub truncated: bool,
 }
 
+/// One reading of the CPU and memory a running job's processes use (the executor samples every
+/// `executor.sample_interval_ms`; `GET /api/jobs/{id}/metrics`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MetricSample {
+    /// When it was read (UTC, millisecond precision).
+    pub sampled_at: DateTime<Utc>,
+    /// CPU used by the job's process tree over the last interval, in percent of one core
+    /// (200 = two cores busy), as `top` counts it.
+    pub cpu_percent: f64,
+    /// Resident memory of the job's process tree, in bytes.
+    pub memory_bytes: i64,
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -17,7 +17,7 @@ pub use batch::{BatchSubmit, MAX_BATCH, Sweep};
 pub use cost::{SystemCatalog, SystemInfo, SystemRates};
 pub use error::{DomainError, FieldError};
 pub use event::{EventType, JobEvent, NewEvent, SCHEMA_VERSION};
-pub use job::{Job, JobLogs, Outcome, Priority, Resources};
+pub use job::{Job, JobLogs, MetricSample, Outcome, Priority, Resources};
 pub use query::{JobPage, ListQuery, SortField, SortOrder};
 pub use status::JobStatus;
 pub use submit::{JobSpec, ResourceRequest, SubmitJob};

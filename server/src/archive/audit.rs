@@ -16,6 +16,17 @@ use crate::store::{AccessRecord, Store};
 const QUEUE: usize = 10_000;
 const BATCH: usize = 500;
 
+/// How a FITS request was answered, for its audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Length of the body sent, in bytes.
+    pub bytes: u64,
+    /// `HIT` or `MISS` where the archive cache was involved.
+    pub cache: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     tx: mpsc::Sender<AccessRecord>,
@@ -28,7 +39,24 @@ impl AuditLog {
         (Self { tx }, tokio::spawn(write_batches(store, rx, shutdown)))
     }
 
-    pub async fn record(&self, r: AccessRecord) {
+    /// Queues the record of one answered FITS request: who (`principal`) asked for what
+    /// (`source`, `path`, `view`: `file` or the metadata view), and the answer (`status`,
+    /// body `bytes`, `cache`: `HIT`/`MISS` where the cache was involved). Time-stamped now.
+    pub async fn answered(&self, principal: String, source: String, path: String, view: String, answer: Answer) {
+        self.record(AccessRecord {
+            occurred_at: crate::clock::now(),
+            principal,
+            source,
+            path,
+            view,
+            status: answer.status,
+            bytes: answer.bytes,
+            cache: answer.cache,
+        })
+        .await;
+    }
+
+    async fn record(&self, r: AccessRecord) {
         if self.tx.send(r.sanitized()).await.is_err() {
             warn!("audit writer stopped; record lost");
         }

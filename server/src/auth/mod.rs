@@ -54,20 +54,11 @@ struct Inner {
 /// How long a looked-up identity is reused; changes made on this instance invalidate it at once.
 pub(crate) const IDENTITY_TTL: Duration = Duration::from_secs(5);
 
-pub(crate) fn now() -> DateTime<Utc> {
-    crate::jobs::lifecycle::now()
-}
+pub(crate) use crate::clock::now;
 
-/// Maps store failures: duplicates and missing rows name the thing, the rest is logged.
+/// Maps store failures (the one mapping, `store::service_error`).
 pub(crate) fn store_err(e: StoreError) -> ServiceError {
-    match e {
-        StoreError::Duplicate(what) => ServiceError::Conflict(format!("{what} already exists")),
-        StoreError::NotFound(what) => ServiceError::NotFound(what),
-        other => {
-            error!(error = %other, "account store failure");
-            ServiceError::Internal
-        }
-    }
+    ServiceError::from(e)
 }
 
 impl Auth {

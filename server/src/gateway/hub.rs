@@ -1,5 +1,5 @@
 //! Fan-out: which connection listens to which channel, and delivery of committed events to
-//! them. The hub is an outbox sink (its own relay with its own cursor), so it sees every event
+//! them. The hub is a sink of the event bus (its own relay with its own cursor), so it sees every event
 //! exactly once and in offset order; it never waits for a connection.
 
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ use tracing::{debug, warn};
 
 use super::channel::Channel;
 use super::protocol::{Frame, event_frame};
-use crate::outbox::EventSink;
+use crate::bus::EventSink;
 
 /// A connection as the hub sees it: a bounded queue, and a token that cuts the connection
 /// when the queue is full (a slow consumer).
@@ -127,7 +127,7 @@ impl Hub {
     }
 }
 
-/// The hub as an outbox sink: delivery to connections never fails (a slow one is cut).
+/// The hub as a sink of the event bus: delivery to connections never fails (a slow one is cut).
 #[derive(Debug, Clone)]
 pub struct HubSink(pub Arc<Hub>);
 

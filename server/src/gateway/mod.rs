@@ -3,7 +3,7 @@
 //! without gaps or repeats, bounded memory per connection.
 //!
 //! Layout: `channel` (names, which channels an event is on), `protocol` (frames), `hub`
-//! (subscriptions and fan-out, fed by its own outbox relay), `limits` (connections per
+//! (subscriptions and fan-out, fed by its own relay of the event bus), `limits` (connections per
 //! credential/address), `socket` (one WebSocket connection), `sse` (the same stream as SSE).
 
 pub mod channel;
@@ -25,8 +25,8 @@ use self::channel::Channel;
 use self::hub::{Hub, HubSink};
 use self::limits::ConnectionLimits;
 use crate::auth::Auth;
+use crate::bus::{CommitSignal, Cursor, run_relay};
 use crate::jobs::Jobs;
-use crate::outbox::{OutboxSignal, run_relay};
 use crate::store::Store;
 
 pub use crate::settings::GatewaySettings;
@@ -83,7 +83,7 @@ impl Gateway {
         jobs: Jobs,
         auth: Auth,
         settings: GatewaySettings,
-        signal: OutboxSignal,
+        signal: CommitSignal,
         tasks: &TaskTracker,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
@@ -94,7 +94,8 @@ impl Gateway {
             store.clone(),
             Arc::new(HubSink(hub.clone())),
             signal,
-            start,
+            // Clients resume from the log by offset themselves: the hub starts at the newest.
+            Cursor::From(start),
             shutdown.clone(),
         ));
         let limits = ConnectionLimits::new(

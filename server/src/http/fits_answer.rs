@@ -7,7 +7,7 @@ use axum::response::Response;
 
 use crate::archive::Archive;
 use crate::archive::access::Caller as Principal;
-use crate::store::AccessRecord;
+use crate::archive::audit::Answer;
 
 /// True when `If-None-Match` names `etag` (or `*`).
 pub(super) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
@@ -43,15 +43,12 @@ pub(super) async fn audit(
 ) {
     archive
         .audit
-        .record(AccessRecord {
-            occurred_at: crate::jobs::lifecycle::now(),
-            principal: principal.to_string(),
+        .answered(
+            principal.to_string(),
             source,
             path,
             view,
-            status,
-            bytes,
-            cache,
-        })
+            Answer { status, bytes, cache },
+        )
         .await;
 }

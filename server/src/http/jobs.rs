@@ -11,7 +11,7 @@ use tracing::instrument;
 use super::auth::Caller;
 use super::error::{ApiError, ApiJson, ApiQuery, ErrorResponse, job_id};
 use crate::jobs::{IDEMPOTENCY_HEADER, Jobs, Submission, Submitted};
-use crate::store::MetricSample;
+use ch_domain::MetricSample;
 
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 

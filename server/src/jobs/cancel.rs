@@ -2,13 +2,13 @@
 //! call: every instance relays committed events to a [`CancelSink`], which hands each
 //! `job.cancelled` event to the executor the job ran on. With several instances on one
 //! PostgreSQL database the instance that recorded the cancel need not be the one running the
-//! job; `NOTIFY` wakes the others' relays within milliseconds (`outbox::listen_for_commits`).
+//! job; `NOTIFY` wakes the others' relays within milliseconds (`bus::listen_for_commits`).
 
 use async_trait::async_trait;
 use ch_domain::{EventType, JobEvent};
 
 use super::executor::Executors;
-use crate::outbox::EventSink;
+use crate::bus::EventSink;
 
 /// Stops the jobs whose `job.cancelled` events it is given.
 pub struct CancelSink {

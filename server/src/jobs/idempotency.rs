@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use tracing::{info, instrument};
 
 use super::Jobs;
-use super::lifecycle::now;
+use crate::clock::now;
 
 /// The request header that carries the key.
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";

@@ -1,14 +1,16 @@
 //! Applies domain changes to stored jobs: load, change, save with its event in one
-//! transaction (optimistic, retried on conflict), then wake the outbox relays.
+//! transaction (optimistic, retried on conflict), then wake the relays of the event bus.
 
 use ch_api::{ServiceError, ServiceResult};
 use ch_domain::{DomainError, Job, JobEvent, JobStatus, NewEvent, Outcome};
 use chrono::{DateTime, SubsecRound, Utc};
+
+use crate::clock::now;
 use tracing::{error, instrument};
 use uuid::Uuid;
 
 use super::group_commit::{GroupCommit, GroupCommitError};
-use crate::outbox::OutboxSignal;
+use crate::bus::CommitSignal;
 use crate::store::{Store, StoreError};
 
 const MAX_ATTEMPTS: usize = 5;
@@ -24,28 +26,6 @@ pub enum Change {
     Progress(u8),
 }
 
-/// Database timestamps hold milliseconds; stamp everything at that precision so a job reads
-/// back exactly as it was written.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(3)
-}
-
-impl From<StoreError> for ServiceError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::JobNotFound(id) => ServiceError::NotFound(format!("job {id}")),
-            StoreError::Conflict(id) => {
-                ServiceError::Conflict(format!("job {id} is being changed concurrently; retry"))
-            }
-            StoreError::Duplicate(what) => ServiceError::Conflict(format!("{what} already exists")),
-            other => {
-                error!(error = %other, "store failure");
-                ServiceError::Internal
-            }
-        }
-    }
-}
-
 fn domain_error(e: DomainError) -> ServiceError {
     match e {
         DomainError::Invalid(f) => ServiceError::Invalid(f),
@@ -56,13 +36,13 @@ fn domain_error(e: DomainError) -> ServiceError {
 #[derive(Debug, Clone)]
 pub struct Lifecycle {
     store: Store,
-    signal: OutboxSignal,
+    signal: CommitSignal,
     writer: GroupCommit,
 }
 
 impl Lifecycle {
     /// Starts the group-commit writer for new jobs on the current Tokio runtime.
-    pub fn new(store: Store, signal: OutboxSignal) -> Self {
+    pub fn new(store: Store, signal: CommitSignal) -> Self {
         let writer = GroupCommit::start(store.clone());
         Self { store, signal, writer }
     }

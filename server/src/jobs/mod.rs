@@ -13,7 +13,7 @@ use ch_api::{
     Action, JobService, Principal, ProjectRef, Resource, ServiceError, ServiceResult, SitePolicy, TemplateCatalog,
     authorize,
 };
-use ch_domain::{Job, JobEvent, JobLogs, JobPage, JobStatus, ListQuery, SubmitJob, SystemCatalog};
+use ch_domain::{Job, JobEvent, JobLogs, JobPage, JobStatus, ListQuery, MetricSample, SubmitJob, SystemCatalog};
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -22,7 +22,6 @@ pub use idempotency::{IDEMPOTENCY_HEADER, Submission, Submitted};
 pub use lifecycle::{Change, Lifecycle};
 
 use crate::auth::ProjectDirectory;
-use crate::store::MetricSample;
 
 /// The project jobs go to when a submission names none.
 pub const DEFAULT_PROJECT: &str = "default";
@@ -228,7 +227,7 @@ impl Jobs {
         self.project_decision(caller, action, &project, &format!("project '{project}'"), true)
             .await?;
         let actor = caller.actor().to_owned();
-        Ok(spec.into_job(Uuid::now_v7(), actor, correlation_id, lifecycle::now()))
+        Ok(spec.into_job(Uuid::now_v7(), actor, correlation_id, crate::clock::now()))
     }
 
     pub async fn metrics(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<MetricSample>> {

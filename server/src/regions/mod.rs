@@ -218,13 +218,7 @@ impl Regions {
         set.validate().map_err(invalid)?;
         let stored = self
             .store
-            .save_regions(
-                image.as_str(),
-                caller.actor(),
-                &set,
-                req.version,
-                crate::jobs::lifecycle::now(),
-            )
+            .save_regions(image.as_str(), caller.actor(), &set, req.version, crate::clock::now())
             .await
             .map_err(store_error)?;
         info!(

@@ -1,4 +1,4 @@
-//! The outbox: an append-only event log with a monotonically increasing offset.
+//! The event log (a transactional outbox): append-only, with a monotonically increasing offset.
 
 use ch_domain::{EventType, JobEvent, NewEvent};
 use sqlx::any::AnyRow;
@@ -12,7 +12,7 @@ use super::{Backend, Result, Store, StoreError, from_millis, parse, to_millis};
 /// it a reader could see offset 11 committed before 10 and skip 10 for good.
 const OUTBOX_LOCK_KEY: i64 = 0x4348_4f55_5442_4f58;
 
-/// PostgreSQL `NOTIFY` channel announcing committed events (see `outbox::listen_for_commits`).
+/// PostgreSQL `NOTIFY` channel announcing committed events (see `bus::listen_for_commits`).
 pub const COMMIT_CHANNEL: &str = "ch_event_committed";
 
 /// Bound parameters per event row.

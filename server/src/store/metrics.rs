@@ -1,18 +1,10 @@
 //! CPU and memory samples of running jobs.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use ch_domain::MetricSample;
 use sqlx::Row;
 use uuid::Uuid;
 
 use super::{Result, Store, from_millis, to_millis};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct MetricSample {
-    pub sampled_at: DateTime<Utc>,
-    pub cpu_percent: f64,
-    pub memory_bytes: i64,
-}
 
 impl Store {
     pub async fn add_metric(&self, job_id: Uuid, s: &MetricSample) -> Result<()> {

@@ -4,10 +4,12 @@
 mod accounts;
 mod audit;
 mod credentials;
+mod cursors;
 mod events;
 mod jobs;
 mod metrics;
 mod regions;
+mod service_error;
 mod submissions;
 
 use std::str::FromStr;
@@ -22,7 +24,6 @@ pub use audit::AccessRecord;
 pub use credentials::{AuthEvent, SessionRow, TokenRow};
 pub use events::COMMIT_CHANNEL;
 pub use jobs::JobUpdate;
-pub use metrics::MetricSample;
 pub use regions::ImageRegions;
 pub use submissions::SubmissionRecord;
 

@@ -551,6 +551,8 @@ async fn a_result_swapped_for_a_symlink_never_serves_what_it_points_to() {
                 served += 1;
             }
             400 | 404 => refused += 1,
+            // The FITS routes' rate limit per address (`archive.rate_limit_per_second`).
+            429 => tokio::time::sleep(Duration::from_millis(100)).await,
             other => panic!("unexpected {other}: {:?}", String::from_utf8_lossy(&body)),
         }
     }

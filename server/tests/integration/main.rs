@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod archive;
 mod auth;
+mod bus;
 mod cli;
 mod fits_meta;
 mod regions;

@@ -3,9 +3,10 @@
 use std::collections::HashSet;
 
 use crate::common::Db;
+use ch_domain::MetricSample;
 use ch_domain::{JobStatus, ListQuery, NewEvent, SortField, SortOrder, SubmitJob, SystemCatalog};
 use chrono::{DateTime, Utc};
-use server::store::{MetricSample, Store, StoreError};
+use server::store::{Store, StoreError};
 use uuid::Uuid;
 
 both_backends! {
@@ -17,6 +18,22 @@ both_backends! {
     metrics_round_trip => metrics;
     audit_batch_with_a_bad_record_keeps_the_good_ones => audit_mixed_batch;
     large_groups_span_statements_in_order_all_or_nothing => large_group;
+    relay_cursors_are_kept_per_name_and_only_move_forward => relay_cursors;
+}
+
+async fn relay_cursors(db: Db) {
+    let Some((store, _dir)) = store(db).await else { return };
+    assert_eq!(store.relay_cursor("kafka").await.expect("read"), None, "never ran");
+    store.save_relay_cursor("kafka", 10).await.expect("save");
+    store.save_relay_cursor("kafka", 25).await.expect("save");
+    store
+        .save_relay_cursor("kafka", 7)
+        .await
+        .expect("an older offset is no error");
+    store.save_relay_cursor("mail", 3).await.expect("save");
+    assert_eq!(store.relay_cursor("kafka").await.expect("read"), Some(25));
+    assert_eq!(store.relay_cursor("mail").await.expect("read"), Some(3));
+    store.close().await;
 }
 
 async fn store(db: Db) -> Option<(Store, tempfile::TempDir)> {

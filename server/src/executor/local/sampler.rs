@@ -8,8 +8,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 use uuid::Uuid;
 
-use crate::jobs::lifecycle::now;
-use crate::store::{MetricSample, Store};
+use crate::clock::now;
+use ch_domain::MetricSample;
+
+use crate::store::Store;
 
 /// Sums CPU% and resident memory over `root` and its descendants.
 fn measure(sys: &mut System, root: Pid) -> Option<(f64, i64)> {
