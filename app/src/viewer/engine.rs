@@ -10,7 +10,8 @@ use ch_render::stretch::Prepared;
 use ch_render::{Colormap, Scale};
 use ch_wcs::Wcs;
 
-use super::gpu::{Camera, Globals, Gpu, HISTEQ_SIZE, LayerUniform, MAX_LAYERS};
+use super::MAX_LAYERS;
+use super::gpu::{Camera, Globals, Gpu, HISTEQ_SIZE, LayerUniform};
 pub use super::layer::Layer;
 use super::layer::{decode, update_limits};
 use super::state::LayerSettings;

@@ -35,7 +35,8 @@ use leptos::prelude::*;
 
 use state::LayerSettings;
 
-/// Layers composited on the GPU in one pass.
+/// Layers composited on the GPU in one pass (texture bindings in the shader); the share link,
+/// the engine and the GPU layer all take the limit from here.
 pub const MAX_LAYERS: usize = 4;
 
 /// One loaded layer as the panel shows it.
