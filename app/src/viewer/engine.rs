@@ -10,11 +10,11 @@ use ch_render::stretch::Prepared;
 use ch_render::{Colormap, Scale};
 use ch_wcs::Wcs;
 
-use super::MAX_LAYERS;
 use super::gpu::{Camera, Globals, Gpu, HISTEQ_SIZE, LayerUniform};
 pub use super::layer::Layer;
 use super::layer::{decode, update_limits};
 use super::state::LayerSettings;
+use super::vocab::MAX_LAYERS;
 
 /// Viewer background behind blank (NaN) pixels.
 pub const BACKGROUND: [f32; 4] = [0.043, 0.059, 0.09, 1.0];

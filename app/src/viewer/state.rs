@@ -6,7 +6,7 @@ use ch_regions::RegionSet;
 use ch_render::{Blend, RenderParams};
 use serde::{Deserialize, Serialize};
 
-use super::MAX_LAYERS;
+use super::vocab::MAX_LAYERS;
 
 /// Display settings of one layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

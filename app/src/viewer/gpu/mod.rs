@@ -15,7 +15,7 @@ mod upload;
 
 use pipeline::{Pipelines, Variant};
 
-use crate::viewer::MAX_LAYERS;
+use crate::viewer::vocab::MAX_LAYERS;
 
 /// Resolution levels per tile: full, ½, ¼ … 1/64 (the viewer's smallest zoom).
 pub const MAX_LEVELS: usize = 7;

@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::Globals;
-use crate::viewer::MAX_LAYERS;
+use crate::viewer::vocab::MAX_LAYERS;
 
 /// What a pipeline is specialised for; unused layers are zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
