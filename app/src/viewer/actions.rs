@@ -1,19 +1,11 @@
-//! What the viewer's controls do. In the browser each call reaches the engine (`web`,
-//! `interact`); on the server, where nothing is interactive, they do nothing.
+//! What the viewer's controls do. In the browser each call reaches the engine (`boot`, `web`,
+//! `interact`, `regions`); on the server, where nothing is interactive, they do nothing.
 
 use leptos::prelude::*;
 
-use super::Ui;
 use super::state::LayerSettings;
-
-/// Statistics and profile of the selected region, ready to show.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RegionReport {
-    pub id: String,
-    pub kind: String,
-    pub rows: Vec<(String, String)>,
-    pub profile_svg: Option<String>,
-}
+use super::ui::Ui;
+use super::vocab::fmt_value;
 
 /// Colour bar tick labels: position (percent of the bar) and text with the unit.
 pub fn colorbar_labels(ui: Ui) -> Vec<(f64, String)> {
@@ -36,20 +28,6 @@ pub fn colorbar_labels(ui: Ui) -> Vec<(f64, String)> {
     })
 }
 
-/// A value with four significant digits, scientific when very large or small.
-pub fn fmt_value(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let mag = v.abs().log10();
-    if !(-3.0..5.0).contains(&mag) {
-        format!("{v:.3e}")
-    } else {
-        let decimals = (3 - mag.floor() as i32).clamp(0, 6) as usize;
-        format!("{v:.decimals$}")
-    }
-}
-
 macro_rules! facade {
     ($(#[$m:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) => $path:path) => {
         $(#[$m])*
@@ -62,7 +40,7 @@ macro_rules! facade {
 }
 
 facade!(/// Creates the GPU surface and loads what the URL names.
-    start() => super::web::start);
+    start() => super::boot::start);
 facade!(/// Opens a same-origin URL, replacing the layers or adding one.
     open_url(url: String, replace: bool) => super::web::open_url);
 facade!(open_file(ev: web_sys_event::Event) => super::web::open_file);
@@ -84,7 +62,7 @@ facade!(pointer_down(ev: web_sys_event::PointerEvent) => super::interact::pointe
 facade!(pointer_move(ev: web_sys_event::PointerEvent) => super::interact::pointer_move);
 facade!(pointer_up(ev: web_sys_event::PointerEvent) => super::interact::pointer_up);
 facade!(double_click(ev: web_sys_event::MouseEvent) => super::interact::double_click);
-facade!(key(ev: web_sys_event::KeyboardEvent) => super::regions::key);
+facade!(key(ev: web_sys_event::KeyboardEvent) => super::interact::key);
 facade!(delete_selected() => super::interact::delete_selected);
 facade!(import_ds9(ev: web_sys_event::Event) => super::regions::import_ds9);
 facade!(export_ds9() => super::regions::export_ds9);
@@ -92,17 +70,4 @@ facade!(export_ds9() => super::regions::export_ds9);
 /// The DOM event types as leptos re-exports them (the same on server and browser).
 mod web_sys_event {
     pub use leptos::ev::{Event, KeyboardEvent, MouseEvent, PointerEvent, WheelEvent};
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fmt_value;
-
-    #[test]
-    fn values_keep_four_significant_digits() {
-        assert_eq!(fmt_value(1.23456), "1.235");
-        assert_eq!(fmt_value(0.0123456), "0.01235");
-        assert_eq!(fmt_value(123456.0), "1.235e5");
-        assert_eq!(fmt_value(0.0), "0");
-    }
 }

@@ -1,5 +1,6 @@
 //! The Mode B engine (hydrate only): decoded layers on one pixel grid, the camera, limits and
-//! the uniforms handed to [`Gpu`]. The UI talks to it through [`with_engine`].
+//! the uniforms handed to [`Gpu`]; `upload` puts the planes on the GPU. The UI talks to it
+//! through [`with_engine`].
 
 use std::cell::RefCell;
 
@@ -10,10 +11,13 @@ use ch_render::stretch::Prepared;
 use ch_render::{Colormap, Scale};
 use ch_wcs::Wcs;
 
-use super::gpu::{Camera, Globals, Gpu, HISTEQ_SIZE, LayerUniform, MAX_LAYERS};
+use super::gpu::{Camera, Globals, Gpu, HISTEQ_SIZE, LayerUniform};
 pub use super::layer::Layer;
 use super::layer::{decode, update_limits};
 use super::state::LayerSettings;
+use super::vocab::MAX_LAYERS;
+
+mod upload;
 
 /// Viewer background behind blank (NaN) pixels.
 pub const BACKGROUND: [f32; 4] = [0.043, 0.059, 0.09, 1.0];
@@ -74,10 +78,6 @@ pub struct Engine {
     /// of them (the benchmark's baseline).
     pub progressive: bool,
 }
-
-/// Bytes of finer resolution levels written per animation frame after a load (a 4096² plane's
-/// full-resolution level takes four frames).
-const UPLOAD_SLICE_BYTES: usize = 16 << 20;
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
@@ -341,81 +341,6 @@ impl Engine {
         }
     }
 
-    /// Uploads every layer: at once what the current view reads, the finer levels in the
-    /// following frames ([`Engine::schedule_uploads`]).
-    fn upload(&mut self) {
-        let planes = planes(&self.layers);
-        let (w, h, zoom) = (self.width() as u32, self.height() as u32, self.upload_zoom());
-        self.gpu.upload(&planes, w, h, self.tile, zoom);
-        self.schedule_uploads();
-    }
-
-    /// The zoom whose level (and coarser ones) an upload writes at once; infinite (all
-    /// levels) when not progressive.
-    fn upload_zoom(&self) -> f64 {
-        if self.progressive {
-            self.camera.zoom
-        } else {
-            f64::INFINITY
-        }
-    }
-
-    /// Writes the queued finer levels a slice per animation frame, after the frame is shown,
-    /// and redraws as each level becomes resident.
-    fn schedule_uploads(&mut self) {
-        // A new upload retires the task of the previous one.
-        self.upload_task += 1;
-        if !self.gpu.has_pending() {
-            return;
-        }
-        let task = self.upload_task;
-        leptos::task::spawn_local(async move {
-            loop {
-                super::dom::after_frame_shown().await;
-                let more = with_engine(|e| e.upload_slice(task, UPLOAD_SLICE_BYTES));
-                if more != Some(true) {
-                    break;
-                }
-            }
-        });
-    }
-
-    /// One slice of the queued levels for upload task `task`; false when the task is done or
-    /// retired.
-    fn upload_slice(&mut self, task: u64, budget: usize) -> bool {
-        if task != self.upload_task || !self.gpu.has_pending() {
-            return false;
-        }
-        let planes = planes(&self.layers);
-        let width = self.width() as u32;
-        if self.gpu.upload_pending(&planes, width, budget) {
-            self.render();
-        }
-        if self.gpu.has_pending() {
-            return true;
-        }
-        if self.load_started > 0.0 {
-            let full = super::dom::now_ms() - self.load_started;
-            self.timings.push(("full_resolution".into(), full));
-            self.load_started = 0.0;
-        }
-        false
-    }
-
-    /// Writes every queued level now (before reading pixels back at full resolution).
-    pub fn finish_uploads(&mut self) {
-        self.upload_slice(self.upload_task, usize::MAX);
-    }
-
-    fn upload_histeq(&self, index: usize) {
-        let Some(layer) = self.layers.get(index) else { return };
-        if layer.settings.render.scale == Scale::HistEq {
-            let (lo, hi) = ordered(layer.limits);
-            let table = Prepared::new(Scale::HistEq, &layer.image.data, lo, hi).table(HISTEQ_SIZE);
-            self.gpu.set_histeq(index, &table);
-        }
-    }
-
     pub fn globals(&self, camera: Camera, target: (u32, u32), background: [f32; 4]) -> Globals {
         let mut layers = [LayerUniform {
             range: [0.0; 4],
@@ -590,11 +515,6 @@ impl Engine {
         let flipped: Vec<u8> = rows.chunks_exact(stride).rev().flatten().copied().collect();
         Ok((w, h, flipped))
     }
-}
-
-/// Every layer's current plane, in layer order (what the GPU tiles hold).
-fn planes(layers: &[Layer]) -> Vec<&[f32]> {
-    layers.iter().map(|l| l.image.data.as_slice()).collect()
 }
 
 fn ordered((a, b): (f64, f64)) -> (f64, f64) {

@@ -8,7 +8,8 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::engine::{LoadRequest, with_engine};
 use super::state::LayerSettings;
-use super::{Ui, dom, web};
+use super::ui::Ui;
+use super::{dom, web};
 
 fn set(obj: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(obj, &JsValue::from_str(key), value);

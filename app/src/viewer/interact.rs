@@ -8,10 +8,12 @@ use ch_regions::{Geometry, Region};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::actions::fmt_value;
 use super::engine::with_engine;
+use super::keys::{self, KeyCommand};
 use super::regions::{report, save};
-use super::{Tool, Ui, dom, overlay, web};
+use super::ui::Ui;
+use super::vocab::{ReadoutText, Tool, fmt_value};
+use super::{dom, overlay, web};
 
 enum Drag {
     Idle,
@@ -28,20 +30,14 @@ struct Pointer {
     pinch: Option<f64>,
     moved: bool,
     polygon: Vec<[f64; 2]>,
-    draft: Option<Geometry>,
     next_id: u32,
 }
 
 thread_local! {
     static P: RefCell<Pointer> = const { RefCell::new(Pointer {
         drag: Drag::Idle, down: BTreeMap::new(), pinch: None, moved: false,
-        polygon: Vec::new(), draft: None, next_id: 1,
+        polygon: Vec::new(), next_id: 1,
     }) };
-}
-
-/// The region being drawn, for the overlay.
-pub fn draft() -> Option<Geometry> {
-    P.with(|p| p.borrow().draft.clone())
 }
 
 /// Canvas position of a pointer event in device pixels.
@@ -179,7 +175,7 @@ fn update_readout(ui: Ui, pos: (f64, f64)) {
     };
     let unit = unit.unwrap_or_default();
     let fmt_pair = |p: Option<(f64, f64)>| p.map_or("—".to_owned(), |(a, b)| format!("{a:.6}° {b:+.6}°"));
-    ui.readout.set(Some(super::ReadoutText {
+    ui.readout.set(Some(ReadoutText {
         pixel: format!("x {:.1} y {:.1}", r.x + 1.0, r.y + 1.0),
         value: match (r.inside, r.value) {
             (false, _) => "outside".into(),
@@ -264,7 +260,7 @@ pub fn pointer_move(ui: Ui, ev: leptos::ev::PointerEvent) {
             }
             Drag::Create { start } => {
                 let start = *start;
-                p.draft = new_geometry(tool, start, img);
+                overlay::set_draft(new_geometry(tool, start, img));
                 overlay = true;
             }
         }
@@ -299,7 +295,11 @@ pub fn pointer_up(ui: Ui, ev: leptos::ev::PointerEvent) {
         if p.down.len() < 2 {
             p.pinch = None;
         }
-        (std::mem::replace(&mut p.drag, Drag::Idle), p.moved, p.draft.take())
+        (
+            std::mem::replace(&mut p.drag, Drag::Idle),
+            p.moved,
+            overlay::take_draft(),
+        )
     });
     match drag {
         Drag::Create { start } => {
@@ -317,9 +317,9 @@ pub fn pointer_up(ui: Ui, ev: leptos::ev::PointerEvent) {
             P.with(|p| {
                 let mut p = p.borrow_mut();
                 p.polygon.push([img.0, img.1]);
-                p.draft = (p.polygon.len() >= 2).then(|| Geometry::Polygon {
+                overlay::set_draft((p.polygon.len() >= 2).then(|| Geometry::Polygon {
                     vertices: p.polygon.clone(),
-                });
+                }));
             });
         }
         _ => {}
@@ -344,9 +344,8 @@ pub fn double_click(ui: Ui, _ev: leptos::ev::MouseEvent) {
         return;
     }
     let mut vertices = P.with(|p| {
-        let mut p = p.borrow_mut();
-        p.draft = None;
-        std::mem::take(&mut p.polygon)
+        overlay::set_draft(None);
+        std::mem::take(&mut p.borrow_mut().polygon)
     });
     // The double click's own two clicks added the last vertex twice.
     vertices.dedup_by(|a, b| (a[0] - b[0]).hypot(a[1] - b[1]) < 0.5);
@@ -390,4 +389,47 @@ pub fn delete_selected(ui: Ui) {
     ui.region_report.set(None);
     save(ui);
     overlay::draw(ui);
+}
+
+/// Keyboard shortcuts on the focused canvas ([`keys::command`] says which key does what).
+pub fn key(ui: Ui, ev: leptos::ev::KeyboardEvent) {
+    let Some(command) = keys::command(&ev.key()) else {
+        return;
+    };
+    match command {
+        KeyCommand::Fit => web::fit(ui),
+        KeyCommand::OneToOne => web::one_to_one(ui),
+        KeyCommand::Zoom(factor) => web::zoom(ui, factor),
+        KeyCommand::ToggleGrid => web::set_grid(ui, !ui.grid.get_untracked()),
+        KeyCommand::Invert => {
+            let i = ui.active.get_untracked();
+            if let Some(mut s) = ui.layers.with_untracked(|l| l.get(i).map(|l| l.settings.clone())) {
+                s.render.invert = !s.render.invert;
+                web::set_settings(ui, i, s);
+            }
+        }
+        KeyCommand::Share => web::share(ui),
+        KeyCommand::TogglePlay => web::toggle_play(ui),
+        KeyCommand::StepPlane { forward } => {
+            let planes = ui.layers.with_untracked(|l| l.first().map_or(1, |l| l.planes));
+            web::set_plane(ui, keys::step_plane(ui.plane.get_untracked(), planes, forward));
+        }
+        KeyCommand::DeleteSelected => delete_selected(ui),
+        KeyCommand::Escape => {
+            ui.tool.set(Tool::Pan);
+            ui.selected.set(None);
+            ui.region_report.set(None);
+            overlay::draw(ui);
+        }
+        KeyCommand::Pan(x, y) => {
+            let step = 40.0 * dom::device_pixel_ratio();
+            with_engine(|e| {
+                e.pan_by(x * step, y * step);
+                e.render();
+            });
+            overlay::draw(ui);
+        }
+        KeyCommand::Tool(t) => ui.tool.set(t),
+    }
+    ev.prevent_default();
 }

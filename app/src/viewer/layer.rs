@@ -6,6 +6,7 @@ use ch_render::Limits;
 use ch_wcs::Wcs;
 
 use super::state::LayerSettings;
+use super::vocab::fmt_value;
 
 pub struct Layer {
     pub name: String,
@@ -108,7 +109,7 @@ fn spectral_text(v: f64, unit: &str) -> String {
         "Hz" => format!("{:.6} MHz", v / 1e6),
         "m/s" => format!("{:.3} km/s", v / 1e3),
         "m" if v.abs() < 1e-3 => format!("{:.4} µm", v * 1e6),
-        _ => format!("{} {unit}", super::actions::fmt_value(v)),
+        _ => format!("{} {unit}", fmt_value(v)),
     }
 }
 

@@ -2,15 +2,25 @@
 //! renders on the server; in the browser a wgpu surface (WebGL2, or WebGPU when available) draws
 //! the float image uploaded once, and every display change is a uniform update.
 //!
-//! Layout: [`state`] (share-link state, pure) · [`panel`] (controls) · [`actions`] (what the
-//! controls do; a no-op on the server) · hydrate-only: `gpu` (typed wgpu layer + image.wgsl),
-//! `engine` (layers, camera, uniforms), `layer` (one decoded image), `overlay` (grid, regions, colour bar), `hooks` (test and
-//! benchmark entry points on `window.__chViewer`).
+//! Layout, each part importing only those after it: [`panel`] (controls) · [`actions`] (what the
+//! controls do; a no-op on the server) · hydrate-only: `boot` (start-up), `hooks` (test and
+//! benchmark entry points on `window.__chViewer`), `interact` (pointer, wheel and keys on the
+//! canvas, the region editor), `web` (loading, settings, view, share link), `regions` (region
+//! report, saving, DS9 files), `overlay` (grid, regions, colour bar), `engine` (layers, camera,
+//! uniforms), `layer` (one decoded image), `gpu` (typed wgpu layer + image.wgsl), `dom` (browser
+//! helpers) · the leaves, the same on server and browser: [`ui`] (the signals the controls share),
+//! [`keys`] (keyboard shortcuts), [`state`] (share-link state) and [`vocab`] (the shared types,
+//! limits and value formatting).
 
 pub mod actions;
+pub mod keys;
 mod panel;
 pub mod state;
+pub mod ui;
+pub mod vocab;
 
+#[cfg(feature = "hydrate")]
+mod boot;
 #[cfg(feature = "hydrate")]
 pub(crate) mod dom;
 #[cfg(feature = "hydrate")]
@@ -33,104 +43,8 @@ mod web;
 use ch_regions::RegionSet;
 use leptos::prelude::*;
 
-use state::LayerSettings;
-
-/// Layers composited on the GPU in one pass.
-pub const MAX_LAYERS: usize = 4;
-
-/// One loaded layer as the panel shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerInfo {
-    pub name: String,
-    pub src: String,
-    pub width: usize,
-    pub height: usize,
-    pub planes: usize,
-    /// Image HDUs of the file (index, label) and the one shown.
-    pub hdus: Vec<(usize, String)>,
-    pub hdu: usize,
-    /// Spectral value / Stokes product of the shown plane.
-    pub plane_label: String,
-    pub bunit: String,
-    pub limits: (f64, f64),
-    pub reprojected: bool,
-    pub settings: LayerSettings,
-    /// What the FITS reader tolerated in this HDU's header and WCS (astropy's
-    /// FITSFixedWarning / CARTA's header warnings), shown in the panel.
-    pub warnings: Vec<String>,
-}
-
-/// The cursor readout, already formatted.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ReadoutText {
-    pub pixel: String,
-    pub value: String,
-    pub sexagesimal: String,
-    pub degrees: String,
-    pub galactic: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Tool {
-    #[default]
-    Pan,
-    Circle,
-    Box,
-    Ellipse,
-    Polygon,
-    Line,
-    Point,
-}
-
-impl Tool {
-    pub const ALL: [(Tool, &'static str, &'static str); 7] = [
-        (Tool::Pan, "pan", "Pan / select (v)"),
-        (Tool::Circle, "circle", "Circle (c)"),
-        (Tool::Box, "box", "Box (b)"),
-        (Tool::Ellipse, "ellipse", "Ellipse (e)"),
-        (
-            Tool::Polygon,
-            "polygon",
-            "Polygon (p): click vertices, double-click to close",
-        ),
-        (Tool::Line, "line", "Line with profile (l)"),
-        (Tool::Point, "point", "Point (o)"),
-    ];
-}
-
-/// Everything the viewer's controls read and write.
-#[derive(Clone, Copy)]
-pub struct Ui {
-    pub status: RwSignal<Status>,
-    pub layers: RwSignal<Vec<LayerInfo>>,
-    pub active: RwSignal<usize>,
-    pub plane: RwSignal<usize>,
-    pub playing: RwSignal<bool>,
-    pub grid: RwSignal<bool>,
-    pub readout: RwSignal<Option<ReadoutText>>,
-    pub tool: RwSignal<Tool>,
-    pub regions: RwSignal<RegionSet>,
-    pub selected: RwSignal<Option<String>>,
-    /// Region statistics and profile text for the selected region.
-    pub region_report: RwSignal<Option<actions::RegionReport>>,
-    pub regions_saved: RwSignal<String>,
-    /// What the last DS9 import could not place (empty when it placed everything).
-    pub regions_import: RwSignal<String>,
-    pub share: RwSignal<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub enum Status {
-    #[default]
-    Starting,
-    Loading(String),
-    Ready,
-    Error(String),
-}
-
-pub fn use_ui() -> Ui {
-    expect_context::<Ui>()
-}
+use ui::Ui;
+use vocab::{Status, Tool};
 
 #[component]
 pub fn ViewerPage() -> impl IntoView {

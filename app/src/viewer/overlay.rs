@@ -1,13 +1,15 @@
 //! 2-D overlay on top of the GPU canvas: coordinate grid, regions with handles, and the colour
 //! bar. Drawn with Canvas 2D from the engine's camera, so it follows every pan and zoom.
 
+use std::cell::RefCell;
+
 use ch_regions::Geometry;
 use ch_wcs::Wcs;
 use leptos::prelude::*;
 use wasm_bindgen::{Clamped, JsCast};
 
 use super::engine::{Engine, with_engine};
-use super::{Ui, interact};
+use super::ui::Ui;
 
 fn context(id: &str) -> Option<(web_sys::HtmlCanvasElement, web_sys::CanvasRenderingContext2d)> {
     let canvas = web_sys::window()?
@@ -25,6 +27,21 @@ fn context(id: &str) -> Option<(web_sys::HtmlCanvasElement, web_sys::CanvasRende
 
 const REGION_COLOUR: &str = "#33ff99";
 
+thread_local! {
+    /// The region being drawn (dashed, over the others), as the pointer handlers left it.
+    static DRAFT: RefCell<Option<Geometry>> = const { RefCell::new(None) };
+}
+
+/// Sets the region being drawn (`None`: none is), shown from the next [`draw`] on.
+pub fn set_draft(geometry: Option<Geometry>) {
+    DRAFT.with(|d| *d.borrow_mut() = geometry);
+}
+
+/// Takes the region being drawn, leaving none.
+pub fn take_draft() -> Option<Geometry> {
+    DRAFT.with(|d| d.borrow_mut().take())
+}
+
 /// Redraws grid and regions.
 pub fn draw(ui: Ui) {
     let Some((canvas, ctx)) = context("modeb-overlay") else {
@@ -34,7 +51,7 @@ pub fn draw(ui: Ui) {
     let grid = ui.grid.get_untracked();
     let regions = ui.regions.get_untracked();
     let selected = ui.selected.get_untracked();
-    let draft = interact::draft();
+    let draft = DRAFT.with(|d| d.borrow().clone());
     let dpr = super::dom::device_pixel_ratio();
     with_engine(|e| {
         // An empty overlay is hidden: the compositor then skips blending a transparent

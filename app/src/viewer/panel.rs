@@ -3,11 +3,10 @@
 use ch_render::{Blend, Colormap, Limits, Rgba, Scale};
 use leptos::prelude::*;
 
+use super::actions;
 use super::state::LayerSettings;
-use super::{Tool, actions, use_ui};
-
-/// Sample shipped with the app: a Parkes multibeam continuum map (astropy's test data).
-pub const SAMPLE: &str = "/samples/1904-66_AZP.fits";
+use super::ui::use_ui;
+use super::vocab::{SAMPLE, Tool};
 
 const SCALES: [(&str, &str); 8] = [
     ("linear", "Linear"),

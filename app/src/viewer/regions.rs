@@ -1,4 +1,4 @@
-//! Region statistics and profile report, server persistence, DS9 files and keyboard shortcuts.
+//! Region statistics and profile report, server persistence and DS9 files.
 
 use ch_regions::ds9::{Physical, SkyTransform};
 use ch_regions::{Geometry, RegionSet};
@@ -7,10 +7,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
-use super::actions::{RegionReport, fmt_value};
 use super::engine::with_engine;
 use super::state::percent_encode;
-use super::{Tool, Ui, dom, overlay, web};
+use super::ui::Ui;
+use super::vocab::{RegionReport, fmt_value};
+use super::{dom, overlay};
 
 thread_local! {
     /// Version of the saved region set this page last saw.
@@ -269,101 +270,5 @@ pub fn export_ds9(ui: Ui) {
         if let Some(a) = a.dyn_ref::<web_sys::HtmlElement>() {
             a.click();
         }
-    }
-}
-
-/// Keyboard shortcuts on the focused canvas.
-pub fn key(ui: Ui, ev: leptos::ev::KeyboardEvent) {
-    let step = 40.0 * dom::device_pixel_ratio();
-    let handled = match ev.key().as_str() {
-        "f" => {
-            web::fit(ui);
-            true
-        }
-        "1" => {
-            web::one_to_one(ui);
-            true
-        }
-        "+" | "=" => {
-            web::zoom(ui, 1.25);
-            true
-        }
-        "-" => {
-            web::zoom(ui, 0.8);
-            true
-        }
-        "g" => {
-            web::set_grid(ui, !ui.grid.get_untracked());
-            true
-        }
-        "i" => {
-            let i = ui.active.get_untracked();
-            if let Some(mut s) = ui.layers.with_untracked(|l| l.get(i).map(|l| l.settings.clone())) {
-                s.render.invert = !s.render.invert;
-                web::set_settings(ui, i, s);
-            }
-            true
-        }
-        "s" => {
-            web::share(ui);
-            true
-        }
-        " " => {
-            web::toggle_play(ui);
-            true
-        }
-        "[" | "]" => {
-            let planes = ui.layers.with_untracked(|l| l.first().map_or(1, |l| l.planes));
-            let p = ui.plane.get_untracked();
-            let next = if ev.key() == "]" {
-                (p + 1) % planes
-            } else {
-                (p + planes - 1) % planes
-            };
-            web::set_plane(ui, next);
-            true
-        }
-        "Delete" | "Backspace" => {
-            super::interact::delete_selected(ui);
-            true
-        }
-        "Escape" => {
-            ui.tool.set(Tool::Pan);
-            ui.selected.set(None);
-            ui.region_report.set(None);
-            overlay::draw(ui);
-            true
-        }
-        k @ ("ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown") => {
-            let (dx, dy) = match k {
-                "ArrowLeft" => (step, 0.0),
-                "ArrowRight" => (-step, 0.0),
-                "ArrowUp" => (0.0, step),
-                _ => (0.0, -step),
-            };
-            with_engine(|e| {
-                e.pan_by(dx, dy);
-                e.render();
-            });
-            overlay::draw(ui);
-            true
-        }
-        k => match Tool::ALL.iter().find(|(_, name, _)| {
-            let first = match *name {
-                "pan" => "v",
-                "point" => "o",
-                n => &n[..1],
-            };
-            first == k
-        }) {
-            Some((t, _, _)) => {
-                ui.tool.set(*t);
-                true
-            }
-            None => false,
-        },
-    };
-    if handled {
-        ev.prevent_default();
     }
 }

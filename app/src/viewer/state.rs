@@ -6,6 +6,8 @@ use ch_regions::RegionSet;
 use ch_render::{Blend, RenderParams};
 use serde::{Deserialize, Serialize};
 
+use super::vocab::MAX_LAYERS;
+
 /// Display settings of one layer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -115,8 +117,8 @@ impl ViewState {
 
     /// Checks what the engine would otherwise have to refuse later.
     pub fn validate(&self) -> Result<(), String> {
-        if self.layers.len() > crate::viewer::MAX_LAYERS {
-            return Err(format!("at most {} layers", crate::viewer::MAX_LAYERS));
+        if self.layers.len() > MAX_LAYERS {
+            return Err(format!("at most {MAX_LAYERS} layers"));
         }
         for (i, l) in self.layers.iter().enumerate() {
             if l.src.is_empty() || !l.src.starts_with('/') {

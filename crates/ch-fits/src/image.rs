@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::Limits;
 use crate::compress;
 use crate::error::FitsError;
+use crate::geometry::plane_geometry;
 use crate::hdu::{Hdu, HduKind};
 use crate::header::Header;
 
@@ -185,39 +186,6 @@ pub(crate) fn decode_into<T: Sample>(raw: &[u8], bitpix: i32, s: &Scaling, out: 
     }
 }
 
-/// Plane geometry of an array with FITS-order `axes`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PlaneGeometry {
-    pub width: usize,
-    pub height: usize,
-    pub planes: usize,
-    /// `width * height`, checked.
-    pub pixels: usize,
-}
-
-pub(crate) fn plane_geometry(hdu: usize, axes: &[u64]) -> Result<PlaneGeometry, FitsError> {
-    let too_large = || FitsError::TooLarge(format!("HDU {hdu}: image dimensions overflow"));
-    let to_usize = |v: u64| usize::try_from(v).map_err(|_| too_large());
-    let width = to_usize(*axes.first().ok_or_else(|| FitsError::NotAnImage {
-        hdu,
-        reason: "NAXIS = 0".into(),
-    })?)?;
-    let height = to_usize(axes.get(1).copied().unwrap_or(1))?;
-    let planes = axes
-        .iter()
-        .skip(2)
-        .try_fold(1u64, |a, &n| a.checked_mul(n))
-        .ok_or_else(too_large)?;
-    let planes = to_usize(planes)?;
-    let pixels = width.checked_mul(height).ok_or_else(too_large)?;
-    Ok(PlaneGeometry {
-        width,
-        height,
-        planes,
-        pixels,
-    })
-}
-
 /// Read plane `plane` of image HDU `hdu` from the (decompressed) file `bytes`.
 /// `buffer`'s allocation is reused for the pixels (fresh allocations of large planes cost page
 /// faults that dominate decoding).
@@ -348,13 +316,5 @@ mod tests {
         assert!(a[0].is_nan() && b[0].is_nan());
         assert_eq!((a[1], a[2]), (1.5, -2.25));
         assert_eq!((b[1], b[2]), (1.5, -2.25));
-    }
-
-    #[test]
-    fn zero_axes_geometry() {
-        let g = plane_geometry(0, &[777777701, 0]).expect("geometry");
-        assert_eq!((g.width, g.height, g.pixels), (777777701, 0, 0));
-        assert!(plane_geometry(0, &[]).is_err());
-        assert!(plane_geometry(0, &[u64::MAX, u64::MAX]).is_err());
     }
 }

@@ -48,6 +48,7 @@ pub mod stats;
 pub mod write;
 
 mod compress;
+mod geometry;
 mod inflate;
 
 pub use beam::{Beam, BeamSource};

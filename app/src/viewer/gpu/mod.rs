@@ -15,8 +15,8 @@ mod upload;
 
 use pipeline::{Pipelines, Variant};
 
-/// Layers composited in one pass (texture bindings in the shader).
-pub const MAX_LAYERS: usize = 4;
+use crate::viewer::vocab::MAX_LAYERS;
+
 /// Resolution levels per tile: full, ½, ¼ … 1/64 (the viewer's smallest zoom).
 pub const MAX_LEVELS: usize = 7;
 /// Entries of each layer's histogram-equalisation table.

@@ -15,7 +15,8 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::{Globals, MAX_LAYERS};
+use super::Globals;
+use crate::viewer::vocab::MAX_LAYERS;
 
 /// What a pipeline is specialised for; unused layers are zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -14,7 +14,8 @@ use std::ops::Range;
 
 use wgpu::util::DeviceExt;
 
-use super::{Gpu, MAX_LAYERS, MAX_LEVELS, Tile, float_texture};
+use super::{Gpu, MAX_LEVELS, Tile, float_texture};
+use crate::viewer::vocab::MAX_LAYERS;
 
 /// A resolution level of one tile of one layer not yet written, or only partly.
 pub(super) struct Pending {

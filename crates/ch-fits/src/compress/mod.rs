@@ -13,9 +13,9 @@ pub(crate) mod table;
 
 use crate::Limits;
 use crate::error::FitsError;
+use crate::geometry::PlaneGeometry;
 use crate::hdu::{Hdu, int_in};
 use crate::header::Header;
-use crate::image::PlaneGeometry;
 use crate::inflate::inflate;
 use quantize::Dither;
 use table::{Column, Table};
