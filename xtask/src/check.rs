@@ -145,6 +145,10 @@ pub fn check() -> Result<()> {
         named.into_iter().collect()
     };
     run(cargo().args(["fmt", "--all", "--check"]))?;
+    let loops = crate::imports::loops(&root());
+    if !loops.is_empty() {
+        anyhow::bail!("import loops between modules:\n{}", loops.join("\n"));
+    }
     if packages.is_empty() {
         eprintln!("xtask: no package has uncommitted changes (name some: cargo xtask check server)");
         return Ok(());

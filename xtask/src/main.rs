@@ -5,6 +5,7 @@ mod bench;
 mod bench_submit;
 mod check;
 mod contract;
+mod imports;
 mod site;
 mod stage;
 mod tools;

@@ -9,7 +9,8 @@ use ch_api::{AccountService, CreatedToken, ProjectInfo, TokenInfo, TokenRequest,
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiJson, ErrorResponse};
+use super::error::{ApiError, ErrorResponse};
+use super::extract::ApiJson;
 use crate::auth::Auth;
 
 /// Your API tokens, newest first.

@@ -10,7 +10,8 @@ use ch_api::Principal;
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
-use super::error::{ApiError, ApiJson, ApiQuery, ErrorResponse};
+use super::error::{ApiError, ErrorResponse};
+use super::extract::{ApiJson, ApiQuery};
 use super::guard::{ClientAddr, secure_cookies, session_cookies};
 use crate::auth::{Auth, Issued};
 

@@ -151,8 +151,6 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-pub use super::extract::{ApiJson, ApiQuery};
-
 /// Parses a job id from the path.
 pub fn job_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
     raw.parse()

@@ -7,7 +7,8 @@ use ch_domain::JobEvent;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiQuery, ErrorResponse};
+use super::error::{ApiError, ErrorResponse};
+use super::extract::ApiQuery;
 use crate::jobs::Jobs;
 
 const PAGE_MAX: u32 = 1000;

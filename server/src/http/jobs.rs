@@ -9,7 +9,8 @@ use ch_domain::{Job, JobEvent, JobLogs, JobPage, ListQuery, SubmitJob};
 use tracing::instrument;
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiJson, ApiQuery, ErrorResponse, job_id};
+use super::error::{ApiError, ErrorResponse, job_id};
+use super::extract::{ApiJson, ApiQuery};
 use crate::jobs::{IDEMPOTENCY_HEADER, Jobs, Submission, Submitted};
 use ch_domain::MetricSample;
 

@@ -10,7 +10,8 @@ use ch_api::{Principal, ServiceError};
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiQuery};
+use super::error::ApiError;
+use super::extract::ApiQuery;
 use super::guard::ClientAddr;
 use crate::gateway::channel::Channel;
 use crate::gateway::limits::Permit;

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::error::{ApiError, ApiJson, ApiQuery, ErrorResponse};
+use super::error::{ApiError, ErrorResponse};
+use super::extract::{ApiJson, ApiQuery};
 use crate::archive::Archive;
 use crate::archive::access::Caller as ArchiveCaller;
 use crate::regions::{Ds9Import, Ds9System, ImageKey, Regions, RegionsDoc, RegionsError, SaveRegions};

@@ -1,7 +1,7 @@
 //! Issue 27: the UI's server functions refuse as the HTTP routes do — 401, 403, 404, 409, 422,
 //! and 400 for arguments that do not decode — never with a 500.
 
-use app::api::accounts::GetUsers;
+use app::api::accounts::{GetUsers, PostPassword};
 use app::api::{GetJobDetail, GetJobs, PostCancel, PostJob};
 use leptos::server_fn::ServerFn;
 use serde_json::{Value, json};
@@ -40,6 +40,19 @@ async fn refusals(db: Db) {
         (&mia, GetUsers::PATH, json!({}), 403),
         // An invalid submission names its field.
         (&mia, PostJob::PATH, job("", "alpha"), 422),
+        // A password the policy refuses names the rule (issue 29: was a 500).
+        (
+            &mia,
+            PostPassword::PATH,
+            json!({ "current": "a long test password", "new": "short" }),
+            422,
+        ),
+        (
+            &mia,
+            PostPassword::PATH,
+            json!({ "current": "wrong", "new": "a new long password" }),
+            422,
+        ),
         // Arguments that do not decode.
         (&mia, GetJobDetail::PATH, json!({ "id": "not-a-uuid" }), 400),
         (&mia, GetJobDetail::PATH, json!({}), 400),
