@@ -30,9 +30,21 @@ pub struct LiveEvents {
     /// The most recent events, oldest first.
     pub events: RwSignal<Vec<JobEvent>>,
     pub state: RwSignal<LinkState>,
+    /// The oldest log offset that a page on screen reflects (its data was read up to there):
+    /// the socket subscribes from the older of it and the connection's welcome, so the events
+    /// between a page's first render and its subscription are replayed, not lost.
+    floor: RwSignal<Option<i64>>,
 }
 
 impl LiveEvents {
+    /// A page shows data that reflects the event log up to `offset` (inclusive): events after
+    /// it must reach the page. Call it when the page's data arrives, before the live stream
+    /// is needed; a page's own view drops the events it already reflects.
+    pub fn reflects(&self, offset: i64) {
+        self.floor
+            .update_untracked(|f| *f = Some(f.map_or(offset, |old| old.min(offset))));
+    }
+
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn apply(&self, ev: JobEvent) {
         if let Some(job) = ev.job() {
@@ -62,6 +74,7 @@ pub fn provide_live_events() {
         jobs: RwSignal::new(HashMap::new()),
         events: RwSignal::new(Vec::new()),
         state: RwSignal::new(LinkState::Connecting),
+        floor: RwSignal::new(None),
     };
     provide_context(live);
     #[cfg(feature = "hydrate")]
@@ -131,17 +144,23 @@ mod socket {
         let _ = ws.send_with_str(&v.to_string());
     }
 
-    /// Subscribes to every readable project; a channel without a position of its own resumes
-    /// from the connection's welcome, so nothing committed while the project list loads is lost.
-    fn subscribe_all(ws: WebSocket, positions: Positions, welcome: Option<(String, i64)>) {
+    /// Subscribes to every readable project. A channel without a position of its own resumes
+    /// from the connection's welcome — or from the oldest offset a page on screen reflects, when
+    /// that is older (the page was rendered before the socket connected) — so nothing committed
+    /// between a page's render and its subscription, or while the project list loads, is lost.
+    fn subscribe_all(live: LiveEvents, ws: WebSocket, positions: Positions, welcome: Option<(String, i64)>) {
         leptos::task::spawn_local(async move {
             let Ok(projects) = crate::api::accounts::get_projects().await else {
                 return;
             };
+            let start = welcome.map(|(epoch, offset)| {
+                let floor = live.floor.get_untracked().unwrap_or(offset);
+                (epoch, offset.min(floor))
+            });
             for p in projects {
                 let channel = format!("project:{}:jobs", p.name);
                 let mut msg = json!({ "op": "subscribe", "channel": channel });
-                if let Some((epoch, offset)) = positions.borrow().get(&channel).or(welcome.as_ref()) {
+                if let Some((epoch, offset)) = positions.borrow().get(&channel).or(start.as_ref()) {
                     msg["since"] = json!({ "epoch": epoch, "offset": offset });
                 }
                 send(&ws, &msg);
@@ -158,7 +177,7 @@ mod socket {
         match v["type"].as_str().unwrap_or_default() {
             "welcome" => {
                 live.state.set(LinkState::Live);
-                subscribe_all(ws.clone(), positions.clone(), position());
+                subscribe_all(live, ws.clone(), positions.clone(), position());
             }
             "subscribed" => {
                 if let Some(p) = position() {

@@ -10,8 +10,12 @@ use uuid::Uuid;
 
 pub mod accounts;
 
-/// Errors the UI can show: a field to highlight, or a message.
+/// Errors the UI can show: a field to highlight, or a message. Decoded from a server
+/// function's own error, or from the API's error shape (`{"error": {"code", "message",
+/// "field"}}`) that the server's guard answers before a function runs — an expired session,
+/// a rate limit — so the page shows what happened, never a decoding error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(from = "wire::Wire")]
 pub enum UiError {
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
@@ -23,6 +27,83 @@ pub enum UiError {
     /// Signed in but not allowed (403).
     #[error("{0}")]
     Forbidden(String),
+}
+
+/// How [`UiError`] arrives: as itself, or in the API's error shape.
+mod wire {
+    use serde::Deserialize;
+
+    use super::UiError;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub(super) enum Wire {
+        Ui(Tagged),
+        Api { error: ApiBody },
+    }
+
+    /// [`UiError`]'s own encoding.
+    #[derive(Deserialize)]
+    pub(super) enum Tagged {
+        Invalid { field: String, message: String },
+        Message(String),
+        Unauthenticated(String),
+        Forbidden(String),
+    }
+
+    /// The API's error body (`server/src/http/error.rs`).
+    #[derive(Deserialize)]
+    pub(super) struct ApiBody {
+        code: String,
+        message: String,
+        #[serde(default)]
+        field: Option<String>,
+    }
+
+    impl From<Wire> for UiError {
+        fn from(w: Wire) -> UiError {
+            match w {
+                Wire::Ui(Tagged::Invalid { field, message }) => UiError::Invalid { field, message },
+                Wire::Ui(Tagged::Message(m)) => UiError::Message(m),
+                Wire::Ui(Tagged::Unauthenticated(m)) => UiError::Unauthenticated(m),
+                Wire::Ui(Tagged::Forbidden(m)) => UiError::Forbidden(m),
+                Wire::Api { error } => match (error.code.as_str(), error.field) {
+                    ("unauthenticated", _) => UiError::Unauthenticated(error.message),
+                    ("forbidden", _) => UiError::Forbidden(error.message),
+                    ("invalid", Some(field)) => UiError::Invalid {
+                        field,
+                        message: error.message,
+                    },
+                    _ => UiError::Message(error.message),
+                },
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::UiError;
+
+        #[test]
+        fn both_shapes_decode() {
+            let own = UiError::Invalid {
+                field: "name".into(),
+                message: "is empty".into(),
+            };
+            let text = serde_json::to_string(&own).expect("encode");
+            assert_eq!(serde_json::from_str::<UiError>(&text).expect("decode"), own);
+            let api = r#"{"error":{"code":"unauthenticated","message":"sign in to continue"}}"#;
+            assert_eq!(
+                serde_json::from_str::<UiError>(api).expect("decode"),
+                UiError::Unauthenticated("sign in to continue".into())
+            );
+            let limited = r#"{"error":{"code":"rate_limited","message":"too many writes; retry in 3 s"}}"#;
+            assert_eq!(
+                serde_json::from_str::<UiError>(limited).expect("decode"),
+                UiError::Message("too many writes; retry in 3 s".into())
+            );
+        }
+    }
 }
 
 impl FromServerFnError for UiError {
@@ -99,6 +180,9 @@ pub struct JobDetail {
     pub job: Job,
     pub events: Vec<JobEvent>,
     pub logs: JobLogs,
+    /// The event log's newest offset when the detail was read (read first): every later event
+    /// reaches the page live, from a subscription that starts there.
+    pub offset: i64,
 }
 
 // Every server function takes a JSON body: a cross-site HTML form cannot send one, and the
@@ -117,19 +201,38 @@ pub async fn get_me() -> Result<Option<CurrentUser>, UiError> {
     }))
 }
 
+/// A page of the job list, with the event log's offset it reflects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobList {
+    pub page: JobPage,
+    /// The log's newest offset when the list was read (read first): every later event reaches
+    /// the page live, from a subscription that starts there.
+    pub offset: i64,
+}
+
 #[server(input = server_fn::codec::Json)]
-pub async fn get_jobs(query: ListQuery) -> Result<JobPage, UiError> {
-    Ok(service()?.list(&caller(), query).await?)
+pub async fn get_jobs(query: ListQuery) -> Result<JobList, UiError> {
+    let svc = service()?;
+    let who = caller();
+    let offset = svc.log_offset(&who).await?;
+    let page = svc.list(&who, query).await?;
+    Ok(JobList { page, offset })
 }
 
 #[server(input = server_fn::codec::Json)]
 pub async fn get_job_detail(id: Uuid) -> Result<JobDetail, UiError> {
     let svc = service()?;
     let who = caller();
+    let offset = svc.log_offset(&who).await?;
     let job = svc.get(&who, id).await?;
     let events = svc.events(&who, id).await?;
     let logs = svc.logs(&who, id).await?;
-    Ok(JobDetail { job, events, logs })
+    Ok(JobDetail {
+        job,
+        events,
+        logs,
+        offset,
+    })
 }
 
 #[server(input = server_fn::codec::Json)]

@@ -46,6 +46,11 @@ fn JobView(detail: JobDetail) -> impl IntoView {
         newest(loaded.clone(), l)
     });
     let last_loaded = detail.events.last().map_or(0, |e| e.offset);
+    // The live stream starts no later than what this page shows (issue 29); a finished job
+    // has nothing more to hear.
+    if !detail.job.status.is_terminal() {
+        live.reflects(detail.offset);
+    }
     let loaded_events = detail.events.clone();
     let events = Memo::new(move |_| {
         let mut all = loaded_events.clone();
@@ -61,6 +66,14 @@ fn JobView(detail: JobDetail) -> impl IntoView {
 
     let status = Signal::derive(move || job.with(|j| j.status));
     let progress = Signal::derive(move || job.with(|j| j.progress));
+    // While the live link is down, what the page shows may be stale: it says so, and a
+    // cancel waits until the state is current again (issue 29).
+    let stale = Signal::derive(move || {
+        matches!(
+            live.state.get(),
+            crate::live::LinkState::Reconnecting | crate::live::LinkState::Offline
+        )
+    });
 
     view! {
         <div class="page-head">
@@ -71,6 +84,8 @@ fn JobView(detail: JobDetail) -> impl IntoView {
                 <button
                     class="button danger"
                     data-testid="cancel"
+                    disabled=move || stale.get()
+                    title=move || stale.get().then_some("Not connected: the job's state may have changed")
                     on:click=move |_| {
                         cancel.dispatch(());
                     }
@@ -79,6 +94,11 @@ fn JobView(detail: JobDetail) -> impl IntoView {
                 </button>
             </Show>
         </div>
+        <Show when=move || stale.get()>
+            <p class="warning stale" role="status" data-testid="stale">
+                "Not connected to the server: what this page shows may be out of date. Reconnecting…"
+            </p>
+        </Show>
         {move || {
             cancel
                 .value()

@@ -48,7 +48,10 @@ pub fn JobsPage() -> impl IntoView {
 
     let rows = move || {
         page.get().map(|res| {
-            res.map(|p| {
+            res.map(|list| {
+                // The live stream starts no later than what this list shows (issue 29).
+                live.reflects(list.offset);
+                let p = list.page;
                 let filter = status_filter();
                 let project = project_filter();
                 let loaded_ids: std::collections::HashSet<_> = p.jobs.iter().map(|j| j.id).collect();

@@ -26,6 +26,9 @@ pub trait JobService: Send + Sync + 'static {
     async fn logs(&self, caller: &Principal, id: Uuid) -> ServiceResult<JobLogs>;
     /// Every event of the job, in offset order.
     async fn events(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<JobEvent>>;
+    /// The newest offset of the event log: a view read after asking reflects at least this
+    /// much of the log, and a live subscription from it misses nothing the view lacks.
+    async fn log_offset(&self, caller: &Principal) -> ServiceResult<i64>;
     /// Target systems with their executors and rates.
     fn systems(&self, caller: &Principal) -> ServiceResult<SystemCatalog>;
     /// The site's job templates, and whether arbitrary commands may be submitted.

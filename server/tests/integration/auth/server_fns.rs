@@ -62,5 +62,19 @@ async fn refusals(db: Db) {
         let (s, text) = call(who, &app, path, &body).await;
         assert_eq!(s, want, "{path} {body}: {text}");
     }
+    // From a browser session (cookies), as the Account page calls it.
+    let cookie = super::sign_in(&app, "mia", "a long test password").await;
+    let res = app
+        .anon
+        .post(app.url(PostPassword::PATH))
+        .header("cookie", cookie)
+        .json(&json!({ "current": "a long test password", "new": "short" }))
+        .send()
+        .await
+        .expect("server fn");
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap_or_default();
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("at least"), "names the rule: {text}");
     app.stop().await;
 }
