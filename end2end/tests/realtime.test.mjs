@@ -91,3 +91,53 @@ test('each tab sees its own project live, and resumes after a server restart', a
   await alice.context.close();
   await bob.context.close();
 });
+
+// Issue 29 and 28: while the server is down, an open job page says its state may be out of
+// date and disables Cancel; the running job outlives the restart, and once the page is live
+// again a Cancel stops it (the restarted server re-attached to it).
+test('a job page while the server restarts: stale notice, then cancel the job that outlived it', async () => {
+  const alice = await signIn('alice');
+  const id = (await (await server.api('/api/jobs', json('POST', { name: 'outlives', project: 'alpha', command: 'sleep 120' }))).json()).id;
+  await alice.page.goto(`${server.url}/jobs/${id}`);
+  await waitHydrated(alice.page);
+  const status = alice.page.locator('.page-head [data-testid="status"]');
+  await alice.page.waitForFunction(() => document.querySelector('.page-head [data-testid="status"]')?.textContent === 'running');
+  assert.equal(await alice.page.locator('[data-testid="stale"]').count(), 0);
+  await server.restart({
+    beforeStart: async () => {
+      await alice.page.waitForSelector('[data-testid="stale"]', { timeout: 15_000 });
+      assert.equal(await alice.page.locator('[data-testid="cancel"]').isDisabled(), true, 'no cancel on stale state');
+      await alice.page.screenshot({ path: `${shots}/job-stale.png` });
+    },
+  });
+  await alice.page.waitForSelector('[data-testid="live-indicator"].on', { timeout: 30_000 });
+  await alice.page.waitForSelector('[data-testid="stale"]', { state: 'detached', timeout: 5_000 });
+  assert.equal((await status.textContent())?.trim(), 'running', 'the job outlived the restart');
+  await alice.page.click('[data-testid="cancel"]');
+  await alice.page.waitForFunction(() => document.querySelector('.page-head [data-testid="status"]')?.textContent === 'cancelled', null, { timeout: 15_000 });
+  const job = await (await server.api(`/api/jobs/${id}`)).json();
+  assert.equal(job.status, 'cancelled');
+  assert.deepEqual(alice.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+  await alice.context.close();
+});
+
+// Issue 29: a session revoked elsewhere (signed out in another tab) and then used on the open
+// Account page shows the sign-in prompt, not a decoding error.
+test('an action with a revoked session asks to sign in again', async () => {
+  const bob = await signIn('bob');
+  await bob.page.goto(`${server.url}/account`);
+  await waitHydrated(bob.page);
+  const cookies = await bob.context.cookies();
+  const header = cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+  const out = await fetch(`${server.url}/api/auth/logout`, { method: 'POST', headers: { cookie: header, 'content-type': 'application/json' }, body: '{}' });
+  assert.ok(out.status < 300, `sign-out: ${out.status}`);
+  // The browser still holds the (now revoked) cookies and the page still shows the user.
+  await bob.page.fill('[data-testid="token-name"]', 'after-revoke');
+  await bob.page.click('[data-testid="token-form"] button[type="submit"]');
+  await bob.page.waitForSelector('[data-testid="sign-in-required"], .error', { timeout: 15_000 });
+  const text = await bob.page.locator('main').textContent();
+  assert.doesNotMatch(text, /deserializ|unknown variant/i, text);
+  assert.equal(await bob.page.locator('[data-testid="sign-in-required"]').count() > 0, true, text);
+  await bob.page.screenshot({ path: `${shots}/session-revoked.png` });
+  await bob.context.close();
+});

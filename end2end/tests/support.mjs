@@ -1,7 +1,7 @@
 // Shared helpers: start the real server binary on a free port with a fresh data dir, and
 // launch Debian's Chromium headless with WebGL2 through SwiftShader.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -57,9 +57,37 @@ export async function startServer(env = {}) {
     },
     async stop() {
       await stopChild(child);
+      // Jobs outlive the server that started them: stop this data directory's.
+      killJobs(path.join(dataDir, 'jobs'));
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/// Kills every process of the jobs under `jobsDir` (each job's processes carry `CH_JOB_ID` in
+/// their environment); Linux only, a no-op elsewhere.
+function killJobs(jobsDir) {
+  let ids = [];
+  try {
+    ids = readdirSync(jobsDir);
+  } catch {
+    return;
+  }
+  const markers = new Set(ids.map((id) => `CH_JOB_ID=${id}`));
+  let procs = [];
+  try {
+    procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return;
+  }
+  for (const pid of procs) {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+      if (env.some((v) => markers.has(v))) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
 }
 
 /// Stops a child process: SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves
