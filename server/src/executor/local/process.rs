@@ -31,16 +31,17 @@ const JOB_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// How often a re-attached launcher (not this server's child) is checked for its end.
 const ADOPTED_POLL: Duration = Duration::from_millis(200);
 
-/// The job's launcher: a child of this server, or one a previous server started.
+/// The job's launcher: a child of this server (with the length its stdout log had before it
+/// started), or one a previous server started.
 enum Launcher {
-    Child(Child),
+    Child(Child, u64),
     Adopted(ProcessId),
 }
 
 impl Launcher {
     fn pid(&self) -> Option<i32> {
         match self {
-            Launcher::Child(c) => c.id().and_then(|p| i32::try_from(p).ok()),
+            Launcher::Child(c, _) => c.id().and_then(|p| i32::try_from(p).ok()),
             Launcher::Adopted(p) => Some(p.pid),
         }
     }
@@ -48,7 +49,7 @@ impl Launcher {
     /// Waits for the launcher to end; its status when it is this server's child.
     async fn wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
         match self {
-            Launcher::Child(c) => c.wait().await.map(Some),
+            Launcher::Child(c, _) => c.wait().await.map(Some),
             Launcher::Adopted(p) => {
                 while p.alive() {
                     tokio::time::sleep(ADOPTED_POLL).await;
@@ -151,6 +152,7 @@ impl LocalExecutor {
                 .open(dir.join(name))
         };
         let (stdout, stderr) = (log("stdout.log")?, log("stderr.log")?);
+        let before = stdout.metadata()?.len();
         // Memory limit per node; a local job is one node.
         let mem_kib = (job.resources.memory_gb * 1024.0 * 1024.0).ceil().max(1024.0) as u64;
         // A pids cgroup of its own, where the host allows (else RLIMIT_NPROC applies); start-up
@@ -218,7 +220,7 @@ impl LocalExecutor {
                 return Err(e);
             }
         };
-        let launcher = Launcher::Child(child);
+        let launcher = Launcher::Child(child, before);
         info!(pid = launcher.pid(), "job process started");
         // Gone already when it cannot be read: nothing to re-attach to.
         if let Some(id) = launcher.pid().and_then(ProcessId::of)
@@ -242,8 +244,13 @@ impl LocalExecutor {
         let dir = self.job_dir(job.id);
         let interval = Duration::from_millis(self.settings.sample_interval_ms.max(100));
         let watched = CancellationToken::new();
+        let from = match &launcher {
+            Launcher::Child(_, before) => progress::From::Offset(*before),
+            Launcher::Adopted(_) => progress::From::CatchUp,
+        };
         let follower = tokio::spawn(progress::follow(
             dir.join("stdout.log"),
+            from,
             self.lifecycle.clone(),
             job.id,
             watched.clone(),
@@ -318,7 +325,7 @@ impl LocalExecutor {
             // Children of the job that outlived the shell.
             let _ = killpg(group, Signal::SIGKILL);
         }
-        if let Launcher::Child(c) = launcher {
+        if let Launcher::Child(c, _) = launcher {
             let _ = c.kill().await;
         }
     }

@@ -43,10 +43,20 @@ pub(super) async fn read_chunk<R: tokio::io::AsyncBufRead + Unpin>(
     reader.take(MAX_LINE).read_until(b'\n', line).await
 }
 
+/// Where following a log starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum From {
+    /// At this byte offset: the log's length before this attempt started (a retry appends to
+    /// the previous attempt's output, whose progress is not this attempt's).
+    Offset(u64),
+    /// Near the end of what is there (a server re-attaching to a running job): the latest
+    /// value written meanwhile counts as one report.
+    CatchUp,
+}
+
 /// Follows the job's `stdout` log and records its progress until `done`; then reads what is
-/// left (everything the job wrote before it ended) and returns. What the log held before it
-/// started — a server re-attaching to a running job — counts as one report: its latest value.
-pub(super) async fn follow(path: PathBuf, lifecycle: Lifecycle, id: Uuid, done: CancellationToken) {
+/// left (everything the job wrote before it ended) and returns.
+pub(super) async fn follow(path: PathBuf, from: From, lifecycle: Lifecycle, id: Uuid, done: CancellationToken) {
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) => {
@@ -55,15 +65,17 @@ pub(super) async fn follow(path: PathBuf, lifecycle: Lifecycle, id: Uuid, done: 
         }
     };
     let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-    let start = len.saturating_sub(CATCH_UP);
+    let (start, mut catching_up) = match from {
+        From::Offset(at) => (at.min(len), false),
+        From::CatchUp => (len.saturating_sub(CATCH_UP), len > 0),
+    };
     if file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
         return;
     }
     let mut reader = BufReader::new(file);
-    // A read that starts inside a line skips to the next one.
-    let mut skip_first = start > 0;
+    // A catch-up read that starts inside a line skips to the next one.
+    let mut skip_first = from == From::CatchUp && start > 0;
     let (mut line, mut pending) = (Vec::new(), Vec::new());
-    let mut catching_up = len > 0;
     loop {
         let last = done.is_cancelled();
         let mut latest = None;

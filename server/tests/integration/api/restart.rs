@@ -99,3 +99,35 @@ async fn jobs_outlive_a_graceful_restart() {
     }
     app.stop().await;
 }
+
+/// A retry runs in the same directory and appends to the same log: its progress starts afresh
+/// from its own output, not from the last value the failed attempt printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_reports_only_its_own_progress() {
+    let Some(app) = TestApp::spawn(Db::Sqlite).await else {
+        return;
+    };
+    let command = "if [ -e tried ]; then sleep 0.6; echo second; else touch tried; echo PROGRESS 80; exit 1; fi";
+    let job = app
+        .submit_ok(json!({ "name": "retried", "command": command, "max_retries": 1 }))
+        .await;
+    let done = app.wait_status(job.id, JobStatus::Completed).await;
+    assert_eq!(done.retry_count, 1, "{done:?}");
+    let events = app.events(job.id).await;
+    let progress: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == EventType::JobProgress)
+        .map(|e| e.payload["progress"].clone())
+        .collect();
+    assert_eq!(
+        progress,
+        vec![json!(80)],
+        "the first attempt's 80 once, nothing from the second"
+    );
+    let out = app.get_json(&format!("/api/jobs/{}/logs", job.id)).await.1;
+    assert_eq!(
+        out["stdout"], "PROGRESS 80\nsecond\n",
+        "both attempts' output, in order"
+    );
+    app.stop().await;
+}
