@@ -229,8 +229,8 @@ fn named_paths(code: &str) -> Vec<Vec<String>> {
     paths
 }
 
-/// The file (module) a path names from module `from` (`is_dir`: `from` is a `mod.rs` or the
-/// root), or `None` for another crate's or the standard library's.
+/// The file (module) that `path`, named in module `from`, leads to: the longest prefix of it
+/// that is a module of the crate; `None` for another crate's or the standard library's.
 fn resolve(krate: &Crate, from: &ModPath, path: &[String]) -> Option<ModPath> {
     let mut base = from.clone();
     let mut segs = path.iter().peekable();
@@ -310,8 +310,8 @@ fn loops_of(krate: &Crate) -> Vec<String> {
     found
 }
 
-/// The components of more than one node (Tarjan's algorithm, iterative enough for module
-/// graphs of tens of nodes).
+/// The strongly connected components of more than one node (Tarjan's algorithm, recursive:
+/// module graphs are tens of nodes deep at most).
 fn strongly_connected(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<BTreeSet<String>> {
     struct State<'a> {
         graph: &'a BTreeMap<String, BTreeSet<String>>,

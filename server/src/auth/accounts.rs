@@ -8,7 +8,7 @@ use ch_domain::FieldError;
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::{Auth, now, password, secrets, store_err};
+use super::{Auth, now, password, secrets};
 use crate::store::{ProjectRow, TokenRow, UserRow};
 
 /// Longest user, project and token name, in characters.
@@ -82,7 +82,7 @@ impl Auth {
         self.store()
             .user_by_name(username)
             .await
-            .map_err(store_err)?
+            .map_err(ServiceError::from)?
             .ok_or_else(|| ServiceError::NotFound(format!("user '{username}'")))
     }
 
@@ -90,7 +90,7 @@ impl Auth {
         self.store()
             .project_by_name(name)
             .await
-            .map_err(store_err)?
+            .map_err(ServiceError::from)?
             .ok_or_else(|| ServiceError::NotFound(format!("project '{name}'")))
     }
 
@@ -112,7 +112,7 @@ impl Auth {
             .store()
             .create_user(&username, hash.as_deref(), role, now())
             .await
-            .map_err(store_err)?;
+            .map_err(ServiceError::from)?;
         self.record("user_created", &username, caller.actor(), "-", format!("role {role}"))
             .await;
         Ok(user)
@@ -127,7 +127,7 @@ impl Auth {
         self.store()
             .set_password(user.user_id, &hash, now())
             .await
-            .map_err(store_err)?;
+            .map_err(ServiceError::from)?;
         self.record("password_changed", username, caller.actor(), "-", String::new())
             .await;
         Ok(())
@@ -177,7 +177,7 @@ impl Auth {
         self.store()
             .set_disabled(user.user_id, disabled, now())
             .await
-            .map_err(store_err)?;
+            .map_err(ServiceError::from)?;
         self.forget_identities();
         let kind = if disabled { "user_disabled" } else { "user_enabled" };
         self.record(kind, username, caller.actor(), "-", String::new()).await;
@@ -186,7 +186,7 @@ impl Auth {
 
     pub async fn list_users(&self, caller: &Principal) -> Result<Vec<UserRow>, ServiceError> {
         self.admin_only(caller)?;
-        self.store().list_users().await.map_err(store_err)
+        self.store().list_users().await.map_err(ServiceError::from)
     }
 
     /// Creates a project (admins only).
@@ -202,7 +202,7 @@ impl Auth {
             .store()
             .create_project(&name, public, now())
             .await
-            .map_err(store_err)?;
+            .map_err(ServiceError::from)?;
         self.projects().forget();
         self.record(
             "project_created",
@@ -219,7 +219,7 @@ impl Auth {
     /// The projects `caller` may read; an API token restricted to a project sees that one only
     /// (public projects elsewhere included: the token was made for one project).
     pub async fn list_projects(&self, caller: &Principal) -> Result<Vec<ProjectRow>, ServiceError> {
-        let all = self.store().list_projects().await.map_err(store_err)?;
+        let all = self.store().list_projects().await.map_err(ServiceError::from)?;
         let only = caller.token_project();
         Ok(all
             .into_iter()
@@ -253,7 +253,7 @@ impl Auth {
         self.store()
             .set_member(p.project_id, user.user_id, role, now())
             .await
-            .map_err(store_err)?;
+            .map_err(ServiceError::from)?;
         self.forget_identities();
         self.record(
             "member_set",
@@ -318,7 +318,7 @@ impl Auth {
             last_used_at: None,
             revoked_at: None,
         };
-        self.store().create_token(&row).await.map_err(store_err)?;
+        self.store().create_token(&row).await.map_err(ServiceError::from)?;
         self.record(
             "token_created",
             &user.username,
@@ -352,7 +352,7 @@ impl Auth {
         let user = caller
             .user()
             .ok_or_else(|| ServiceError::Unauthenticated("sign in to continue".into()))?;
-        let tokens = self.store().tokens_of(user.user_id).await.map_err(store_err)?;
+        let tokens = self.store().tokens_of(user.user_id).await.map_err(ServiceError::from)?;
         // A token restricted to a project sees the tokens of that project only, not the
         // owner's unrestricted ones.
         Ok(match caller.token_project() {
@@ -371,13 +371,13 @@ impl Auth {
             .store()
             .token(token_id)
             .await
-            .map_err(store_err)?
+            .map_err(ServiceError::from)?
             .ok_or_else(not_found)?;
         let owner = self
             .store()
             .user_by_id(token.user_id)
             .await
-            .map_err(store_err)?
+            .map_err(ServiceError::from)?
             .ok_or_else(not_found)?;
         authorize(
             self.site(),
@@ -403,7 +403,7 @@ impl Auth {
         self.store()
             .revoke_token(token_id, Utc::now())
             .await
-            .map_err(store_err)?;
+            .map_err(ServiceError::from)?;
         self.forget_identities();
         self.record(
             "token_revoked",

@@ -26,7 +26,7 @@ pub use projects::ProjectDirectory;
 pub use sessions::{Issued, StillValid};
 
 use crate::settings::{AuthSettings, Settings};
-use crate::store::{AuthEvent, Store, StoreError};
+use crate::store::{AuthEvent, Store};
 
 /// The auth service; cheap to clone.
 #[derive(Clone)]
@@ -55,11 +55,6 @@ struct Inner {
 pub(crate) const IDENTITY_TTL: Duration = Duration::from_secs(5);
 
 pub(crate) use crate::clock::now;
-
-/// Maps store failures (the one mapping, `store::service_error`).
-pub(crate) fn store_err(e: StoreError) -> ServiceError {
-    ServiceError::from(e)
-}
 
 impl Auth {
     /// Opens the auth service: the JWT key comes from `auth.jwt_secret`, or from
@@ -129,13 +124,13 @@ impl Auth {
         if let Some(id) = self.inner.identities.get(&user_id).await {
             return Ok(Some(id));
         }
-        let Some(user) = self.store().user_by_id(user_id).await.map_err(store_err)? else {
+        let Some(user) = self.store().user_by_id(user_id).await.map_err(ServiceError::from)? else {
             return Ok(None);
         };
         if user.disabled {
             return Ok(None);
         }
-        let memberships = self.store().memberships(user_id).await.map_err(store_err)?;
+        let memberships = self.store().memberships(user_id).await.map_err(ServiceError::from)?;
         let identity = Arc::new(UserIdentity {
             user_id,
             username: user.username,
@@ -167,7 +162,7 @@ impl Auth {
         let token = match self.inner.tokens.get(&token_id).await {
             Some(t) => t,
             None => {
-                let Some(row) = self.store().token(token_id).await.map_err(store_err)? else {
+                let Some(row) = self.store().token(token_id).await.map_err(ServiceError::from)? else {
                     return Err(invalid());
                 };
                 let row = Arc::new(row);
@@ -253,7 +248,7 @@ impl Auth {
             .store()
             .create_login_link(user_id, &secrets::digest(&secret), t, t + ttl)
             .await
-            .map_err(store_err)?;
+            .map_err(ServiceError::from)?;
         Ok(format!("/api/auth/link?token={id}.{secret}"))
     }
 }

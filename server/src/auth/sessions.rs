@@ -10,7 +10,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use super::jwt::AccessClaims;
-use super::{Auth, now, password, secrets, store_err};
+use super::{Auth, now, password, secrets};
 use crate::store::SessionRow;
 
 /// Failed sign-ins allowed before the name is locked; each further failure doubles the lock
@@ -83,7 +83,7 @@ impl Auth {
             .store()
             .create_session(user_id, &secrets::digest(&secret), t, expires)
             .await
-            .map_err(store_err)?;
+            .map_err(ServiceError::from)?;
         self.issue(user_id, sid, Some(secret), username, expires)
     }
 
@@ -113,7 +113,7 @@ impl Auth {
                 });
             }
         }
-        let user = self.store().user_by_name(username).await.map_err(store_err)?;
+        let user = self.store().user_by_name(username).await.map_err(ServiceError::from)?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let attempt = password.to_owned();
         let matches = tokio::task::spawn_blocking(move || password::verify(stored.as_deref(), &attempt))
@@ -154,7 +154,7 @@ impl Auth {
             .store()
             .use_login_link(id, &secrets::digest(secret), now())
             .await
-            .map_err(store_err)?
+            .map_err(ServiceError::from)?
             .ok_or_else(refused)?;
         let user = self.identity(user_id).await?.ok_or_else(refused)?;
         let issued = self.start_session(user_id, user.username.clone()).await?;
@@ -164,7 +164,7 @@ impl Auth {
     }
 
     async fn live_session(&self, session_id: Uuid) -> Result<Option<SessionRow>, ServiceError> {
-        let s = self.store().session(session_id).await.map_err(store_err)?;
+        let s = self.store().session(session_id).await.map_err(ServiceError::from)?;
         Ok(s.filter(|s| s.revoked_at.is_none() && s.expires_at > now()))
     }
 
@@ -207,7 +207,7 @@ impl Auth {
                 .store()
                 .rotate_session(sid, &presented, &secrets::digest(&next), now())
                 .await
-                .map_err(store_err)?
+                .map_err(ServiceError::from)?
             {
                 let issued = self.issue(user.user_id, sid, Some(next), user.username.clone(), session.expires_at)?;
                 return Ok((Self::principal(&user, sid), Some(issued)));
@@ -227,7 +227,10 @@ impl Auth {
         }
         if previous {
             warn!(session = %sid, user = %user.username, "refresh token reused; revoking the session");
-            self.store().revoke_session(sid, now()).await.map_err(store_err)?;
+            self.store()
+                .revoke_session(sid, now())
+                .await
+                .map_err(ServiceError::from)?;
             self.record(
                 "session_revoked",
                 &user.username,
@@ -250,7 +253,7 @@ impl Auth {
             self.store()
                 .revoke_session(*session_id, now())
                 .await
-                .map_err(store_err)?;
+                .map_err(ServiceError::from)?;
             self.record("logout", &user.username, &user.username, client, String::new())
                 .await;
         }
@@ -298,7 +301,7 @@ impl Auth {
             } => {
                 let row = match self.inner.tokens.get(token_id).await {
                     Some(t) => t,
-                    None => match self.store().token(*token_id).await.map_err(store_err)? {
+                    None => match self.store().token(*token_id).await.map_err(ServiceError::from)? {
                         Some(row) => Arc::new(row),
                         None => return Ok(None),
                     },

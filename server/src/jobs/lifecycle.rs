@@ -4,13 +4,12 @@
 use ch_api::{ServiceError, ServiceResult};
 use ch_domain::{DomainError, Job, JobEvent, JobStatus, NewEvent, Outcome};
 use chrono::{DateTime, SubsecRound, Utc};
-
-use crate::clock::now;
 use tracing::{error, instrument};
 use uuid::Uuid;
 
 use super::group_commit::{GroupCommit, GroupCommitError};
 use crate::bus::CommitSignal;
+use crate::clock::now;
 use crate::store::{Store, StoreError};
 
 const MAX_ATTEMPTS: usize = 5;
@@ -115,13 +114,12 @@ impl Lifecycle {
                     let from = job.transition(*to, now).map_err(domain_error)?;
                     Some(NewEvent::transition(Uuid::now_v7(), &job, from, actor, None))
                 }
-                Change::Finish(outcome) => {
-                    let from = job.finish(outcome.clone(), now).map_err(domain_error)?;
-                    Some(NewEvent::transition(Uuid::now_v7(), &job, from, actor, None))
-                }
-                Change::FinishedAt(outcome, at) => {
-                    let at = at.trunc_subsecs(3).min(now).max(job.started_at.unwrap_or(now));
-                    let from = job.finish(outcome.clone(), at).map_err(domain_error)?;
+                Change::Finish(outcome) | Change::FinishedAt(outcome, _) => {
+                    let ended = match &change {
+                        Change::FinishedAt(_, at) => at.trunc_subsecs(3).min(now).max(job.started_at.unwrap_or(now)),
+                        _ => now,
+                    };
+                    let from = job.finish(outcome.clone(), ended).map_err(domain_error)?;
                     // The record was changed now, whenever the job ended.
                     job.updated_at = now;
                     Some(NewEvent::transition(Uuid::now_v7(), &job, from, actor, None))

@@ -44,18 +44,9 @@ pub const EXECUTOR_NAME: &str = "local";
 const ACTOR: &str = "executor:local";
 const IDLE_RECHECK: Duration = Duration::from_secs(5);
 
-impl LocalExecutor {
-    /// Whether job `id` was started by this instance: on SQLite there is one instance; on
-    /// PostgreSQL several may share the database, each with its own data directory, and a
-    /// job belongs to the one that holds its directory.
-    fn ran_here(&self, id: Uuid) -> bool {
-        self.lifecycle.store().backend() == crate::store::Backend::Sqlite || self.logs_dir.join(id.to_string()).is_dir()
-    }
-}
-
 /// The dispatcher's wake-up and the stop switches of the jobs running here.
 #[derive(Debug, Default)]
-pub struct Running {
+struct Running {
     wake: Notify,
     running: Mutex<HashMap<Uuid, oneshot::Sender<()>>>,
 }
@@ -87,15 +78,15 @@ impl Running {
 }
 
 pub struct LocalExecutor {
-    pub lifecycle: Lifecycle,
-    pub settings: ExecutorSettings,
-    pub logs_dir: PathBuf,
-    pub running: Running,
+    lifecycle: Lifecycle,
+    settings: ExecutorSettings,
+    logs_dir: PathBuf,
+    running: Running,
     /// The `job-exec` launcher when jobs are confined ([`confine`]); `None` runs them directly.
-    pub launcher: Option<confine::Launcher>,
+    launcher: Option<confine::Launcher>,
     /// Where per-job `pids` cgroups are made ([`cgroup::parent`]); `None`: the process limit
     /// is `RLIMIT_NPROC` of the run-as user.
-    pub pids_parent: Option<PathBuf>,
+    pids_parent: Option<PathBuf>,
     /// Jobs a previous server left running that recovery re-attached to; `run` watches them.
     adopted: Mutex<Vec<(Job, launched::ProcessId)>>,
 }
@@ -119,6 +110,38 @@ impl LocalExecutor {
             adopted: Mutex::default(),
         }
     }
+
+    /// `<data dir>/jobs/<id>`: the job's logs, status files and working directory `work/`.
+    fn job_dir(&self, id: Uuid) -> PathBuf {
+        self.logs_dir.join(id.to_string())
+    }
+
+    /// Whether job `id` was started by this instance: on SQLite there is one instance; on
+    /// PostgreSQL several may share the database, each with its own data directory, and a
+    /// job belongs to the one that holds its directory.
+    fn ran_here(&self, id: Uuid) -> bool {
+        self.lifecycle.store().backend() == crate::store::Backend::Sqlite || self.job_dir(id).is_dir()
+    }
+
+    /// Watches `job` (see [`LocalExecutor::attend`]) in a task of `tracker`, holding `permit`
+    /// (its slot) until it ends; a cancel reaches it through [`Running`].
+    fn spawn_attend(
+        self: &Arc<Self>,
+        tracker: &TaskTracker,
+        job: Job,
+        adopted: Option<launched::ProcessId>,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+        shutdown: &CancellationToken,
+    ) {
+        let cancel = self.running.register(job.id);
+        let (this, stop) = (self.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            let id = job.id;
+            this.attend(job, adopted, cancel, stop).await;
+            this.running.unregister(id);
+            drop(permit);
+        });
+    }
 }
 
 #[async_trait]
@@ -138,7 +161,7 @@ impl Executor for LocalExecutor {
     }
 
     async fn logs(&self, job: &Job) -> Result<JobLogs, ExecutorError> {
-        output::logs(&self.logs_dir.join(job.id.to_string())).await
+        output::logs(&self.job_dir(job.id)).await
     }
 
     /// Settles what a previous server process left: re-attaches to its jobs that still run,
@@ -162,15 +185,7 @@ impl Executor for LocalExecutor {
             .unwrap_or_default();
         for (job, launcher) in adopted {
             let permit = slots.clone().try_acquire_owned().ok();
-            let cancel = self.running.register(job.id);
-            let this = self.clone();
-            let stop = shutdown.clone();
-            tracker.spawn(async move {
-                let id = job.id;
-                this.resume(job, launcher, cancel, stop).await;
-                this.running.unregister(id);
-                drop(permit);
-            });
+            self.spawn_attend(&tracker, job, Some(launcher), permit, &shutdown);
         }
         'dispatch: loop {
             let permit = tokio::select! {
@@ -204,15 +219,7 @@ impl Executor for LocalExecutor {
                     continue;
                 }
             };
-            let cancel = self.running.register(job.id);
-            let this = self.clone();
-            let stop = shutdown.clone();
-            tracker.spawn(async move {
-                let id = job.id;
-                this.execute(job, cancel, stop).await;
-                this.running.unregister(id);
-                drop(permit);
-            });
+            self.spawn_attend(&tracker, job, None, Some(permit), &shutdown);
         }
         tracker.close();
         tracker.wait().await;

@@ -4,7 +4,6 @@
 
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -31,17 +30,16 @@ const JOB_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// How often a re-attached launcher (not this server's child) is checked for its end.
 const ADOPTED_POLL: Duration = Duration::from_millis(200);
 
-/// The job's launcher: a child of this server (with the length its stdout log had before it
-/// started), or one a previous server started.
+/// The job's launcher: a child of this server, or one a previous server started.
 enum Launcher {
-    Child(Child, u64),
+    Child(Child),
     Adopted(ProcessId),
 }
 
 impl Launcher {
     fn pid(&self) -> Option<i32> {
         match self {
-            Launcher::Child(c, _) => c.id().and_then(|p| i32::try_from(p).ok()),
+            Launcher::Child(c) => c.id().and_then(|p| i32::try_from(p).ok()),
             Launcher::Adopted(p) => Some(p.pid),
         }
     }
@@ -49,7 +47,7 @@ impl Launcher {
     /// Waits for the launcher to end; its status when it is this server's child.
     async fn wait(&mut self) -> std::io::Result<Option<ExitStatus>> {
         match self {
-            Launcher::Child(c, _) => c.wait().await.map(Some),
+            Launcher::Child(c) => c.wait().await.map(Some),
             Launcher::Adopted(p) => {
                 while p.alive() {
                     tokio::time::sleep(ADOPTED_POLL).await;
@@ -61,12 +59,33 @@ impl Launcher {
 }
 
 impl LocalExecutor {
-    /// Starts `job` and watches it to its end (or until this server shuts down).
-    pub(super) async fn execute(&self, job: Job, cancel: oneshot::Receiver<()>, shutdown: CancellationToken) {
+    /// Watches `job` to its end (or until this server shuts down): started here now, or — with
+    /// `adopted` — started by a previous server and re-attached to.
+    pub(super) async fn attend(
+        &self,
+        job: Job,
+        adopted: Option<ProcessId>,
+        cancel: oneshot::Receiver<()>,
+        shutdown: CancellationToken,
+    ) {
         let span = info_span!("job", job_id = %job.id, correlation_id = %job.correlation_id);
         async move {
-            let outcome = match self.launch(&job).await {
-                Ok((launcher, pids)) => self.watch(&job, launcher, pids, cancel, shutdown).await,
+            let started = match adopted {
+                Some(launcher) => {
+                    info!(
+                        pid = launcher.pid,
+                        "re-attached to a job left running by a previous server"
+                    );
+                    let pids = self
+                        .pids_parent
+                        .as_deref()
+                        .and_then(|p| super::cgroup::leftover(p, job.id));
+                    Ok((Launcher::Adopted(launcher), pids, progress::From::CatchUp))
+                }
+                None => self.launch(&job).await,
+            };
+            let outcome = match started {
+                Ok((launcher, pids, from)) => self.watch(&job, launcher, pids, from, cancel, shutdown).await,
                 Err(e) => {
                     launched::forget(&self.job_dir(job.id));
                     Some(Outcome::Failed {
@@ -78,35 +97,6 @@ impl LocalExecutor {
                 }
             };
             if let Some(outcome) = outcome {
-                self.record(job.id, Change::Finish(outcome)).await;
-            }
-        }
-        .instrument(span)
-        .await;
-    }
-
-    /// Watches `job`, started by a previous server as `launcher`, to its end.
-    pub(super) async fn resume(
-        &self,
-        job: Job,
-        launcher: ProcessId,
-        cancel: oneshot::Receiver<()>,
-        shutdown: CancellationToken,
-    ) {
-        let span = info_span!("job", job_id = %job.id, correlation_id = %job.correlation_id);
-        async move {
-            info!(
-                pid = launcher.pid,
-                "re-attached to a job left running by a previous server"
-            );
-            let pids = self
-                .pids_parent
-                .as_deref()
-                .and_then(|p| super::cgroup::leftover(p, job.id));
-            if let Some(outcome) = self
-                .watch(&job, Launcher::Adopted(launcher), pids, cancel, shutdown)
-                .await
-            {
                 self.record(job.id, Change::Finish(outcome)).await;
             }
         }
@@ -135,8 +125,9 @@ impl LocalExecutor {
         }
     }
 
-    /// Starts the job's launcher under the recorder, its output going to its log files.
-    async fn launch(&self, job: &Job) -> std::io::Result<(Launcher, Option<PidsCgroup>)> {
+    /// Starts the job's launcher under the recorder, its output going to its log files; also
+    /// where this attempt's output starts in the stdout log (a retry appends to it).
+    async fn launch(&self, job: &Job) -> std::io::Result<(Launcher, Option<PidsCgroup>, progress::From)> {
         let dir = self.job_dir(job.id);
         let work = dir.join("work");
         tokio::fs::create_dir_all(&work).await?;
@@ -220,7 +211,7 @@ impl LocalExecutor {
                 return Err(e);
             }
         };
-        let launcher = Launcher::Child(child, before);
+        let launcher = Launcher::Child(child);
         info!(pid = launcher.pid(), "job process started");
         // Gone already when it cannot be read: nothing to re-attach to.
         if let Some(id) = launcher.pid().and_then(ProcessId::of)
@@ -228,7 +219,7 @@ impl LocalExecutor {
         {
             warn!(error = %e, "could not note the job's launcher; a restart will report the job lost");
         }
-        Ok((launcher, pids))
+        Ok((launcher, pids, progress::From::Offset(before)))
     }
 
     /// Watches a started job until it ends, hits a limit, is cancelled, or this server shuts
@@ -238,16 +229,13 @@ impl LocalExecutor {
         job: &Job,
         mut launcher: Launcher,
         pids: Option<PidsCgroup>,
+        from: progress::From,
         mut cancel: oneshot::Receiver<()>,
         shutdown: CancellationToken,
     ) -> Option<Outcome> {
         let dir = self.job_dir(job.id);
         let interval = Duration::from_millis(self.settings.sample_interval_ms.max(100));
         let watched = CancellationToken::new();
-        let from = match &launcher {
-            Launcher::Child(_, before) => progress::From::Offset(*before),
-            Launcher::Adopted(_) => progress::From::CatchUp,
-        };
         let follower = tokio::spawn(progress::follow(
             dir.join("stdout.log"),
             from,
@@ -325,14 +313,9 @@ impl LocalExecutor {
             // Children of the job that outlived the shell.
             let _ = killpg(group, Signal::SIGKILL);
         }
-        if let Launcher::Child(c, _) = launcher {
+        if let Launcher::Child(c) = launcher {
             let _ = c.kill().await;
         }
-    }
-
-    /// `<data dir>/jobs/<id>`: the job's logs, status files and working directory `work/`.
-    pub(super) fn job_dir(&self, id: uuid::Uuid) -> PathBuf {
-        self.logs_dir.join(id.to_string())
     }
 }
 

@@ -18,13 +18,13 @@ const POLL: Duration = Duration::from_millis(200);
 
 /// Longest piece of output held in memory at once: a longer line (a job may print gigabytes
 /// without a newline) is handled in pieces of this size, so memory stays flat.
-pub(super) const MAX_LINE: u64 = 64 * 1024;
+const MAX_LINE: u64 = 64 * 1024;
 
 /// How much of the end of an existing log a re-attaching server reads for the latest value.
 const CATCH_UP: u64 = 64 * 1024;
 
 /// Parses a `PROGRESS <n>` line (`n` in 0–100, optionally fractional or with `%`).
-pub(crate) fn parse_progress(line: &str) -> Option<u8> {
+fn parse_progress(line: &str) -> Option<u8> {
     let rest = line.trim().strip_prefix("PROGRESS")?;
     let n: f64 = rest.trim().trim_end_matches('%').trim().parse().ok()?;
     // Truncation is intended: 99.9 % is not done yet.
@@ -34,10 +34,7 @@ pub(crate) fn parse_progress(line: &str) -> Option<u8> {
 /// Reads the next line, or the next [`MAX_LINE`] bytes of a longer one, into `line` (cleared
 /// first). Returns the number of bytes read; 0 at the end of the stream. At the end of a file
 /// that is still being written it returns the partial line written so far.
-pub(super) async fn read_chunk<R: tokio::io::AsyncBufRead + Unpin>(
-    reader: &mut R,
-    line: &mut Vec<u8>,
-) -> std::io::Result<usize> {
+async fn read_chunk<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R, line: &mut Vec<u8>) -> std::io::Result<usize> {
     use tokio::io::AsyncReadExt;
     line.clear();
     reader.take(MAX_LINE).read_until(b'\n', line).await
