@@ -3,6 +3,7 @@
 pub mod admin_cli;
 pub mod archive;
 pub mod auth;
+pub mod beneath;
 pub mod bus;
 pub mod cli;
 pub mod clock;

@@ -153,7 +153,7 @@ pub async fn run(
     let jobs = Jobs::new(
         lifecycle,
         settings.systems.clone(),
-        executors,
+        executors.clone(),
         auth.site(),
         templates,
         auth.projects().clone(),
@@ -166,9 +166,11 @@ pub async fn run(
         store.clone(),
         audit,
         auth.site(),
+        executors,
     )
     .await
     .context("opening the archive cache")?;
+    let archive: crate::archive::service::SharedArchive = Arc::new(archive);
     let max_body = settings.max_body_bytes;
     let api = crate::http::router(max_body, &settings.archive);
     let gateway = crate::gateway::Gateway::start(
@@ -188,7 +190,11 @@ pub async fn run(
         gateway,
         store: store.clone(),
         jobs: jobs.clone(),
-        regions: crate::regions::Regions::new(store.clone(), jobs.clone(), archive.clone()),
+        regions: Arc::new(crate::regions::Regions::new(
+            store.clone(),
+            jobs.clone(),
+            archive.clone(),
+        )),
         confinement: Arc::new(confinement),
         archive,
         auth: auth.clone(),

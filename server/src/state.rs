@@ -4,7 +4,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
-use crate::archive::Archive;
+use crate::archive::service::SharedArchive;
 use crate::auth::Auth;
 use crate::jobs::Jobs;
 use crate::settings::Settings;
@@ -17,9 +17,9 @@ pub struct AppState {
     pub store: Store,
     pub jobs: Jobs,
     pub gateway: crate::gateway::Gateway,
-    pub archive: Archive,
+    pub archive: SharedArchive,
     pub auth: Auth,
-    pub regions: crate::regions::Regions,
+    pub regions: ch_api::SharedRegionService,
     /// What confinement job processes get (reported on `/readyz`).
     pub confinement: Arc<crate::executor::local::confine::Confinement>,
     pub settings: Arc<Settings>,

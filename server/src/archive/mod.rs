@@ -3,12 +3,12 @@
 
 pub mod access;
 pub mod audit;
-pub mod beneath;
 pub mod cache;
 pub mod cutout;
 pub mod headers;
 pub mod hot;
 pub mod meta;
+pub mod service;
 pub mod upstream;
 
 use std::path::{Component, Path, PathBuf};
@@ -18,6 +18,8 @@ use std::time::Duration;
 use tracing::instrument;
 use uuid::Uuid;
 
+use crate::beneath;
+use crate::jobs::Executors;
 use crate::settings::ArchiveSettings;
 use crate::store::{Store, StoreError};
 use access::Caller;
@@ -61,7 +63,7 @@ pub enum ArchiveError {
 #[derive(Debug, Clone)]
 pub struct Served {
     /// Where to read the file. For a job's result this is `/proc/self/fd/N` of [`Served::handle`]
-    /// (see [`beneath`]): valid while the handle is held.
+    /// (see [`crate::beneath`]): valid while the handle is held.
     pub path: PathBuf,
     /// A job's result, opened once without following links; `None` for archive files (the
     /// cache's own blobs).
@@ -79,12 +81,14 @@ pub struct Archive {
     cache: DiskCache,
     client: reqwest::Client,
     store: Store,
-    jobs_dir: PathBuf,
+    /// Open job results ([`crate::jobs::Executor::output`]).
+    executors: Executors,
     site: ch_api::SitePolicy,
-    pub audit: audit::AuditLog,
+    audit: audit::AuditLog,
     /// Computed metadata views and thumbnails.
-    pub meta: meta::MetaCache,
-    pub hot: hot::HotFiles,
+    meta: meta::MetaCache,
+    /// Whole small files in memory.
+    hot: hot::HotFiles,
 }
 
 /// Checks a request path: relative, no `..`, no empty or hidden-control segments.
@@ -110,6 +114,7 @@ impl Archive {
         store: Store,
         audit: audit::AuditLog,
         site: ch_api::SitePolicy,
+        executors: Executors,
     ) -> anyhow::Result<Self> {
         let dir = settings.cache_dir.clone().unwrap_or_else(|| data_dir.join("cache"));
         let cache = DiskCache::open(
@@ -129,7 +134,7 @@ impl Archive {
             cache,
             client,
             store,
-            jobs_dir: data_dir.join("jobs"),
+            executors,
             site,
             audit,
             meta: meta::MetaCache::new(meta::DEFAULT_CAPACITY_BYTES),
@@ -137,12 +142,6 @@ impl Archive {
     }
 
     /// The site-wide policy switches access decisions read.
-    /// Who may read upstream source `name`: `Some(None)` everyone (public), `Some(Some(ps))`
-    /// members of projects `ps`; `None` when no such source is configured.
-    pub fn source_projects(&self, name: &str) -> Option<Option<&[String]>> {
-        self.settings.sources.get(name).map(|s| s.projects.as_deref())
-    }
-
     pub fn site(&self) -> ch_api::SitePolicy {
         self.site
     }
@@ -153,7 +152,7 @@ impl Archive {
 
     /// Resolves `source/path` for `principal` to a local file, fetching it on a cache miss.
     #[instrument(skip(self), fields(%principal), err(level = "debug"))]
-    pub async fn resolve(&self, principal: &Caller, source: &str, raw_path: &str) -> Result<Served, ArchiveError> {
+    async fn resolve(&self, principal: &Caller, source: &str, raw_path: &str) -> Result<Served, ArchiveError> {
         let path = clean_path(raw_path)?;
         if source == JOBS_SOURCE {
             return self.job_file(principal, &path).await;
@@ -193,7 +192,7 @@ impl Archive {
             .join(", ")
     }
 
-    /// `jobs/<job id>/<file>`: a file in the job's working directory.
+    /// `jobs/<job id>/<file>`: an output file of the job, as its executor opens it.
     async fn job_file(&self, principal: &Caller, path: &Path) -> Result<Served, ArchiveError> {
         let mut parts = path.components();
         let id = parts
@@ -222,14 +221,12 @@ impl Archive {
                 ch_api::Denied::Hidden => ArchiveError::NotFound(format!("job {id}")),
                 _ => ArchiveError::Denied(d),
             })?;
-        // One open beneath the jobs directory that follows no link at any component; all that
-        // follows reads that handle, so swapping the name afterwards changes nothing.
-        let jobs_dir = self.jobs_dir.clone();
-        let beneath = Path::new(&id.to_string()).join("work").join(&rel);
-        let opened = tokio::task::spawn_blocking(move || beneath::open(&jobs_dir, &beneath))
-            .await
-            .map_err(|e| ArchiveError::Io(std::io::Error::other(e)))?;
-        let beneath::Opened { file, meta, head } = match opened {
+        // One open that follows no link at any component; all that follows reads that handle,
+        // so swapping the name afterwards changes nothing.
+        let executor = self.executors.get(&job.executor).ok_or_else(|| {
+            ArchiveError::NotFound(format!("{shown} of job {id} (its executor is not configured here)"))
+        })?;
+        let beneath::Opened { file, meta, head } = match executor.output(&job, &rel).await {
             Ok(o) => o,
             Err(beneath::BeneathError::Missing | beneath::BeneathError::NotAFile) => {
                 return Err(ArchiveError::NotFound(format!("{shown} of job {id}")));

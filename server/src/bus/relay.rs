@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, instrument, warn};
 
 use super::{CommitSignal, EventSink};
-use crate::store::Store;
+use crate::store::{RelayLease, Store};
 
 /// Events read and delivered at a time.
 const BATCH: u32 = 500;
@@ -15,6 +15,8 @@ const BATCH: u32 = 500;
 pub(super) const POLL_FALLBACK: Duration = Duration::from_secs(2);
 /// Pause after a sink refused a batch or the store failed, before trying again.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
+/// How often a standby instance asks for a durable relay's lease.
+const LEASE_RETRY: Duration = Duration::from_secs(1);
 
 /// Where a relay starts, and whether its position is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +31,11 @@ pub enum Cursor {
 }
 
 /// Runs one relay until shutdown, then delivers what is left (flushes the log to the sink).
+///
+/// A relay with a [`Cursor::Saved`] runs on one server instance at a time: it first takes the
+/// sink's lease ([`crate::store::RelayLease`]) and stands by while another instance holds it;
+/// an instance that loses its lease (its database connection failed) stops delivering, stands
+/// by again and, holding the lease anew, resumes after the cursor saved meanwhile.
 #[instrument(skip_all, fields(sink = sink.name()))]
 pub async fn run_relay(
     store: Store,
@@ -38,19 +45,59 @@ pub async fn run_relay(
     shutdown: CancellationToken,
 ) {
     let saved = matches!(cursor, Cursor::Saved { .. });
-    let Some(mut cursor) = start(&store, sink.name(), cursor, &shutdown).await else {
-        return;
-    };
-    info!(cursor, saved, "relay started");
+    loop {
+        let mut lease = None;
+        if saved {
+            match take_lease(&store, sink.name(), &shutdown).await {
+                Some(l) => lease = Some(l),
+                None => return,
+            }
+        }
+        let Some(mut at) = start(&store, sink.name(), cursor.clone(), &shutdown).await else {
+            return;
+        };
+        info!(cursor = at, saved, "relay started");
+        match deliver(&store, sink.as_ref(), &signal, &mut at, lease.as_mut(), &shutdown).await {
+            Stopped::Shutdown => {
+                info!(cursor = at, "relay stopped");
+                return;
+            }
+            Stopped::LeaseLost => warn!(cursor = at, "lost the relay's lease; standing by"),
+        }
+    }
+}
+
+/// Why [`deliver`] returned.
+enum Stopped {
+    Shutdown,
+    LeaseLost,
+}
+
+/// Delivers the log after `cursor` until shutdown (then what is left) or until the lease is
+/// lost.
+async fn deliver(
+    store: &Store,
+    sink: &dyn EventSink,
+    signal: &CommitSignal,
+    cursor: &mut i64,
+    mut lease: Option<&mut RelayLease>,
+    shutdown: &CancellationToken,
+) -> Stopped {
+    let saved = lease.is_some();
     loop {
         let notified = signal.notified();
-        match store.events_after(cursor, BATCH).await {
+        match store.events_after(*cursor, BATCH).await {
             Ok(events) if !events.is_empty() => {
+                if let Some(l) = lease.as_deref_mut()
+                    && !l.holds().await
+                {
+                    return Stopped::LeaseLost;
+                }
                 match sink.publish(&events).await {
                     Ok(()) => {
-                        cursor = events.last().map_or(cursor, |e| e.offset);
+                        *cursor = events.last().map_or(*cursor, |e| e.offset);
                         // Not saved: the batch is offered again after a restart (at least once).
-                        if saved && let Err(e) = store.save_relay_cursor(sink.name(), cursor).await {
+                        if saved && let Err(e) = store.save_relay_cursor(sink.name(), *cursor).await {
                             warn!(error = %e, cursor, "saving the relay cursor failed");
                         }
                     }
@@ -65,7 +112,7 @@ pub async fn run_relay(
             Err(e) => warn!(error = %e, "reading the event log failed"),
         }
         if shutdown.is_cancelled() {
-            break;
+            return Stopped::Shutdown;
         }
         tokio::select! {
             () = notified => {}
@@ -73,7 +120,26 @@ pub async fn run_relay(
             () = shutdown.cancelled() => {}
         }
     }
-    info!(cursor, "relay stopped");
+}
+
+/// Waits until this instance holds the lease of relay `name` (`None`: shut down meanwhile).
+async fn take_lease(store: &Store, name: &str, shutdown: &CancellationToken) -> Option<RelayLease> {
+    let mut standing_by = false;
+    loop {
+        match store.try_relay_lease(name).await {
+            Ok(Some(lease)) => return Some(lease),
+            Ok(None) if !standing_by => {
+                info!("another instance runs this relay; standing by");
+                standing_by = true;
+            }
+            Ok(None) => {}
+            Err(e) => warn!(error = %e, "taking the relay's lease failed; retrying"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(LEASE_RETRY) => {}
+            () = shutdown.cancelled() => return None,
+        }
+    }
 }
 
 /// The offset to start after; for a saved cursor, retried until the store answers (`None`:

@@ -97,10 +97,7 @@ impl IntoResponse for ApiError {
             ApiError::Status { status, field, message } => (status, field, message),
             ApiError::Service(e) => {
                 let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let field = match &e {
-                    ServiceError::Invalid(f) => Some(f.field.clone()),
-                    _ => None,
-                };
+                let field = e.field().map(str::to_owned);
                 (status, field, e.to_string())
             }
         };

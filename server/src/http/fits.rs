@@ -10,46 +10,13 @@ use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
+use ch_api::{ArchiveCaller, ArchiveFile};
+
 use super::auth::Caller;
 use super::error::ApiError;
 use super::fits_answer::{audit, not_modified, outcome};
-use crate::archive::access::Caller as Principal;
-use crate::archive::{Archive, ArchiveError, Served};
-
-impl From<ArchiveError> for ApiError {
-    fn from(e: ArchiveError) -> Self {
-        let status = match &e {
-            ArchiveError::BadPath(_) => StatusCode::BAD_REQUEST,
-            ArchiveError::UnknownSource { .. } | ArchiveError::NotFound(_) => StatusCode::NOT_FOUND,
-            ArchiveError::Denied(d) => match d.denied {
-                ch_api::Denied::Unauthenticated => StatusCode::UNAUTHORIZED,
-                ch_api::Denied::Forbidden(_) => StatusCode::FORBIDDEN,
-                ch_api::Denied::Hidden => StatusCode::NOT_FOUND,
-            },
-            ArchiveError::LocalNotFits(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ArchiveError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            ArchiveError::UpstreamStatus { .. }
-            | ArchiveError::UpstreamUnreachable(_)
-            | ArchiveError::UpstreamBroken(_)
-            | ArchiveError::NotFits(_)
-            | ArchiveError::TooLarge { .. } => StatusCode::BAD_GATEWAY,
-            ArchiveError::Io(_) | ArchiveError::Store(_) => {
-                tracing::error!(error = %e, "archive failure");
-                return ApiError::Status {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    field: None,
-                    message: "internal error".into(),
-                };
-            }
-        };
-        let field = matches!(e, ArchiveError::BadPath(_)).then(|| "path".to_owned());
-        ApiError::Status {
-            status,
-            field,
-            message: e.to_string(),
-        }
-    }
-}
+use crate::archive::Served;
+use crate::archive::service::SharedArchive;
 
 /// RFC 4047's media type for FITS.
 static FITS_MIME: std::sync::LazyLock<mime::Mime> =
@@ -66,23 +33,22 @@ fn whole_file_request(req: &Request) -> bool {
 }
 
 /// Whole small cached files straight from memory.
-async fn serve_hot(archive: &Archive, served: &Served) -> Option<Response> {
-    let entry = served.entry.as_ref()?;
-    if !archive.hot.eligible(entry.size) {
-        return None;
-    }
-    let file = archive.hot.get(&entry.sha256, &served.path).await.ok()?;
+async fn serve_hot(archive: &SharedArchive, served: &Served) -> Option<Response> {
+    let file = archive.in_memory(served).await?;
     let mut res = Response::new(Body::from(file.body));
     let headers = res.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/fits"));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Some(v) = file.last_modified {
+    if let Some(v) = file
+        .modified
+        .and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok())
+    {
         headers.insert(header::LAST_MODIFIED, v);
     }
     Some(res)
 }
 
-async fn serve(archive: &Archive, served: &Served, req: Request) -> Response {
+async fn serve(archive: &SharedArchive, served: &Served, req: Request) -> Response {
     let etag = HeaderValue::from_str(&served.etag).ok();
     if not_modified(req.headers(), &served.etag) {
         let mut res = StatusCode::NOT_MODIFIED.into_response();
@@ -105,8 +71,8 @@ async fn serve(archive: &Archive, served: &Served, req: Request) -> Response {
         headers.insert(header::ETAG, e);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
-    if let Some(lookup) = served.lookup {
-        headers.insert("x-cache", HeaderValue::from_static(lookup.as_str()));
+    if let Some(lookup) = served.cache() {
+        headers.insert("x-cache", HeaderValue::from_static(lookup));
     }
     res
 }
@@ -126,23 +92,22 @@ async fn serve_file(served: &Served, req: Request) -> Response {
 }
 
 pub async fn get(
-    State(archive): State<Archive>,
+    State(archive): State<SharedArchive>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Caller(who): Caller,
     Path((source, path)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let principal = Principal {
+    let principal = ArchiveCaller {
         principal: who,
         client: peer.ip(),
-        site: archive.site(),
     };
     if super::fits_meta::wants_view(req.uri()) {
         return super::fits_meta::get(&archive, &principal, source, path, req.uri(), req.headers()).await;
     }
-    let (res, cache) = match archive.resolve(&principal, &source, &path).await {
+    let (res, cache) = match archive.open(&principal, &source, &path).await {
         Ok(served) => {
-            let cache = served.lookup.map(|l| l.as_str().to_owned());
+            let cache = served.cache().map(str::to_owned);
             (serve(&archive, &served, req).await, cache)
         }
         Err(e) => (ApiError::from(e).into_response(), None),

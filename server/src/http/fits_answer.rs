@@ -5,9 +5,9 @@
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 
-use crate::archive::Archive;
-use crate::archive::access::Caller as Principal;
-use crate::archive::audit::Answer;
+use ch_api::{Access, ArchiveCaller};
+
+use crate::archive::service::SharedArchive;
 
 /// True when `If-None-Match` names `etag` (or `*`).
 pub(super) fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
@@ -33,22 +33,21 @@ pub(super) fn outcome(res: &Response) -> (u16, u64) {
 
 /// Records one answered FITS request (file or view) in the audit log.
 pub(super) async fn audit(
-    archive: &Archive,
-    principal: &Principal,
+    archive: &SharedArchive,
+    caller: &ArchiveCaller,
     source: String,
     path: String,
     view: String,
     (status, bytes): (u16, u64),
     cache: Option<String>,
 ) {
-    archive
-        .audit
-        .answered(
-            principal.to_string(),
-            source,
-            path,
-            view,
-            Answer { status, bytes, cache },
-        )
-        .await;
+    let access = Access {
+        source,
+        path,
+        view,
+        status,
+        bytes,
+        cache,
+    };
+    archive.record(caller, access).await;
 }

@@ -5,10 +5,11 @@ use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use ch_api::{ArchiveCaller, ArchiveFile, ServiceError};
+
 use super::error::ApiError;
-use crate::archive::Archive;
-use crate::archive::access::Caller as Principal;
-use crate::archive::meta::{MetaError, MetaRequest};
+use crate::archive::meta::MetaRequest;
+use crate::archive::service::SharedArchive;
 
 /// True when the query asks for a view rather than the file.
 pub fn wants_view(uri: &Uri) -> bool {
@@ -16,33 +17,9 @@ pub fn wants_view(uri: &Uri) -> bool {
         .is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some("view")))
 }
 
-impl From<&MetaError> for ApiError {
-    fn from(e: &MetaError) -> Self {
-        let (status, field) = match e {
-            MetaError::BadParam { param, .. } => (StatusCode::BAD_REQUEST, Some(param.clone())),
-            MetaError::NotImage { .. } | MetaError::NoImage | MetaError::Fits(_) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, None)
-            }
-            MetaError::Io(_) | MetaError::Encode(_) | MetaError::Worker(_) => {
-                tracing::error!(error = %e, "FITS view failed");
-                return ApiError::Status {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    field: None,
-                    message: "internal error".into(),
-                };
-            }
-        };
-        ApiError::Status {
-            status,
-            field,
-            message: e.to_string(),
-        }
-    }
-}
-
 async fn answer(
-    archive: &Archive,
-    principal: &Principal,
+    archive: &SharedArchive,
+    principal: &ArchiveCaller,
     source: &str,
     path: &str,
     uri: &Uri,
@@ -54,14 +31,14 @@ async fn answer(
     };
     let req = match MetaRequest::from_pairs(&pairs) {
         Ok(r) => r,
-        Err(e) => return (ApiError::from(&e).into_response(), None),
+        Err(e) => return (ApiError::from(ServiceError::from(&e)).into_response(), None),
     };
-    let served = match archive.resolve(principal, source, path).await {
+    let served = match archive.open(principal, source, path).await {
         Ok(s) => s,
         Err(e) => return (ApiError::from(e).into_response(), None),
     };
-    let lookup = served.lookup.map(|l| l.as_str().to_owned());
-    let etag = req.etag(&served.etag);
+    let lookup = served.cache().map(str::to_owned);
+    let etag = archive.view_etag(&served, &req);
     let etag_header = HeaderValue::from_str(&etag).ok();
     if super::fits_answer::not_modified(conditions, &etag) {
         let mut res = StatusCode::NOT_MODIFIED.into_response();
@@ -73,9 +50,10 @@ async fn answer(
         return (res, lookup);
     }
     let id = format!("{source}/{path}");
-    match archive.meta.get(&id, &served, &req).await {
-        Ok((out, hit)) => {
-            let mut res = (StatusCode::OK, out.body.clone()).into_response();
+    match archive.view(&id, &served, &req).await {
+        Ok(out) => {
+            let hit = out.reused;
+            let mut res = (StatusCode::OK, out.body).into_response();
             let headers = res.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(out.content_type));
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
@@ -88,15 +66,15 @@ async fn answer(
             );
             (res, lookup)
         }
-        Err(e) => (ApiError::from(e.as_ref()).into_response(), lookup),
+        Err(e) => (ApiError::from(e).into_response(), lookup),
     }
 }
 
 /// Answers a view request (304 when `If-None-Match` names its ETag) and records it in the
 /// access log under the view's name.
 pub async fn get(
-    archive: &Archive,
-    principal: &Principal,
+    archive: &SharedArchive,
+    principal: &ArchiveCaller,
     source: String,
     path: String,
     uri: &Uri,

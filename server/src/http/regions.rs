@@ -13,9 +13,7 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::error::{ApiError, ErrorResponse};
 use super::extract::{ApiJson, ApiQuery};
-use crate::archive::Archive;
-use crate::archive::access::Caller as ArchiveCaller;
-use crate::regions::{Ds9Import, Ds9System, ImageKey, Regions, RegionsDoc, RegionsError, SaveRegions};
+use ch_api::{Ds9Import, Ds9System, ImageKey, RegionsDoc, SaveRegions, SharedRegionService};
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -31,30 +29,12 @@ pub struct ImageQuery {
     pub image: Option<String>,
 }
 
-impl From<RegionsError> for ApiError {
-    fn from(e: RegionsError) -> Self {
-        match e {
-            RegionsError::Invalid { field, message } => ApiError::Status {
-                status: StatusCode::BAD_REQUEST,
-                field,
-                message,
-            },
-            stale @ RegionsError::Stale { .. } => ApiError::Status {
-                status: StatusCode::CONFLICT,
-                field: Some("version".into()),
-                message: stale.to_string(),
-            },
-            RegionsError::Service(s) => ApiError::Service(s),
-        }
-    }
-}
-
 /// The regions drawn on an image.
 #[utoipa::path(get, path = "/api/regions", operation_id = "get_regions", params(ImageQuery), tag = "regions",
     responses((status = 200, body = RegionsDoc), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 404, body = ErrorResponse)))]
 pub async fn get(
-    State(regions): State<Regions>,
+    State(regions): State<SharedRegionService>,
     Caller(caller): Caller,
     ApiQuery(q): ApiQuery<ImageQuery>,
 ) -> Result<Json<RegionsDoc>, ApiError> {
@@ -67,7 +47,7 @@ pub async fn get(
     responses((status = 200, body = RegionsDoc), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub async fn put(
-    State(regions): State<Regions>,
+    State(regions): State<SharedRegionService>,
     Caller(caller): Caller,
     ApiQuery(q): ApiQuery<ImageQuery>,
     body: Result<ApiJson<SaveRegions>, ApiError>,
@@ -126,30 +106,20 @@ pub struct Ds9ImportQuery {
     pub hdu: Option<usize>,
 }
 
-fn archive_caller(archive: &Archive, principal: ch_api::Principal, peer: SocketAddr) -> ArchiveCaller {
-    ArchiveCaller {
-        principal,
-        client: peer.ip(),
-        site: archive.site(),
-    }
-}
-
 /// The regions of an image as a DS9 region file (format 4.1), sky positions converted to the
 /// chosen system with the image's WCS.
 #[utoipa::path(get, path = "/api/regions/ds9", operation_id = "export_ds9_regions", params(Ds9ExportQuery), tag = "regions",
     responses((status = 200, content_type = "text/plain", body = String), (status = 400, body = ErrorResponse),
         (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
 pub async fn export_ds9(
-    State(regions): State<Regions>,
-    State(archive): State<Archive>,
+    State(regions): State<SharedRegionService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Caller(caller): Caller,
     ApiQuery(q): ApiQuery<Ds9ExportQuery>,
 ) -> Result<Response, ApiError> {
     let image = ImageKey::parse(q.image.as_deref())?;
     let system = q.system.as_deref().map(Ds9System::parse).transpose()?;
-    let caller = archive_caller(&archive, caller, peer);
-    let text = regions.export_ds9(&caller, &image, system, q.hdu).await?;
+    let text = regions.export_ds9(&caller, peer.ip(), &image, system, q.hdu).await?;
     let mut res = text.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -170,8 +140,7 @@ pub async fn export_ds9(
     responses((status = 200, body = Ds9Import), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
         (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 413, body = ErrorResponse)))]
 pub async fn import_ds9(
-    State(regions): State<Regions>,
-    State(archive): State<Archive>,
+    State(regions): State<SharedRegionService>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Caller(caller): Caller,
     ApiQuery(q): ApiQuery<Ds9ImportQuery>,
@@ -186,6 +155,9 @@ pub async fn import_ds9(
     let version = q
         .version
         .ok_or_else(|| ApiError::bad_request(Some("version"), "missing: send the version last loaded (0 for none)"))?;
-    let caller = archive_caller(&archive, caller, peer);
-    Ok(Json(regions.import_ds9(&caller, &image, &text, version, q.hdu).await?))
+    Ok(Json(
+        regions
+            .import_ds9(&caller, peer.ip(), &image, &text, version, q.hdu)
+            .await?,
+    ))
 }

@@ -14,28 +14,12 @@ use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use ch_api::{ArchiveCaller, ServiceError};
+
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::archive::Archive;
-use crate::archive::access::Caller as Principal;
-use crate::archive::cutout::{self, CutoutError, Pos};
-
-impl From<CutoutError> for ApiError {
-    fn from(e: CutoutError) -> Self {
-        match e {
-            CutoutError::BadParam { param, message } => ApiError::Status {
-                status: StatusCode::BAD_REQUEST,
-                field: Some(param.to_owned()),
-                message: format!("{param}: {message}"),
-            },
-            CutoutError::Unprocessable(message) => ApiError::Status {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                field: None,
-                message,
-            },
-        }
-    }
-}
+use crate::archive::cutout::{self, Pos};
+use crate::archive::service::{CutoutRequest, SharedArchive};
 
 #[derive(Debug, Default)]
 struct SodaQuery {
@@ -59,7 +43,7 @@ fn parse_query(raw: Option<&str>) -> Result<SodaQuery, ApiError> {
                     "give one region: POS, CIRCLE or POLYGON",
                 ));
             }
-            q.pos = Some(Pos::parse(&text)?);
+            q.pos = Some(Pos::parse(&text).map_err(ServiceError::from)?);
             Ok(())
         };
         match key.to_ascii_uppercase().as_str() {
@@ -67,7 +51,7 @@ fn parse_query(raw: Option<&str>) -> Result<SodaQuery, ApiError> {
             "POS" => set_pos(&mut q, value)?,
             "CIRCLE" => set_pos(&mut q, format!("CIRCLE {value}"))?,
             "POLYGON" => set_pos(&mut q, format!("POLYGON {value}"))?,
-            "CHANNEL" => q.channel = Some(cutout::parse_channel(&value)?),
+            "CHANNEL" => q.channel = Some(cutout::parse_channel(&value).map_err(ServiceError::from)?),
             "HDU" => {
                 q.hdu = Some(
                     value
@@ -79,7 +63,7 @@ fn parse_query(raw: Option<&str>) -> Result<SodaQuery, ApiError> {
                 if q.band.is_some() {
                     return Err(ApiError::bad_request(Some("BAND"), "give one BAND"));
                 }
-                q.band = Some(cutout::parse_band(&value)?);
+                q.band = Some(cutout::parse_band(&value).map_err(ServiceError::from)?);
             }
             "TIME" | "POL" => {
                 return Err(ApiError::Status {
@@ -98,16 +82,15 @@ fn parse_query(raw: Option<&str>) -> Result<SodaQuery, ApiError> {
 }
 
 pub async fn sync(
-    State(archive): State<Archive>,
+    State(archive): State<SharedArchive>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Caller(who): Caller,
     Path(source): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let principal = Principal {
+    let principal = ArchiveCaller {
         principal: who,
         client: peer.ip(),
-        site: archive.site(),
     };
     let id = parse_query(raw.as_deref()).and_then(|q| match q.id.clone() {
         Some(id) => Ok((id, q)),
@@ -139,26 +122,20 @@ pub async fn sync(
 }
 
 async fn answer(
-    archive: &Archive,
-    principal: &Principal,
+    archive: &SharedArchive,
+    principal: &ArchiveCaller,
     source: &str,
     id: &str,
     q: SodaQuery,
 ) -> Result<Response, ApiError> {
-    let served = archive.resolve(principal, source, id).await?;
-    let bytes = tokio::fs::read(&served.path)
-        .await
-        .map_err(|e| ApiError::from(crate::archive::ArchiveError::Io(e)))?;
-    let out = tokio::task::spawn_blocking(move || cutout::cut(&bytes, q.hdu, q.pos.as_ref(), q.channel, q.band))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "cutout task failed");
-            ApiError::Status {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                field: None,
-                message: "internal error".into(),
-            }
-        })??;
+    let served = archive.open(principal, source, id).await?;
+    let cut = CutoutRequest {
+        hdu: q.hdu,
+        pos: q.pos,
+        channel: q.channel,
+        band: q.band,
+    };
+    let out = archive.cutout(&served, cut).await?;
     let name = id
         .rsplit('/')
         .next()

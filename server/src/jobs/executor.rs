@@ -5,6 +5,7 @@
 //! pick up, a `job.cancelled` event is a job to stop), on whichever instance runs the job.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -12,6 +13,8 @@ use ch_api::ServiceError;
 use ch_domain::{Job, JobLogs};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use crate::beneath::{BeneathError, Opened};
 
 /// Why an executor could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,16 @@ pub trait Executor: Send + Sync + 'static {
 
     /// The tail of the job's standard output and error (at most 256 KiB each).
     async fn logs(&self, job: &Job) -> Result<JobLogs, ExecutorError>;
+
+    /// Opens `file`, a relative path without `..` (the caller checked it), among the output
+    /// files the job wrote — for the local executor its working directory — following no
+    /// symbolic link at any component ([`crate::beneath`]); the archive serves job results
+    /// from this handle.
+    ///
+    /// # Errors
+    /// [`BeneathError::Missing`] and [`BeneathError::NotAFile`] for no such file,
+    /// [`BeneathError::Link`] for a link on the way, [`BeneathError::Io`] otherwise.
+    async fn output(&self, job: &Job, file: &Path) -> Result<Opened, BeneathError>;
 
     /// Settles what a previous server process left behind: re-attaches to jobs still running,
     /// records the outcome of jobs that ended meanwhile, fails jobs that cannot be found.

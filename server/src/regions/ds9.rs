@@ -4,46 +4,15 @@
 //! (`/api/fits/<source>/<path>`); positions are converted between the file's frame and the
 //! image's with `ch_wcs::frames` (as the viewer does).
 
-use ch_api::Action;
-use ch_regions::ds9::{self, Ds9Sky, Physical, Skipped, SkyTransform};
+use ch_api::{
+    Action, ArchiveCaller, ArchiveFile, Ds9Import, Ds9System, ImageKey, RegionService, SaveRegions, ServiceError,
+    ServiceResult,
+};
+use ch_regions::ds9::{self, Ds9Sky, Physical, SkyTransform};
 use ch_wcs::Wcs;
-use serde::Serialize;
 use tracing::instrument;
 
-use super::{ImageKey, Regions, RegionsDoc, RegionsError, SaveRegions, invalid};
-use crate::archive::access::Caller as ArchiveCaller;
-
-/// The coordinate system of an exported file: `image` pixels or a DS9 sky system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ds9System {
-    Image,
-    Sky(Ds9Sky),
-}
-
-impl Ds9System {
-    /// `image`, `fk5`/`j2000`, `fk4`/`b1950`, `icrs`, `galactic` or `ecliptic`.
-    pub fn parse(raw: &str) -> Result<Ds9System, RegionsError> {
-        if raw.eq_ignore_ascii_case("image") {
-            return Ok(Ds9System::Image);
-        }
-        Ds9Sky::from_keyword(raw)
-            .map(Ds9System::Sky)
-            .ok_or_else(|| RegionsError::Invalid {
-                field: Some("system".into()),
-                message: format!("unknown DS9 coordinate system '{raw}' (image, fk5, fk4, icrs, galactic or ecliptic)"),
-            })
-    }
-}
-
-/// What an import saved, and the regions it could not place on the image.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Ds9Import {
-    #[serde(flatten)]
-    pub doc: RegionsDoc,
-    /// Regions left out because their position has no pixel on this image.
-    #[schema(value_type = Vec<Object>)]
-    pub skipped: Vec<Skipped>,
-}
+use super::{Regions, invalid};
 
 /// The image's celestial WCS and IRAF physical system, when its header could be read.
 struct ImageCoords {
@@ -76,7 +45,7 @@ impl Regions {
         caller: &ArchiveCaller,
         image: &ImageKey,
         hdu: Option<usize>,
-    ) -> Result<ImageCoords, RegionsError> {
+    ) -> ServiceResult<ImageCoords> {
         let none = ImageCoords {
             wcs: None,
             physical: None,
@@ -84,16 +53,18 @@ impl Regions {
         let Some((source, path, key_hdu)) = archive_file(image) else {
             return Ok(none);
         };
-        let unreadable = |e: String| RegionsError::Invalid {
-            field: Some("image".into()),
-            message: format!("cannot read the image's header for its coordinates: {e}"),
+        let unreadable = |e: String| {
+            ServiceError::malformed(
+                "image",
+                format!("cannot read the image's header for its coordinates: {e}"),
+            )
         };
         let served = self
             .archive
-            .resolve(caller, &source, &path)
+            .open(caller, &source, &path)
             .await
             .map_err(|e| unreadable(e.to_string()))?;
-        let fits = tokio::task::spawn_blocking(move || crate::archive::headers::read_headers(&served.path))
+        let fits = tokio::task::spawn_blocking(move || crate::archive::headers::read_headers(served.path()))
             .await
             .map_err(|e| unreadable(e.to_string()))?
             .map_err(|e| unreadable(e.to_string()))?;
@@ -114,13 +85,13 @@ impl Regions {
     /// The saved regions of `image` as a DS9 file in `system` (default: the DS9 system of the
     /// image's frame, or `image` when it has no WCS).
     #[instrument(skip(self, caller), fields(image = image.as_str()), err(level = "debug"))]
-    pub async fn export_ds9(
+    pub(super) async fn export_ds9_file(
         &self,
         caller: &ArchiveCaller,
         image: &ImageKey,
         system: Option<Ds9System>,
         hdu: Option<usize>,
-    ) -> Result<String, RegionsError> {
+    ) -> ServiceResult<String> {
         let doc = self.load(&caller.principal, image).await?;
         let coords = match system {
             Some(Ds9System::Image) => ImageCoords {
@@ -132,14 +103,14 @@ impl Regions {
         if let Some(Ds9System::Sky(sky)) = system
             && coords.wcs.is_none()
         {
-            return Err(RegionsError::Invalid {
-                field: Some("system".into()),
-                message: format!(
+            return Err(ServiceError::malformed(
+                "system",
+                format!(
                     "{} coordinates need the image's celestial WCS; '{}' has none (or is not an archive file)",
                     sky.keyword(),
                     image.as_str()
                 ),
-            });
+            ));
         }
         let set = ch_regions::RegionSet { regions: doc.regions };
         Ok(coords.with(|sky, _| {
@@ -155,14 +126,14 @@ impl Regions {
     /// Reads a DS9 file and saves it as the regions of `image` on top of `version`; regions
     /// whose position has no pixel on the image are listed, not saved.
     #[instrument(skip(self, caller, text), fields(image = image.as_str(), bytes = text.len()), err(level = "debug"))]
-    pub async fn import_ds9(
+    pub(super) async fn import_ds9_file(
         &self,
         caller: &ArchiveCaller,
         image: &ImageKey,
         text: &str,
         version: i64,
         hdu: Option<usize>,
-    ) -> Result<Ds9Import, RegionsError> {
+    ) -> ServiceResult<Ds9Import> {
         self.authorize(&caller.principal, image, Action::Write).await?;
         let coords = self.image_coords(caller, image, hdu).await?;
         let import = coords
@@ -202,12 +173,5 @@ mod tests {
         );
         assert_eq!(archive_file(&key("/samples/m51.fits")), None);
         assert_eq!(archive_file(&key("local file")), None);
-    }
-
-    #[test]
-    fn systems() {
-        assert_eq!(Ds9System::parse("FK4").ok(), Some(Ds9System::Sky(Ds9Sky::Fk4)));
-        assert_eq!(Ds9System::parse("image").ok(), Some(Ds9System::Image));
-        assert!(matches!(Ds9System::parse("linear"), Err(RegionsError::Invalid { .. })));
     }
 }

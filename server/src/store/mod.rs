@@ -22,6 +22,7 @@ use tracing::instrument;
 pub use accounts::{MemberRow, ProjectRow, UserRow};
 pub use audit::AccessRecord;
 pub use credentials::{AuthEvent, SessionRow, TokenRow};
+pub use cursors::RelayLease;
 pub use events::COMMIT_CHANNEL;
 pub use jobs::JobUpdate;
 pub use regions::ImageRegions;

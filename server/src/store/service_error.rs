@@ -15,8 +15,9 @@ impl From<StoreError> for ServiceError {
                 ServiceError::Conflict(format!("job {id} is being changed concurrently; retry"))
             }
             StoreError::Duplicate(what) => ServiceError::Conflict(format!("{what} already exists")),
-            StoreError::StaleRegions { image, current } => ServiceError::Conflict(format!(
-                "the regions of image '{image}' were changed meanwhile (now version {current}); reload and retry"
+            StoreError::StaleRegions { image, current } => ServiceError::Stale(ch_domain::FieldError::new(
+                "version",
+                format!("the regions of '{image}' are now at version {current}; reload them and save again"),
             )),
             // The caller cannot act on these: logged, answered as an internal error.
             e
@@ -49,7 +50,7 @@ mod tests {
         );
         assert!(matches!(
             ServiceError::from(StoreError::StaleRegions { image: "m31".into(), current: 4 }),
-            ServiceError::Conflict(m) if m.contains("version 4")
+            ServiceError::Stale(f) if f.field == "version" && f.message.contains("version 4")
         ));
         assert!(matches!(
             ServiceError::from(StoreError::Corrupt("x".into())),

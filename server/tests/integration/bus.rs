@@ -1,7 +1,9 @@
 //! The event bus against a real database: a relay with a saved cursor, killed with SIGKILL in
 //! the middle of the log and started again after more events were committed, delivers every
 //! event — none lost, those committed while it was down included — and repeats at most the one
-//! batch it had delivered but not yet acknowledged (at least once).
+//! batch it had delivered but not yet acknowledged (at least once). On PostgreSQL, two
+//! instances running the same durable relay take turns: one delivers, the other stands by
+//! until the first is killed, then resumes after the saved cursor.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,12 @@ const BATCH: usize = 500;
 
 both_backends! {
     a_relay_with_a_saved_cursor_survives_kill_9 => survives_kill_9;
+}
+
+/// The relay lease is PostgreSQL's (an SQLite database serves one instance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_instances_of_a_relay_take_turns() {
+    two_instances_take_turns(crate::common::Db::Postgres).await;
 }
 
 /// Appends the offset of each event to a file, one per line, flushed to disk before it
@@ -174,6 +182,55 @@ async fn survives_kill_9(db: Db) {
     assert!(
         resumed > saved && all[before.len()..].windows(2).all(|w| w[0] < w[1]),
         "the second run resumed at {resumed}, after the saved {saved}, and went on in order"
+    );
+    store.close().await;
+}
+
+async fn two_instances_take_turns(db: Db) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(url) = crate::common::database_url(db, &dir).await else {
+        return;
+    };
+    let store = Store::connect(&url).await.expect("connect");
+    let out = dir.path().join("offsets");
+    // 16 batches of 200 ms each: the first instance is killed about halfway.
+    let last = commit(&store, 16 * BATCH).await;
+
+    let mut first = start_relay(&url, &out);
+    saved_at_least(&store, BATCH as i64).await;
+    // The first holds the lease: the second stands by while the first delivers batches.
+    let mut second = start_relay(&url, &out);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let running = delivered(&out);
+    let mut distinct = running.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        running.len(),
+        "while both ran, {} offsets were delivered twice: the standby delivered too",
+        running.len() - distinct.len()
+    );
+    first.kill().expect("kill -9");
+    first.wait().expect("reaped");
+    assert!(
+        !delivered(&out).contains(&last),
+        "the first instance was killed before the end of the log"
+    );
+
+    // The standby takes the lease once the killed instance's session is gone, and finishes.
+    wait_delivered(&out, |d| d.contains(&last)).await;
+    second.kill().expect("kill -9");
+    second.wait().expect("reaped");
+    let all = delivered(&out);
+    let mut seen = all.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen, (1..=last).collect::<Vec<_>>(), "none lost");
+    let repeated = all.len() - seen.len();
+    assert!(
+        repeated <= BATCH,
+        "{repeated} offsets delivered twice: the two instances overlapped"
     );
     store.close().await;
 }

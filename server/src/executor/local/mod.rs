@@ -24,7 +24,7 @@ pub mod userns;
 pub use recovery::kill_jobs_in;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +37,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, instrument, warn};
 use uuid::Uuid;
 
+use crate::beneath::{self, BeneathError, Opened};
 use crate::jobs::{Change, Executor, ExecutorError, Lifecycle};
 use crate::settings::ExecutorSettings;
 
@@ -162,6 +163,15 @@ impl Executor for LocalExecutor {
 
     async fn logs(&self, job: &Job) -> Result<JobLogs, ExecutorError> {
         output::logs(&self.job_dir(job.id)).await
+    }
+
+    /// Opens `file` beneath the job's working directory (`<jobs dir>/<id>/work`).
+    async fn output(&self, job: &Job, file: &Path) -> Result<Opened, BeneathError> {
+        let dir = self.job_dir(job.id);
+        let file = Path::new("work").join(file);
+        tokio::task::spawn_blocking(move || beneath::open(&dir, &file))
+            .await
+            .map_err(|e| BeneathError::Io(std::io::Error::other(e)))?
     }
 
     /// Settles what a previous server process left: re-attaches to its jobs that still run,

@@ -1,4 +1,5 @@
-//! Opening a job's result file without races (issue 27). The file is opened once, by one
+//! Opening a job's output file without races (issue 27); executors open their jobs' files
+//! with it ([`crate::jobs::Executor::output`]). The file is opened once, by one
 //! `openat2(2)` beneath the jobs directory that follows no symbolic link at any component
 //! (`RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS`, Linux ≥ 5.6), checked by
 //! handle (`fstat`), and served from that handle: [`proc_path`] names the open file as
