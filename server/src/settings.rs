@@ -283,6 +283,40 @@ impl Default for AuthSettings {
     }
 }
 
+/// Message brokers (`[brokers]`): each one configured gets every event of the log, through a
+/// relay whose position is saved in the database (`bus::run_relay`, `Cursor::Saved`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerSettings {
+    /// RabbitMQ (`[brokers.rabbitmq]`); off when absent.
+    pub rabbitmq: Option<RabbitMqSettings>,
+}
+
+/// RabbitMQ (AMQP 0-9-1) as the event log's fan-out: the server declares its exchanges and
+/// queues at start-up (`bus::amqp`) and publishes each event with publisher confirms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RabbitMqSettings {
+    /// `amqp://user:password@host:5672/<vhost, %2f for />`.
+    pub url: Secret,
+    /// Longest each of the event queues may grow, in messages; a full queue refuses new
+    /// messages (`x-overflow = reject-publish`), the relay holds them back and retries, so
+    /// nothing is dropped while a consumer is away. Default 1,000,000.
+    pub queue_max_messages: u32,
+    /// How long a dead letter stays in `job-dlq`, in seconds. Default 14 days.
+    pub dead_letter_ttl_secs: u32,
+}
+
+impl Default for RabbitMqSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            queue_max_messages: 1_000_000,
+            dead_letter_ttl_secs: 14 * 24 * 3600,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -302,6 +336,8 @@ pub struct Settings {
     pub archive: ArchiveSettings,
     pub auth: AuthSettings,
     pub gateway: GatewaySettings,
+    /// Message brokers the event log is relayed to (none by default).
+    pub brokers: BrokerSettings,
     /// Milliseconds a shutdown waits for open connections, then for the executor and the
     /// relays, before it drops what is left (a client holding a connection open must not keep
     /// the process alive). Default 30,000.
@@ -321,6 +357,7 @@ impl Default for Settings {
             archive: ArchiveSettings::default(),
             auth: AuthSettings::default(),
             gateway: GatewaySettings::default(),
+            brokers: BrokerSettings::default(),
             shutdown_grace_ms: 30_000,
         }
     }
@@ -328,7 +365,7 @@ impl Default for Settings {
 
 /// Top-level settings keys; other `CH_*` variables (`CH_LOG`, `CH_CONFIG`, test harness
 /// variables) are not settings.
-const SETTING_KEYS: [&str; 11] = [
+const SETTING_KEYS: [&str; 12] = [
     "listen",
     "data_dir",
     "database_url",
@@ -339,6 +376,7 @@ const SETTING_KEYS: [&str; 11] = [
     "archive",
     "auth",
     "gateway",
+    "brokers",
     "shutdown_grace_ms",
 ];
 

@@ -130,6 +130,19 @@ pub async fn run(
         Cursor::From(cancel_cursor),
         executor_stopped.clone(),
     ));
+    if let Some(rabbitmq) = settings.brokers.rabbitmq.clone() {
+        // The first time it runs, the broker gets what is committed from now on; afterwards it
+        // resumes after its saved cursor, whatever happened while it was off.
+        let first = store.latest_offset().await.context("reading the event log")?;
+        info!("relaying the event log to RabbitMQ");
+        tasks.spawn(crate::bus::run_relay(
+            store.clone(),
+            Arc::new(crate::bus::amqp::RabbitMqSink::new(rabbitmq)),
+            signal.clone(),
+            Cursor::Saved { first },
+            token.clone(),
+        ));
+    }
 
     let auth = Auth::open(store.clone(), &settings).await.context("opening accounts")?;
     let addr = listener.local_addr()?;

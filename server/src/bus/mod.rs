@@ -11,9 +11,13 @@
 //! saved in the database ([`Cursor::Saved`]): restarted after downtime (a deploy, a kill -9), it
 //! delivers what was committed meanwhile, at least once.
 //!
+//! Brokers: [`amqp::RabbitMqSink`] relays the log to RabbitMQ when `[brokers.rabbitmq]` is
+//! set.
+//!
 //! With several instances on one PostgreSQL database, `NOTIFY` carries commits to every
 //! instance ([`listen_for_commits`]); the in-process [`CommitSignal`] does it within one.
 
+pub mod amqp;
 mod listen;
 mod relay;
 mod signal;

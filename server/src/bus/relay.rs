@@ -15,6 +15,8 @@ const BATCH: u32 = 500;
 pub(super) const POLL_FALLBACK: Duration = Duration::from_secs(2);
 /// Pause after a sink refused a batch or the store failed, before trying again.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
+/// Longest pause between two offers of a batch the sink keeps refusing.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// How often a standby instance asks for a durable relay's lease.
 const LEASE_RETRY: Duration = Duration::from_secs(1);
 
@@ -84,6 +86,7 @@ async fn deliver(
     shutdown: &CancellationToken,
 ) -> Stopped {
     let saved = lease.is_some();
+    let mut refusals: u32 = 0;
     loop {
         let notified = signal.notified();
         match store.events_after(*cursor, BATCH).await {
@@ -95,6 +98,7 @@ async fn deliver(
                 }
                 match sink.publish(&events).await {
                     Ok(()) => {
+                        refusals = 0;
                         *cursor = events.last().map_or(*cursor, |e| e.offset);
                         // Not saved: the batch is offered again after a restart (at least once).
                         if saved && let Err(e) = store.save_relay_cursor(sink.name(), *cursor).await {
@@ -102,8 +106,15 @@ async fn deliver(
                         }
                     }
                     Err(e) => {
-                        warn!(error = %e, cursor, "sink refused batch; retrying");
-                        tokio::time::sleep(RETRY_AFTER).await;
+                        // Doubling pauses (0.5 s … 30 s) while the sink keeps refusing (a broker
+                        // that is down); at shutdown the rest stays in the log for next time.
+                        let pause = RETRY_AFTER.saturating_mul(1 << refusals.min(6)).min(MAX_RETRY_AFTER);
+                        refusals += 1;
+                        warn!(error = %e, cursor, refusals, retry_in_ms = pause.as_millis(), "sink refused batch; retrying");
+                        tokio::select! {
+                            () = tokio::time::sleep(pause) => {}
+                            () = shutdown.cancelled() => return Stopped::Shutdown,
+                        }
                     }
                 }
                 continue;
