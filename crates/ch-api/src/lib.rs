@@ -21,4 +21,4 @@ pub use accounts::{
 pub use error::{ServiceError, ServiceResult};
 pub use policy::{Action, Denied, ProjectRef, Resource, SitePolicy, authorize};
 pub use principal::{Credential, GlobalRole, Membership, Principal, ProjectRole, Scope, UserIdentity};
-pub use service::{JobService, SharedJobService, TemplateCatalog};
+pub use service::{JobService, SharedJobService, SubmitTargets, TemplateCatalog};
