@@ -4,6 +4,8 @@ pub mod api;
 mod components;
 pub mod live;
 mod pages;
+#[cfg(feature = "hydrate")]
+mod timer;
 pub mod viewer;
 
 use leptos::prelude::*;

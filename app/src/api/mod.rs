@@ -9,11 +9,15 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub mod accounts;
+mod reach;
+
+pub use reach::retrying;
 
 /// Errors the UI can show: a field to highlight, or a message. Decoded from a server
 /// function's own error, or from the API's error shape (`{"error": {"code", "message",
 /// "field"}}`) that the server's guard answers before a function runs — an expired session,
-/// a rate limit — so the page shows what happened, never a decoding error.
+/// a rate limit — so the page shows what happened, never a decoding error. A call that got no
+/// answer at all is [`UiError::Unreachable`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(from = "wire::Wire")]
 pub enum UiError {
@@ -27,6 +31,17 @@ pub enum UiError {
     /// Signed in but not allowed (403).
     #[error("{0}")]
     Forbidden(String),
+    /// No answer: the server is down or restarting, or the browser is offline. Made in the
+    /// browser only (a server function that fails to send its request), never answered.
+    #[error("the server cannot be reached: it may be restarting, or this computer is offline")]
+    Unreachable(String),
+}
+
+impl UiError {
+    /// Whether the call got no answer, so trying again later may work.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, UiError::Unreachable(_))
+    }
 }
 
 /// How [`UiError`] arrives: as itself, or in the API's error shape.
@@ -49,6 +64,7 @@ mod wire {
         Message(String),
         Unauthenticated(String),
         Forbidden(String),
+        Unreachable(String),
     }
 
     /// The API's error body (`server/src/http/error.rs`).
@@ -67,6 +83,7 @@ mod wire {
                 Wire::Ui(Tagged::Message(m)) => UiError::Message(m),
                 Wire::Ui(Tagged::Unauthenticated(m)) => UiError::Unauthenticated(m),
                 Wire::Ui(Tagged::Forbidden(m)) => UiError::Forbidden(m),
+                Wire::Ui(Tagged::Unreachable(m)) => UiError::Unreachable(m),
                 Wire::Api { error } => match (error.code.as_str(), error.field) {
                     ("unauthenticated", _) => UiError::Unauthenticated(error.message),
                     ("forbidden", _) => UiError::Forbidden(error.message),
@@ -102,6 +119,18 @@ mod wire {
                 serde_json::from_str::<UiError>(limited).expect("decode"),
                 UiError::Message("too many writes; retry in 3 s".into())
             );
+            let down = UiError::Unreachable("Failed to fetch".into());
+            let text = serde_json::to_string(&down).expect("encode");
+            assert_eq!(serde_json::from_str::<UiError>(&text).expect("decode"), down);
+        }
+
+        #[test]
+        fn a_request_that_was_not_sent_is_unreachable() {
+            use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+            let e = UiError::from_server_fn_error(ServerFnErrorErr::Request("TypeError: Failed to fetch".into()));
+            assert!(e.is_unreachable(), "{e:?}");
+            let answered = UiError::from_server_fn_error(ServerFnErrorErr::ServerError("boom".into()));
+            assert!(!answered.is_unreachable(), "{answered:?}");
         }
     }
 }
@@ -110,6 +139,11 @@ impl FromServerFnError for UiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // In the browser, a request that could not be sent (the fetch failed: connection
+        // refused or reset, offline) got no answer; anything answered decodes as itself.
+        if let ServerFnErrorErr::Request(why) = value {
+            return UiError::Unreachable(why);
+        }
         // On the server, arguments that do not decode are the caller's fault (400), as a bad
         // body on the HTTP routes; everything else stays 500.
         #[cfg(feature = "ssr")]
@@ -140,10 +174,14 @@ impl From<ch_api::ServiceError> for UiError {
     fn from(e: ch_api::ServiceError) -> Self {
         set_status(e.status());
         match e {
-            ch_api::ServiceError::Invalid(f) => UiError::Invalid {
+            ch_api::ServiceError::Invalid(f) | ch_api::ServiceError::Stale(f) => UiError::Invalid {
                 field: f.field,
                 message: f.message,
             },
+            ch_api::ServiceError::Malformed {
+                field: Some(field),
+                message,
+            } => UiError::Invalid { field, message },
             ch_api::ServiceError::Unauthenticated(m) => UiError::Unauthenticated(m),
             ch_api::ServiceError::Forbidden(m) => UiError::Forbidden(m),
             other => UiError::Message(other.to_string()),
@@ -253,6 +291,12 @@ pub async fn post_cancel(id: Uuid) -> Result<Job, UiError> {
 #[server(input = server_fn::codec::Json)]
 pub async fn get_templates() -> Result<ch_api::TemplateCatalog, UiError> {
     Ok(service()?.templates(&caller())?)
+}
+
+/// The projects the caller may submit to, and the one the submit form starts with.
+#[server(input = server_fn::codec::Json)]
+pub async fn get_submit_targets() -> Result<ch_api::SubmitTargets, UiError> {
+    Ok(service()?.submit_targets(&caller()).await?)
 }
 
 #[server(input = server_fn::codec::Json)]

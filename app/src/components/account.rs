@@ -57,11 +57,18 @@ pub fn SignInRequired() -> impl IntoView {
 }
 
 /// An error from a server function, shown as a page would: a sign-in prompt for 401, a
-/// "not allowed" panel naming the reason for 403, the message otherwise.
+/// "not allowed" panel naming the reason for 403, [`Unreachable`] when the server did not
+/// answer (with `retry`, a button that tries again), the message otherwise.
 #[component]
-pub fn ErrorBox(error: crate::api::UiError) -> impl IntoView {
+pub fn ErrorBox(
+    error: crate::api::UiError,
+    /// Tries the failed call again.
+    #[prop(optional, into)]
+    retry: Option<Callback<()>>,
+) -> impl IntoView {
     use crate::api::UiError;
     match error {
+        UiError::Unreachable(_) => view! { <Unreachable retry /> }.into_any(),
         UiError::Unauthenticated(_) => view! { <SignInRequired /> }.into_any(),
         UiError::Forbidden(why) => view! {
             <section class="card denied" data-testid="forbidden" role="alert">
@@ -72,5 +79,29 @@ pub fn ErrorBox(error: crate::api::UiError) -> impl IntoView {
         }
         .into_any(),
         other => view! { <p class="error" role="alert">{other.to_string()}</p> }.into_any(),
+    }
+}
+
+/// The server did not answer a call (it is down or restarting, or this computer is offline):
+/// says so, never the browser's raw error, and offers to try again. `note` says what became
+/// of the user's action.
+#[component]
+pub fn Unreachable(
+    #[prop(default = None, into)] retry: Option<Callback<()>>,
+    #[prop(default = "Tried again for a few seconds without an answer.")] note: &'static str,
+) -> impl IntoView {
+    view! {
+        <section class="card unreachable" role="alert" data-testid="unreachable">
+            <h2>"Cannot reach the server"</h2>
+            <p>"It may be restarting, or this computer may be offline. " {note}</p>
+            {retry
+                .map(|retry| {
+                    view! {
+                        <button type="button" class="button" data-testid="retry" on:click=move |_| retry.run(())>
+                            "Try again"
+                        </button>
+                    }
+                })}
+        </section>
     }
 }

@@ -15,7 +15,7 @@ pub fn JobPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<Uuid>().ok()));
     let detail = Resource::new(id, |id| async move {
         match id {
-            Some(id) => get_job_detail(id).await.map(Some),
+            Some(id) => crate::api::retrying(|| get_job_detail(id)).await.map(Some),
             None => Ok(None),
         }
     });
@@ -28,7 +28,10 @@ pub fn JobPage() -> impl IntoView {
                         .map(|res| match res {
                             Ok(Some(d)) => view! { <JobView detail=d /> }.into_any(),
                             Ok(None) => view! { <p class="error">"That is not a valid job id."</p> }.into_any(),
-                            Err(e) => view! { <crate::components::account::ErrorBox error=e /> }.into_any(),
+                            Err(e) => {
+                                let retry = Callback::new(move |()| detail.refetch());
+                                view! { <crate::components::account::ErrorBox error=e retry /> }.into_any()
+                            }
                         })
                 }}
             </Transition>
@@ -104,7 +107,12 @@ fn JobView(detail: JobDetail) -> impl IntoView {
                 .value()
                 .get()
                 .and_then(Result::err)
-                .map(|e| view! { <p class="error">{e.to_string()}</p> })
+                .map(|e| {
+                    let retry = Callback::new(move |()| {
+                        cancel.dispatch(());
+                    });
+                    view! { <crate::components::account::ErrorBox error=e retry /> }
+                })
         }}
         <ProgressBar progress status />
         <Timeline events />

@@ -21,7 +21,7 @@ pub fn JobsPage() -> impl IntoView {
             project: project_filter(),
             ..ListQuery::default()
         },
-        get_jobs,
+        |q| crate::api::retrying(move || get_jobs(q.clone())),
     );
     let projects = Resource::new(|| (), |_| get_projects());
     // A filter change navigates to `/?project=…&status=…` through the router; without
@@ -137,7 +137,10 @@ pub fn JobsPage() -> impl IntoView {
                 {move || {
                     rows()
                         .map(|res| match res {
-                            Err(e) => view! { <crate::components::account::ErrorBox error=e /> }.into_any(),
+                            Err(e) => {
+                                let retry = Callback::new(move |()| page.refetch());
+                                view! { <crate::components::account::ErrorBox error=e retry /> }.into_any()
+                            }
                             Ok((jobs, _)) if jobs.is_empty() => {
                                 view! {
                                     <p class="empty">

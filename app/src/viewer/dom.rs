@@ -3,15 +3,9 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-/// Resolves after `ms` milliseconds, letting the browser run in between.
-pub async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
-}
+use crate::api::UiError;
+
+pub use crate::timer::sleep_ms;
 
 /// Waits for the next animation frame; resolves with its timestamp.
 pub async fn next_frame() -> f64 {
@@ -67,33 +61,34 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// Sends `body` as JSON with `method` and returns the parsed JSON answer or the server's message.
-pub async fn send_json(method: &str, url: &str, body: &str) -> Result<serde_json::Value, String> {
-    let window = web_sys::window().ok_or("no window")?;
+/// Sends `body` as JSON with `method` and returns the parsed JSON answer. Errors take the
+/// server functions' path ([`UiError`]): the API's error shape decodes as the server named it,
+/// a request that got no answer is [`UiError::Unreachable`].
+pub async fn send_json(method: &str, url: &str, body: &str) -> Result<serde_json::Value, UiError> {
+    let message = |e| UiError::Message(js_error(e));
+    let window = web_sys::window().ok_or_else(|| UiError::Message("no window".into()))?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_body(&wasm_bindgen::JsValue::from_str(body));
-    let headers = web_sys::Headers::new().map_err(js_error)?;
-    headers.set("content-type", "application/json").map_err(js_error)?;
+    let headers = web_sys::Headers::new().map_err(message)?;
+    headers.set("content-type", "application/json").map_err(message)?;
     init.set_headers(&headers);
+    // `fetch` rejects only when no answer came.
     let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
-        .map_err(js_error)?;
-    let response: web_sys::Response = response.dyn_into().map_err(js_error)?;
-    let text = JsFuture::from(response.text().map_err(js_error)?)
+        .map_err(|e| UiError::Unreachable(js_error(e)))?;
+    let response: web_sys::Response = response.dyn_into().map_err(message)?;
+    let text = JsFuture::from(response.text().map_err(message)?)
         .await
-        .map_err(js_error)?
+        .map_err(|e| UiError::Unreachable(js_error(e)))?
         .as_string()
         .unwrap_or_default();
-    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
     if !response.ok() {
-        let msg = value
-            .pointer("/error/message")
-            .and_then(|m| m.as_str())
-            .map_or_else(|| format!("HTTP {}", response.status()), str::to_owned);
-        return Err(msg);
+        let status = response.status();
+        return Err(serde_json::from_str::<UiError>(&text)
+            .unwrap_or_else(|_| UiError::Message(format!("HTTP {status} {}", response.status_text()))));
     }
-    Ok(value)
+    Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
 
 /// The `<input type=file>` an event came from and the file chosen in it.

@@ -26,4 +26,4 @@ pub use error::{ServiceError, ServiceResult};
 pub use policy::{Action, Denied, ProjectRef, Resource, SitePolicy, authorize};
 pub use principal::{Credential, GlobalRole, Membership, Principal, ProjectRole, Scope, UserIdentity};
 pub use regions::{Ds9Import, Ds9System, ImageKey, RegionService, RegionsDoc, SaveRegions, SharedRegionService};
-pub use service::{JobService, SharedJobService, TemplateCatalog};
+pub use service::{JobService, SharedJobService, SubmitTargets, TemplateCatalog};

@@ -33,6 +33,20 @@ pub trait JobService: Send + Sync + 'static {
     fn systems(&self, caller: &Principal) -> ServiceResult<SystemCatalog>;
     /// The site's job templates, and whether arbitrary commands may be submitted.
     fn templates(&self, caller: &Principal) -> ServiceResult<TemplateCatalog>;
+    /// The projects the caller may submit into, and the one a submit form starts with.
+    async fn submit_targets(&self, caller: &Principal) -> ServiceResult<SubmitTargets>;
+}
+
+/// Where the caller may submit jobs: what the submit form offers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SubmitTargets {
+    /// The projects the caller may write to (all of them for a site admin), sorted. Empty when
+    /// the caller may submit nowhere.
+    pub projects: Vec<String>,
+    /// The project to start with: the one of the caller's newest job among `projects`, else
+    /// their only project, else `default` when it is among them; `None` when they must choose.
+    pub default: Option<String>,
 }
 
 /// `GET /api/templates`: what the submit form offers.

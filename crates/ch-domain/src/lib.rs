@@ -20,5 +20,5 @@ pub use event::{EventType, JobEvent, NewEvent, SCHEMA_VERSION};
 pub use job::{Job, JobLogs, MetricSample, Outcome, Priority, Resources};
 pub use query::{JobPage, ListQuery, SortField, SortOrder};
 pub use status::JobStatus;
-pub use submit::{JobSpec, ResourceRequest, SubmitJob};
+pub use submit::{CUSTOM_AGENT, JobSpec, ResourceRequest, SubmitJob};
 pub use template::{JobTemplate, ParamKind, TemplateParam};

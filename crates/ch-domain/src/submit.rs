@@ -14,6 +14,9 @@ pub const MAX_NAME_LEN: usize = 200;
 pub const MAX_COMMAND_LEN: usize = 64 * 1024;
 pub const MAX_RETRIES: i64 = 10;
 pub const MAX_RUNTIME_MINUTES: i64 = 7 * 24 * 60;
+/// The agent of a job that runs a command line of its own and names no agent (a template's
+/// job is labelled with the template's name).
+pub const CUSTOM_AGENT: &str = "custom";
 
 /// Resource request as submitted; omitted fields take [`Resources::default`] values.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -61,6 +64,8 @@ pub struct SubmitJob {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub parameters: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    /// What runs, as the job list shows it; default `custom`. A template's job is labelled with
+    /// the template's name instead.
     #[serde(default)]
     pub agent: Option<String>,
     #[serde(default)]
@@ -203,7 +208,7 @@ impl SubmitJob {
         if self.command.contains('\0') {
             return Err(FieldError::new("command", "must not contain NUL bytes"));
         }
-        let agent = label("agent", self.agent.as_deref(), "Custom")?;
+        let agent = label("agent", self.agent.as_deref(), CUSTOM_AGENT)?;
         let project = label("project", self.project.as_deref(), "default")?;
         let target_system = self.target_system.as_deref().unwrap_or("local").trim().to_owned();
         let system = catalog.get(&target_system).ok_or_else(|| {
@@ -289,6 +294,10 @@ mod tests {
         assert_eq!(spec.resources, Resources::default());
         assert_eq!(spec.priority, Priority::Normal);
         assert_eq!(spec.project, "default");
+        assert_eq!(
+            spec.agent, CUSTOM_AGENT,
+            "a command line of one's own is labelled custom"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod executor;
 pub mod group_commit;
 mod idempotency;
 pub mod lifecycle;
+mod targets;
 
 use std::sync::Arc;
 
@@ -310,6 +311,10 @@ impl JobService for Jobs {
     fn templates(&self, caller: &Principal) -> ServiceResult<TemplateCatalog> {
         authorize(self.site, caller, Action::Read, Resource::Site).map_err(|d| ServiceError::denied(d, "templates"))?;
         Ok((*self.templates).clone())
+    }
+
+    async fn submit_targets(&self, caller: &Principal) -> ServiceResult<ch_api::SubmitTargets> {
+        self.targets(caller).await
     }
 
     fn systems(&self, caller: &Principal) -> ServiceResult<SystemCatalog> {
