@@ -13,4 +13,5 @@ mod cli;
 mod fits_meta;
 mod regions;
 mod site;
+mod slurm;
 mod store_contract;
