@@ -111,6 +111,8 @@ pub async fn run(
         pids_parent,
     ));
     let mut all: Vec<Arc<dyn crate::jobs::Executor>> = vec![executor];
+    // Submissions are checked against these: a Slurm system's limits include its partition's.
+    let mut catalog = settings.systems.clone();
     // The Slurm executor runs only where a system of the catalogue names it.
     let uses_slurm = settings
         .systems
@@ -126,6 +128,9 @@ pub async fn run(
         )
         .await
         .context("starting the Slurm executor")?;
+        for (name, system) in &slurm.systems().0 {
+            catalog.0.insert(name.clone(), system.clone());
+        }
         all.push(Arc::new(slurm));
     }
     let executors = Executors::new(all);
@@ -170,7 +175,7 @@ pub async fn run(
     };
     let jobs = Jobs::new(
         lifecycle,
-        settings.systems.clone(),
+        catalog,
         executors.clone(),
         auth.site(),
         templates,

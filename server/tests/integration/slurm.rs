@@ -62,8 +62,8 @@ fn slurm_settings(s: &mut server::settings::Settings) {
             executor: Some("slurm".into()),
             partition: Some("debug".into()),
             account: Some("testacct".into()),
+            // The node's CPUs, memory and GPUs come from the cluster (`sinfo`).
             limits: SystemLimits {
-                max_gpus: Some(2),
                 max_runtime_minutes: Some(60),
                 ..SystemLimits::default()
             },
@@ -103,6 +103,25 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
             "{what}: not within {SLURM_WAIT:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Cancels, when dropped, the Slurm jobs of the server whose data dir is `.0` (a test that
+/// failed midway leaves none to hold the cluster for the next).
+struct Leftovers(std::path::PathBuf);
+
+impl Leftovers {
+    fn of(app: &TestApp) -> Self {
+        Leftovers(app.dir.path().join("data/slurm-jobs"))
+    }
+}
+
+impl Drop for Leftovers {
+    fn drop(&mut self) {
+        for entry in std::fs::read_dir(&self.0).into_iter().flatten().flatten() {
+            let name = format!("ch-{}", entry.file_name().to_string_lossy());
+            let _ = Command::new("timeout").args(["20", "scancel", "-n", &name]).status();
+        }
     }
 }
 
@@ -165,6 +184,7 @@ fn statuses(events: &[ch_domain::JobEvent]) -> Vec<String> {
 /// fails with exit code 3 and Slurm's words.
 async fn pending_running_completed(db: Db) {
     let Some(app) = spawn(db).await else { return };
+    let _leftovers = Leftovers::of(&app);
     let blocker = Blocker::hold().await;
     let cmd = "echo PROGRESS 40; sleep 1; echo PROGRESS 80; echo to-stdout; echo to-stderr >&2; sleep 1";
     let ok = app.submit_ok(job("slurm-ok", cmd, 1, 5)).await;
@@ -223,6 +243,7 @@ both_backends! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_past_its_time_limit_fails_with_timeout() {
     let Some(app) = spawn(Db::Sqlite).await else { return };
+    let _leftovers = Leftovers::of(&app);
     let long = app.submit_ok(job("slurm-timeout", "sleep 300", 0, 1)).await;
     wait_long(&app, long.id, |j| j.status == JobStatus::Running).await;
     let sid = slurm_id(long.id);
@@ -242,6 +263,7 @@ async fn a_job_past_its_time_limit_fails_with_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_while_pending_and_while_running() {
     let Some(app) = spawn(Db::Sqlite).await else { return };
+    let _leftovers = Leftovers::of(&app);
     let blocker = Blocker::hold().await;
     let pending = app.submit_ok(job("slurm-pending", "sleep 120", 1, 5)).await;
     let running = app.submit_ok(job("slurm-running", "sleep 120", 0, 5)).await;
@@ -269,6 +291,7 @@ async fn cancel_while_pending_and_while_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_re_attaches_to_a_running_slurm_job() {
     let Some(app) = spawn(Db::Sqlite).await else { return };
+    let _leftovers = Leftovers::of(&app);
     let gated = "echo PROGRESS 30; while [ ! -e go ]; do sleep 0.2; done; echo PROGRESS 90; echo finished";
     let j = app.submit_ok(job("slurm-restart", gated, 0, 5)).await;
     wait_long(&app, j.id, |j| j.status == JobStatus::Running && j.progress == 30).await;
@@ -296,19 +319,33 @@ async fn a_restart_re_attaches_to_a_running_slurm_job() {
     app.stop().await;
 }
 
-/// Requests beyond the system's limits are refused naming the field, and nothing reaches
-/// Slurm; a system naming a partition Slurm does not have stops start-up, naming the setting.
+/// Requests beyond what the node has (from `sinfo`: 2 GPUs, 2 CPUs) or beyond the site's
+/// limit (60 min) are refused naming the field, and nothing reaches Slurm; a system naming a
+/// partition Slurm does not have stops start-up, naming the setting.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_before_slurm_sees_it() {
     let Some(app) = spawn(Db::Sqlite).await else { return };
-    for (body, field) in [
-        (job("too-many-gpus", "true", 3, 5), "resources.gpus"),
-        (job("too-long", "true", 0, 61), "resources.max_runtime_minutes"),
+    let _leftovers = Leftovers::of(&app);
+    let mut too_many_cpus = job("too-many-cpus", "true", 0, 5);
+    too_many_cpus["resources"]["cpus"] = json!(3);
+    for (body, field, says) in [
+        (
+            job("too-many-gpus", "true", 3, 5),
+            "resources.gpus",
+            "at most 2 per node on system 'cluster'",
+        ),
+        (too_many_cpus, "resources.cpus", "at most 2 per node"),
+        (
+            job("too-long", "true", 0, 61),
+            "resources.max_runtime_minutes",
+            "at most 60 min",
+        ),
     ] {
         let res = app.submit(body).await;
         assert_eq!(res.status().as_u16(), 422);
         let v: Value = res.json().await.expect("json");
         assert_eq!(v["error"]["field"], field, "{v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains(says)), "{v}");
     }
     let names = slurm("squeue", &["-h", "-t", "all", "-o", "%j"]);
     assert!(!names.contains("too-"), "{names}");
@@ -327,4 +364,76 @@ async fn bad_input_is_refused_before_slurm_sees_it() {
         msg.contains("systems.cluster.partition") && msg.contains("nosuch"),
         "{msg}"
     );
+}
+
+/// Starts the cluster's daemons that are not running (the project's idempotent start script).
+fn start_cluster() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../xtask/slurm/start.sh");
+    let out = output_within(Command::new("bash").arg(script), None, Duration::from_secs(120));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Stops slurmctld until dropped; then the start script brings it back.
+struct ControllerDown;
+
+impl ControllerDown {
+    async fn stop() -> Self {
+        let pid = std::fs::read_to_string("/run/slurm/slurmctld.pid").expect("slurmctld pid file");
+        slurm("kill", &[pid.trim()]);
+        let down = ControllerDown;
+        until("the controller stops answering", || {
+            !Command::new("squeue")
+                .arg("-h")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .await;
+        down
+    }
+}
+
+impl Drop for ControllerDown {
+    fn drop(&mut self) {
+        start_cluster();
+    }
+}
+
+/// The controller down while a job runs and ends: the job keeps its last known state (nothing
+/// is failed or lost while `squeue` does not answer), and the server catches up once the
+/// controller is back. (Down for ~22 s here: each poll's `squeue` fails after ~9 s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_keep_their_state_while_the_controller_is_down() {
+    let Some(app) = spawn(Db::Sqlite).await else { return };
+    let _leftovers = Leftovers::of(&app);
+    let gated = "echo PROGRESS 30; while [ ! -e go ]; do sleep 0.2; done; echo finished";
+    let j = app.submit_ok(job("slurm-controller-down", gated, 0, 5)).await;
+    wait_long(&app, j.id, |j| j.status == JobStatus::Running && j.progress == 30).await;
+    let down = ControllerDown::stop().await;
+    let work = app
+        .dir
+        .path()
+        .join("data/slurm-jobs")
+        .join(j.id.to_string())
+        .join("work");
+    std::fs::write(work.join("go"), "").expect("gate");
+    // A Slurm client takes ~9 s to give up on a controller that is gone: polls fail meanwhile.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let meanwhile = app.job(j.id).await;
+    assert_eq!(
+        (meanwhile.status, meanwhile.progress),
+        (JobStatus::Running, 30),
+        "{meanwhile:?}"
+    );
+    drop(down);
+    let done = wait_long(&app, j.id, |j| j.status.is_terminal()).await;
+    assert_eq!(
+        (done.status, done.exit_code),
+        (JobStatus::Completed, Some(0)),
+        "{done:?}"
+    );
+    assert_eq!(
+        statuses(&app.events(j.id).await),
+        ["job.submitted", "queued", "running", "completed"]
+    );
+    app.stop().await;
 }

@@ -1,13 +1,16 @@
 //! The Slurm commands, each run without a shell (arguments are never parsed by one) and with
 //! a deadline: `sbatch --parsable`, one `squeue` and one `sacct` per poll for every job we
-//! watch, `scancel`, and `sinfo` for the partitions at start-up.
+//! watch, `scancel`, and `sinfo` for the partitions' limits at start-up.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use ch_domain::SystemLimits;
 use tokio::process::Command;
 
+use super::limits;
 use super::state::{Seen, parse_sacct, parse_squeue};
 
 /// Why a Slurm command failed.
@@ -154,17 +157,13 @@ impl Cli {
         }
     }
 
-    /// The cluster's partitions (`sinfo -h -o %R`).
-    pub async fn partitions(&self) -> Result<Vec<String>, SlurmError> {
-        let out = self.run("sinfo", &["-h".into(), "-o".into(), "%R".into()]).await?;
-        let mut names: Vec<String> = out
-            .lines()
-            .map(|l| l.trim().to_owned())
-            .filter(|l| !l.is_empty())
-            .collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
+    /// Each partition's limits (`sinfo`, see [`super::limits`]); the default one also
+    /// under `""`.
+    pub async fn partition_limits(&self) -> Result<BTreeMap<String, SystemLimits>, SlurmError> {
+        let out = self
+            .run("sinfo", &["-h".into(), "-o".into(), limits::SINFO_FORMAT.into()])
+            .await?;
+        Ok(limits::parse_sinfo(&out))
     }
 }
 

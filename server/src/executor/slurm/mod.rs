@@ -8,6 +8,7 @@
 //! re-attaches to the jobs Slurm still runs. slurmrestd (REST) is not implemented yet.
 
 pub mod cli;
+pub mod limits;
 mod poll;
 pub mod script;
 pub mod state;
@@ -56,8 +57,8 @@ pub struct SlurmExecutor {
 impl SlurmExecutor {
     /// The executor of the systems of `catalog` that name it, with job directories under
     /// `settings.jobs_dir` (default `<data_dir>/slurm-jobs`). Checks what goes into `#SBATCH`
-    /// lines (partition, account, directory) and asks the cluster (`sinfo`) whether each
-    /// system's partition exists.
+    /// lines (partition, account, directory), asks the cluster (`sinfo`) whether each
+    /// system's partition exists, and lowers each system's limits to its partition's.
     ///
     /// # Errors
     /// [`ExecutorError::Failed`] naming the setting that is wrong, or the Slurm command that
@@ -90,11 +91,12 @@ impl SlurmExecutor {
             settings.bin_dir.clone(),
             Duration::from_secs(settings.command_timeout_secs.max(1)),
         );
-        let partitions = cli
-            .partitions()
+        let cluster = cli
+            .partition_limits()
             .await
-            .map_err(|e| bad(format!("asking Slurm for its partitions: {e}")))?;
-        for (name, system) in &systems.0 {
+            .map_err(|e| bad(format!("asking Slurm for its partitions (sinfo): {e}")))?;
+        let mut systems = systems;
+        for (name, system) in &mut systems.0 {
             for (field, value) in [("partition", &system.partition), ("account", &system.account)] {
                 if let Some(v) = value
                     && !script::safe_word(v)
@@ -104,14 +106,15 @@ impl SlurmExecutor {
                     )));
                 }
             }
-            if let Some(p) = &system.partition
-                && !partitions.contains(p)
-            {
+            let partition = system.partition.clone().unwrap_or_default();
+            let Some(limits) = cluster.get(&partition) else {
+                let known: Vec<&str> = cluster.keys().map(String::as_str).filter(|k| !k.is_empty()).collect();
                 return Err(bad(format!(
-                    "systems.{name}.partition: Slurm has no partition '{p}' (it has: {})",
-                    partitions.join(", ")
+                    "systems.{name}.partition: Slurm has no partition '{partition}' (it has: {})",
+                    known.join(", ")
                 )));
-            }
+            };
+            system.limits = limits::merge(system.limits, *limits);
         }
         info!(jobs_dir = %jobs_dir.display(), systems = ?systems.names(), "Slurm executor ready");
         Ok(Self {
@@ -124,6 +127,12 @@ impl SlurmExecutor {
             followers: Mutex::default(),
             unseen: Mutex::default(),
         })
+    }
+
+    /// The systems this executor runs, their limits lowered to what the cluster's partitions
+    /// have (`sinfo`): what submissions are checked against.
+    pub fn systems(&self) -> &SystemCatalog {
+        &self.systems
     }
 
     /// `<jobs_dir>/<id>`: the job's batch script, command, logs and working directory `work/`.
