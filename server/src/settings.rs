@@ -178,6 +178,45 @@ impl Default for ExecutorSettings {
     }
 }
 
+/// How the Slurm executor reaches a cluster (CLI path: `sbatch`, `squeue`, `sacct`, `scancel`
+/// on a login node; slurmrestd is not implemented yet). Used only when a system of the
+/// catalogue names `executor = "slurm"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlurmSettings {
+    /// Where each job's directory (`<jobs_dir>/<job id>/`: batch script, command, `stdout.log`,
+    /// `stderr.log`, working directory `work/`) is made: a file system the compute nodes
+    /// share with this server. Unset: `<data_dir>/slurm-jobs` (a single-node cluster). Must
+    /// be an absolute path of letters, digits and `/._-` only (it is written into `#SBATCH`
+    /// lines, where Slurm also expands `%`).
+    pub jobs_dir: Option<PathBuf>,
+    /// Directory of the Slurm commands; unset: found on `PATH`.
+    pub bin_dir: Option<PathBuf>,
+    /// Shortest pause between two polls of the cluster, in milliseconds; the pause doubles
+    /// while nothing changes, up to `max_poll_interval_ms`, and drops back on a change.
+    pub poll_interval_ms: u64,
+    /// Longest pause between two polls, in milliseconds.
+    pub max_poll_interval_ms: u64,
+    /// Longest one Slurm command may take, in seconds, before it counts as failed.
+    pub command_timeout_secs: u64,
+    /// Minutes a job may be unknown to both `squeue` and `sacct` (accounting trails the
+    /// controller) before it is failed as lost.
+    pub lost_after_minutes: u64,
+}
+
+impl Default for SlurmSettings {
+    fn default() -> Self {
+        Self {
+            jobs_dir: None,
+            bin_dir: None,
+            poll_interval_ms: 2_000,
+            max_poll_interval_ms: 30_000,
+            command_timeout_secs: 30,
+            lost_after_minutes: 10,
+        }
+    }
+}
+
 /// One upstream archive the FITS proxy may fetch from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -332,6 +371,8 @@ pub struct Settings {
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     pub executor: ExecutorSettings,
+    /// The Slurm executor's cluster access (systems with `executor = "slurm"`).
+    pub slurm: SlurmSettings,
     pub systems: SystemCatalog,
     pub archive: ArchiveSettings,
     pub auth: AuthSettings,
@@ -353,6 +394,7 @@ impl Default for Settings {
             leptos_toml: PathBuf::from("Leptos.toml"),
             max_body_bytes: 1024 * 1024,
             executor: ExecutorSettings::default(),
+            slurm: SlurmSettings::default(),
             systems: SystemCatalog::default(),
             archive: ArchiveSettings::default(),
             auth: AuthSettings::default(),
@@ -365,13 +407,14 @@ impl Default for Settings {
 
 /// Top-level settings keys; other `CH_*` variables (`CH_LOG`, `CH_CONFIG`, test harness
 /// variables) are not settings.
-const SETTING_KEYS: [&str; 12] = [
+const SETTING_KEYS: [&str; 13] = [
     "listen",
     "data_dir",
     "database_url",
     "leptos_toml",
     "max_body_bytes",
     "executor",
+    "slurm",
     "systems",
     "archive",
     "auth",

@@ -110,7 +110,30 @@ pub async fn run(
         launcher,
         pids_parent,
     ));
-    let executors = Executors::new(vec![executor]);
+    let mut all: Vec<Arc<dyn crate::jobs::Executor>> = vec![executor];
+    // Submissions are checked against these: a Slurm system's limits include its partition's.
+    let mut catalog = settings.systems.clone();
+    // The Slurm executor runs only where a system of the catalogue names it.
+    let uses_slurm = settings
+        .systems
+        .0
+        .values()
+        .any(|s| s.executor.as_deref() == Some(crate::executor::slurm::EXECUTOR_NAME));
+    if uses_slurm {
+        let slurm = crate::executor::slurm::SlurmExecutor::start(
+            lifecycle.clone(),
+            settings.slurm.clone(),
+            &settings.data_dir,
+            &settings.systems,
+        )
+        .await
+        .context("starting the Slurm executor")?;
+        for (name, system) in &slurm.systems().0 {
+            catalog.0.insert(name.clone(), system.clone());
+        }
+        all.push(Arc::new(slurm));
+    }
+    let executors = Executors::new(all);
     // Cancels recorded from here on reach the executors through the log; those recorded
     // earlier, recovery finds in the jobs' status.
     let cancel_cursor = store.latest_offset().await.context("reading the event log")?;
@@ -165,7 +188,7 @@ pub async fn run(
     };
     let jobs = Jobs::new(
         lifecycle,
-        settings.systems.clone(),
+        catalog,
         executors.clone(),
         auth.site(),
         templates,

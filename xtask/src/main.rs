@@ -7,6 +7,7 @@ mod check;
 mod contract;
 mod imports;
 mod site;
+mod slurm;
 mod stage;
 mod tools;
 
@@ -18,7 +19,7 @@ use anyhow::{Context, Result, bail};
 
 use stage::stage;
 
-const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | check | clean | e2e | contract | bench cache | bench submit | bench viewer>";
+const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | check | clean | e2e | contract | slurm | bench cache | bench submit | bench viewer>";
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -65,6 +66,7 @@ fn main() -> Result<()> {
         Some("build") => build(release),
         Some("test") => test(),
         Some("check") => check::check(),
+        Some("slurm") => slurm::up(),
         Some("clean") => check::clean(),
         Some("e2e") => e2e(),
         Some("contract") => {
@@ -158,6 +160,7 @@ fn stages() -> Result<()> {
     })?;
     stage("unit+integration", 30 * MINUTE, || {
         tools::require_services()?;
+        slurm::for_tests()?;
         tools::nextest()?;
         let ci = std::env::var("CI").is_ok_and(|v| v == "true");
         run(cargo().args([

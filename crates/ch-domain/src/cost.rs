@@ -41,6 +41,75 @@ pub struct SystemInfo {
     pub executor: Option<String>,
     #[serde(default)]
     pub rates: SystemRates,
+    /// The Slurm partition (`sbatch --partition`) jobs of this system go to, for executor
+    /// `slurm`; unset: the cluster's default partition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// The Slurm account (`sbatch --account`, the allocation charged), for executor `slurm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The largest request a job of this system may make; beyond it a submission is refused
+    /// (422 naming the field) instead of waiting in a queue that can never run it.
+    #[serde(default)]
+    pub limits: SystemLimits,
+}
+
+/// Per-job limits of a system (a Slurm partition's `MaxTime`, its nodes' CPUs, memory and
+/// GPUs). `None`: no limit beyond the submit form's own bounds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SystemLimits {
+    /// Nodes per job.
+    pub max_nodes: Option<u32>,
+    /// CPUs per node.
+    pub max_cpus: Option<u32>,
+    /// Memory per node, in GB.
+    pub max_memory_gb: Option<f64>,
+    /// GPUs per node (Slurm GRES `gpu`).
+    pub max_gpus: Option<u32>,
+    /// Wall-clock limit per job, in minutes (a partition's `MaxTime`).
+    pub max_runtime_minutes: Option<u32>,
+}
+
+impl SystemLimits {
+    /// The first request of `r` beyond these limits, as (field, message) naming `system`.
+    pub fn check(&self, system: &str, r: &Resources) -> Result<(), crate::error::FieldError> {
+        let over = |field: &str, got: String, max: String, unit: &str| {
+            Err(crate::error::FieldError::new(
+                field,
+                format!("at most {max}{unit} on system '{system}', got {got}{unit}"),
+            ))
+        };
+        let checks: [(&str, Option<u32>, u32, &str); 4] = [
+            ("resources.nodes", self.max_nodes, r.nodes, ""),
+            ("resources.cpus", self.max_cpus, r.cpus, " per node"),
+            ("resources.gpus", self.max_gpus, r.gpus, " per node"),
+            (
+                "resources.max_runtime_minutes",
+                self.max_runtime_minutes,
+                r.max_runtime_minutes,
+                " min",
+            ),
+        ];
+        for (field, max, got, unit) in checks {
+            if let Some(max) = max
+                && got > max
+            {
+                return over(field, got.to_string(), max.to_string(), unit);
+            }
+        }
+        if let Some(max) = self.max_memory_gb
+            && r.memory_gb > max
+        {
+            return over(
+                "resources.memory_gb",
+                r.memory_gb.to_string(),
+                max.to_string(),
+                " GB per node",
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Systems known to this server, by name.
@@ -79,6 +148,7 @@ impl Default for SystemCatalog {
                 gpu_hour_usd: gpu,
                 memory_gb_hour_usd: mem,
             },
+            ..SystemInfo::default()
         };
         SystemCatalog(BTreeMap::from([
             (
@@ -105,6 +175,32 @@ impl Default for SystemCatalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_beyond_a_systems_limits_name_the_field() {
+        let limits = SystemLimits {
+            max_gpus: Some(2),
+            max_runtime_minutes: Some(60),
+            max_memory_gb: Some(4.0),
+            ..SystemLimits::default()
+        };
+        let r = Resources::default();
+        assert!(limits.check("hpc", &r).is_ok());
+        let field = |r: Resources| limits.check("hpc", &r).map_err(|e| e.field);
+        assert_eq!(field(Resources { gpus: 3, ..r }), Err("resources.gpus".into()));
+        assert_eq!(
+            field(Resources {
+                max_runtime_minutes: 61,
+                ..r
+            }),
+            Err("resources.max_runtime_minutes".into())
+        );
+        assert_eq!(
+            field(Resources { memory_gb: 4.5, ..r }),
+            Err("resources.memory_gb".into())
+        );
+        assert_eq!(SystemLimits::default().check("x", &Resources { nodes: 9, ..r }), Ok(()));
+    }
 
     #[test]
     fn estimate_scales_with_nodes_and_hours() {

@@ -14,7 +14,7 @@ pub mod submit;
 pub mod template;
 
 pub use batch::{BatchSubmit, MAX_BATCH, Sweep};
-pub use cost::{SystemCatalog, SystemInfo, SystemRates};
+pub use cost::{SystemCatalog, SystemInfo, SystemLimits, SystemRates};
 pub use error::{DomainError, FieldError};
 pub use event::{EventType, JobEvent, NewEvent, SCHEMA_VERSION};
 pub use job::{Job, JobLogs, MetricSample, Outcome, Priority, Resources};

@@ -230,6 +230,7 @@ impl SubmitJob {
             )
         })?;
         let resources = self.resources.clone().unwrap_or_default().validate()?;
+        system.limits.check(&target_system, &resources)?;
         let max_retries = bounded("max_retries", self.max_retries, 0, 0, MAX_RETRIES)?;
         Ok(JobSpec {
             estimated_cost_usd: system.rates.estimate(&resources),

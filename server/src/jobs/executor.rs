@@ -1,6 +1,5 @@
 //! The executor port: what the job service needs from whatever runs its jobs. The local
-//! executor (`executor::local`) implements it; a Slurm executor (`executor::slurm`) is the
-//! next. The job service never calls an executor to change a job: it records the change in
+//! executor (`executor::local`) and the Slurm executor (`executor::slurm`) implement it. The job service never calls an executor to change a job: it records the change in
 //! the event log, and each executor acts on what reaches it there (a queued job is work to
 //! pick up, a `job.cancelled` event is a job to stop), on whichever instance runs the job.
 

@@ -10,6 +10,7 @@ mod jobs;
 mod metrics;
 mod regions;
 mod service_error;
+mod slurm;
 mod submissions;
 
 use std::str::FromStr;
@@ -26,6 +27,7 @@ pub use cursors::RelayLease;
 pub use events::COMMIT_CHANNEL;
 pub use jobs::JobUpdate;
 pub use regions::ImageRegions;
+pub use slurm::SlurmJobRow;
 pub use submissions::SubmissionRecord;
 
 #[derive(Debug, thiserror::Error)]

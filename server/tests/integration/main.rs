@@ -14,4 +14,5 @@ mod fits_meta;
 mod rabbitmq;
 mod regions;
 mod site;
+mod slurm;
 mod store_contract;

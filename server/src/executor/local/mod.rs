@@ -13,9 +13,7 @@ mod leftovers;
 pub mod limits;
 pub mod namespace;
 mod outcome;
-mod output;
 mod process;
-mod progress;
 mod recovery;
 pub mod rootfs;
 mod sampler;
@@ -162,7 +160,7 @@ impl Executor for LocalExecutor {
     }
 
     async fn logs(&self, job: &Job) -> Result<JobLogs, ExecutorError> {
-        output::logs(&self.job_dir(job.id)).await
+        crate::executor::logs::logs(&self.job_dir(job.id)).await
     }
 
     /// Opens `file` beneath the job's working directory (`<jobs dir>/<id>/work`).

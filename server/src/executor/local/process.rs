@@ -19,7 +19,8 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use super::cgroup::PidsCgroup;
 use super::launched::{self, JobExit, ProcessId};
 use super::outcome::{Ended, blame_process_limit, outcome_of};
-use super::{ACTOR, LocalExecutor, progress, sampler};
+use super::{ACTOR, LocalExecutor, sampler};
+use crate::executor::progress;
 use crate::jobs::Change;
 
 /// `sh` wrapper that applies the memory limit (address space, where the OS allows) before
@@ -241,6 +242,7 @@ impl LocalExecutor {
             from,
             self.lifecycle.clone(),
             job.id,
+            ACTOR,
             watched.clone(),
         ));
         let sampler_task = launcher.pid().and_then(|p| u32::try_from(p).ok()).map(|pid| {

@@ -1,6 +1,7 @@
 //! A job reports progress by printing `PROGRESS <n>` on its standard output; the executor
-//! follows `stdout.log` as the job writes it (the job writes the file itself, so it keeps
-//! writing while no server runs) and records each new value.
+//! follows the job's stdout log as the job writes it (the job writes the file itself, so it
+//! keeps writing while no server runs) and records each new value. Shared by the local
+//! executor (`stdout.log` of its process) and the Slurm executor (the `--output` file).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,7 +11,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 use uuid::Uuid;
 
-use super::ACTOR;
 use crate::jobs::{Change, Lifecycle};
 
 /// How often the log is read for new lines.
@@ -42,7 +42,7 @@ async fn read_chunk<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R, line: &m
 
 /// Where following a log starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum From {
+pub(crate) enum From {
     /// At this byte offset: the log's length before this attempt started (a retry appends to
     /// the previous attempt's output, whose progress is not this attempt's).
     Offset(u64),
@@ -51,9 +51,16 @@ pub(super) enum From {
     CatchUp,
 }
 
-/// Follows the job's `stdout` log and records its progress until `done`; then reads what is
-/// left (everything the job wrote before it ended) and returns.
-pub(super) async fn follow(path: PathBuf, from: From, lifecycle: Lifecycle, id: Uuid, done: CancellationToken) {
+/// Follows the job's stdout log at `path` and records its progress as `actor` until `done`;
+/// then reads what is left (everything the job wrote before it ended) and returns.
+pub(crate) async fn follow(
+    path: PathBuf,
+    from: From,
+    lifecycle: Lifecycle,
+    id: Uuid,
+    actor: &'static str,
+    done: CancellationToken,
+) {
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) => {
@@ -90,7 +97,7 @@ pub(super) async fn follow(path: PathBuf, from: From, lifecycle: Lifecycle, id: 
                 if !std::mem::take(&mut skip_first) {
                     latest = parse_progress(&String::from_utf8_lossy(&pending)).or(latest);
                     if !catching_up {
-                        report(&lifecycle, id, latest.take()).await;
+                        report(&lifecycle, id, actor, latest.take()).await;
                     }
                 }
                 pending.clear();
@@ -99,7 +106,7 @@ pub(super) async fn follow(path: PathBuf, from: From, lifecycle: Lifecycle, id: 
         if last && !pending.is_empty() && !skip_first {
             latest = parse_progress(&String::from_utf8_lossy(&pending)).or(latest);
         }
-        report(&lifecycle, id, latest).await;
+        report(&lifecycle, id, actor, latest).await;
         catching_up = false;
         if last {
             return;
@@ -111,9 +118,9 @@ pub(super) async fn follow(path: PathBuf, from: From, lifecycle: Lifecycle, id: 
     }
 }
 
-async fn report(lifecycle: &Lifecycle, id: Uuid, progress: Option<u8>) {
+async fn report(lifecycle: &Lifecycle, id: Uuid, actor: &str, progress: Option<u8>) {
     if let Some(p) = progress
-        && let Err(e) = lifecycle.apply(id, Change::Progress(p), ACTOR).await
+        && let Err(e) = lifecycle.apply(id, Change::Progress(p), actor).await
     {
         debug!(error = %e, "progress not recorded");
     }

@@ -1,5 +1,6 @@
-//! Where a local job's output lives: `<data dir>/jobs/<id>/` holds `stdout.log` and
-//! `stderr.log`, and the job's working directory `work/` (its output files).
+//! A job's logs: its directory holds `stdout.log` and `stderr.log` (written by the local
+//! executor's process, or by Slurm as the job's `--output`/`--error`), and the job's working
+//! directory `work/` (its output files).
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,7 @@ use crate::jobs::ExecutorError;
 const LOG_TAIL_BYTES: u64 = 256 * 1024;
 
 /// The tail of the job's logs in its directory `dir` (empty where the job wrote nothing).
-pub(super) async fn logs(dir: &Path) -> Result<JobLogs, ExecutorError> {
+pub(crate) async fn logs(dir: &Path) -> Result<JobLogs, ExecutorError> {
     let (stdout, t1) = read_tail(dir.join("stdout.log")).await?;
     let (stderr, t2) = read_tail(dir.join("stderr.log")).await?;
     Ok(JobLogs {
