@@ -12,11 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ch_domain::{JobEvent, NewEvent, SubmitJob, SystemCatalog};
+use ch_domain::JobEvent;
 use server::bus::{CommitSignal, Cursor, EventSink, run_relay};
 use server::store::Store;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::common::Db;
 
@@ -96,6 +95,14 @@ fn delivered(out: &Path) -> Vec<i64> {
         .collect()
 }
 
+/// The offsets once each, ascending.
+fn distinct(offsets: &[i64]) -> Vec<i64> {
+    let mut seen = offsets.to_vec();
+    seen.sort_unstable();
+    seen.dedup();
+    seen
+}
+
 /// Waits (≤ 30 s) until `enough` holds for what was delivered.
 async fn wait_delivered(out: &Path, enough: impl Fn(&[i64]) -> bool) -> Vec<i64> {
     for _ in 0..300 {
@@ -121,26 +128,6 @@ async fn saved_at_least(store: &Store, offset: i64) -> i64 {
     panic!("the relay did not save a cursor of {offset} in time");
 }
 
-/// Commits `n` submissions (one event each); returns the newest offset.
-async fn commit(store: &Store, n: usize) -> i64 {
-    let rows: Vec<_> = (0..n)
-        .map(|i| {
-            let job = SubmitJob {
-                name: format!("e{i}"),
-                command: "true".into(),
-                ..SubmitJob::default()
-            }
-            .validate(&SystemCatalog::default())
-            .expect("valid")
-            .into_job(Uuid::now_v7(), "ann".into(), format!("c{i}"), chrono::Utc::now());
-            let event = NewEvent::submitted(Uuid::now_v7(), &job, "t");
-            (job, vec![event])
-        })
-        .collect();
-    let events = store.create_jobs(&rows).await.expect("commit");
-    events.last().map_or(0, |e| e.offset)
-}
-
 async fn survives_kill_9(db: Db) {
     let dir = tempfile::tempdir().expect("tempdir");
     let Some(url) = crate::common::database_url(db, &dir).await else {
@@ -148,7 +135,7 @@ async fn survives_kill_9(db: Db) {
     };
     let store = Store::connect(&url).await.expect("connect");
     let out = dir.path().join("offsets");
-    let first = commit(&store, 4 * BATCH).await;
+    let first = crate::common::commit_submissions(&store, 4 * BATCH).await;
 
     let mut relay = start_relay(&url, &out);
     // Killed once a batch is acknowledged and saved, long before the last.
@@ -159,7 +146,7 @@ async fn survives_kill_9(db: Db) {
     assert!(before.len() < 4 * BATCH, "killed midway: {} delivered", before.len());
 
     // Committed while no relay runs.
-    let last = commit(&store, 300).await;
+    let last = crate::common::commit_submissions(&store, 300).await;
     assert!(last > first);
     let mut relay = start_relay(&url, &out);
     wait_delivered(&out, |d| d.last() == Some(&last)).await;
@@ -169,9 +156,7 @@ async fn survives_kill_9(db: Db) {
     relay.wait().expect("reaped");
 
     // Every event, in order within each run; repeated: at most the unacknowledged batch.
-    let mut seen: Vec<i64> = all.clone();
-    seen.sort_unstable();
-    seen.dedup();
+    let seen = distinct(&all);
     assert_eq!(seen, (1..=last).collect::<Vec<_>>(), "none lost");
     let repeated = all.len() - seen.len();
     assert!(
@@ -194,7 +179,7 @@ async fn two_instances_take_turns(db: Db) {
     let store = Store::connect(&url).await.expect("connect");
     let out = dir.path().join("offsets");
     // 16 batches of 200 ms each: the first instance is killed about halfway.
-    let last = commit(&store, 16 * BATCH).await;
+    let last = crate::common::commit_submissions(&store, 16 * BATCH).await;
 
     let mut first = start_relay(&url, &out);
     saved_at_least(&store, BATCH as i64).await;
@@ -202,14 +187,11 @@ async fn two_instances_take_turns(db: Db) {
     let mut second = start_relay(&url, &out);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let running = delivered(&out);
-    let mut distinct = running.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
     assert_eq!(
-        distinct.len(),
+        distinct(&running).len(),
         running.len(),
         "while both ran, {} offsets were delivered twice: the standby delivered too",
-        running.len() - distinct.len()
+        running.len() - distinct(&running).len()
     );
     first.kill().expect("kill -9");
     first.wait().expect("reaped");
@@ -223,9 +205,7 @@ async fn two_instances_take_turns(db: Db) {
     second.kill().expect("kill -9");
     second.wait().expect("reaped");
     let all = delivered(&out);
-    let mut seen = all.clone();
-    seen.sort_unstable();
-    seen.dedup();
+    let seen = distinct(&all);
     assert_eq!(seen, (1..=last).collect::<Vec<_>>(), "none lost");
     let repeated = all.len() - seen.len();
     assert!(

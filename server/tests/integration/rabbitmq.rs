@@ -8,7 +8,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ch_domain::{NewEvent, SubmitJob, SystemCatalog};
 use futures::StreamExt;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions};
 use lapin::types::{AMQPValue, FieldTable};
@@ -141,25 +140,6 @@ async fn consume(url: &str, queue: &str, n: usize) -> Vec<Message> {
     got
 }
 
-/// Commits `n` submissions (one `job.submitted` event each).
-async fn commit(store: &Store, n: usize) {
-    let rows: Vec<_> = (0..n)
-        .map(|i| {
-            let job = SubmitJob {
-                name: format!("r{i}"),
-                command: "true".into(),
-                ..SubmitJob::default()
-            }
-            .validate(&SystemCatalog::default())
-            .expect("valid")
-            .into_job(Uuid::now_v7(), "ann".into(), format!("c{i}"), chrono::Utc::now());
-            let event = NewEvent::submitted(Uuid::now_v7(), &job, "t");
-            (job, vec![event])
-        })
-        .collect();
-    store.create_jobs(&rows).await.expect("commit");
-}
-
 fn relay(store: &Store, vhost: &Vhost, stop: &CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(run_relay(
         store.clone(),
@@ -176,7 +156,7 @@ async fn every_queue_gets_the_log_in_order_and_a_restarted_relay_catches_up() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = crate::common::database_url(Db::Sqlite, &dir).await.expect("sqlite");
     let store = Store::connect(&url).await.expect("connect");
-    commit(&store, 700).await;
+    crate::common::commit_submissions(&store, 700).await;
 
     let stop = CancellationToken::new();
     let first = relay(&store, &vhost, &stop);
@@ -194,7 +174,7 @@ async fn every_queue_gets_the_log_in_order_and_a_restarted_relay_catches_up() {
         .expect("joined");
 
     // Committed while no relay runs: the next one resumes after its saved cursor.
-    commit(&store, 300).await;
+    crate::common::commit_submissions(&store, 300).await;
     let stop = CancellationToken::new();
     let second = relay(&store, &vhost, &stop);
     let rest = consume(&vhost.url(), "job-events-audit", 300).await;

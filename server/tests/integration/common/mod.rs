@@ -192,6 +192,27 @@ impl Drop for ChildGuard {
 }
 
 /// A client without credentials (with [`REQUEST_TIMEOUT`]).
+/// Commits `n` submissions straight into `store` (one `job.submitted` event each, in one
+/// group); returns the newest offset. For tests of what reads the event log.
+pub async fn commit_submissions(store: &server::store::Store, n: usize) -> i64 {
+    let rows: Vec<_> = (0..n)
+        .map(|i| {
+            let job = ch_domain::SubmitJob {
+                name: format!("e{i}"),
+                command: "true".into(),
+                ..ch_domain::SubmitJob::default()
+            }
+            .validate(&ch_domain::SystemCatalog::default())
+            .expect("valid")
+            .into_job(uuid::Uuid::now_v7(), "ann".into(), format!("c{i}"), chrono::Utc::now());
+            let event = ch_domain::NewEvent::submitted(uuid::Uuid::now_v7(), &job, "t");
+            (job, vec![event])
+        })
+        .collect();
+    let events = store.create_jobs(&rows).await.expect("commit");
+    events.last().map_or(0, |e| e.offset)
+}
+
 pub fn anonymous_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
