@@ -43,7 +43,7 @@ pub fn LoginPage() -> impl IntoView {
                     required
                     maxlength="256"
                 />
-                <input type="hidden" name="next" prop:value=next />
+                <input type="hidden" name="next" value=next />
                 <button type="submit" class="button primary" data-testid="login-submit">"Sign in"</button>
             </form>
             <p class="hint">

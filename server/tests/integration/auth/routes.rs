@@ -80,6 +80,21 @@ async fn route_table(db: Db) {
         no_redirect.get(app.url("/login")).send().await.expect("login").status(),
         200
     );
+    // The sign-in form works before (and without) hydration: the page as the server renders it
+    // already carries where to go afterwards.
+    let login = no_redirect
+        .get(app.url("/login?next=%2Fsubmit"))
+        .send()
+        .await
+        .expect("login")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        login.contains(r#"name="next" value="/submit""#),
+        "the server-rendered form lacks next: {}",
+        login.split("<form").nth(1).unwrap_or_default()
+    );
     // Every server function the UI registers refuses anonymous callers too.
     let fns: Vec<&str> = leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p).collect();
     assert!(fns.len() >= 15, "{fns:?}");
