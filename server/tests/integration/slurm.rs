@@ -27,18 +27,32 @@ fn slurm(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// Whether the cluster answers with a usable node; `false` (SKIPPED) outside CI.
+/// Whether the node is usable now; `None` when `sinfo` does not answer (no cluster).
+fn node_usable() -> Option<bool> {
+    let out = Command::new("sinfo").args(["-h", "-o", "%T"]).output().ok()?;
+    out.status.success().then(|| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| matches!(l.trim(), "idle" | "mixed" | "allocated"))
+    })
+}
+
+/// Whether the cluster answers with a usable node — waiting up to 30 s while the previous
+/// test's jobs still hold the node (`completing`, KillWait) or, under CI, while the controller
+/// a previous test restarted does not answer yet; `false` (SKIPPED) outside CI.
 fn cluster_up() -> bool {
-    let up = Command::new("sinfo").args(["-h", "-o", "%T"]).output().is_ok_and(|o| {
-        o.status.success()
-            && String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| matches!(l.trim(), "idle" | "mixed" | "allocated"))
-    });
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut state = node_usable();
+    while (state == Some(false) || (ci && state.is_none())) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        state = node_usable();
+    }
+    let up = state == Some(true);
     if !up {
         assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "no Slurm cluster answers `sinfo` (CI=true requires one: cargo xtask slurm)"
+            !ci,
+            "no Slurm cluster answers `sinfo` with a usable node in 30 s (CI=true requires one: cargo xtask slurm)"
         );
         eprintln!("SKIPPED: no Slurm cluster answers `sinfo` (start one with `cargo xtask slurm`)");
     }
