@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { HOOK_TIMEOUT_MS, launchBrowser, startServer, waitHydrated, watchErrors } from './support.mjs';
+import { HOOK_TIMEOUT_MS, launchBrowser, signInWithPassword, startServer, waitHydrated } from './support.mjs';
 
 const shots = process.env.CH_SCREENSHOTS ?? 'target/screenshots';
 mkdirSync(shots, { recursive: true });
@@ -32,15 +32,7 @@ after(async () => {
 }, { timeout: HOOK_TIMEOUT_MS });
 
 async function signIn(user) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  const errors = watchErrors(page);
-  await page.goto(`${server.url}/login?next=%2F`);
-  await page.fill('#login-username', user);
-  await page.fill('#login-password', PASSWORD);
-  await page.click('[data-testid="login-submit"]');
-  await page.waitForURL(`${server.url}/`);
-  await waitHydrated(page);
+  const { context, page, errors } = await signInWithPassword(browser, server, user, PASSWORD);
   // Marks this document: a reload would lose it.
   await page.evaluate(() => { window.__sameDocument = true; });
   return { context, page, errors };

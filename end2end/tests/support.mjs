@@ -163,6 +163,21 @@ export function signedIn(browser, cookies) {
   return browser;
 }
 
+/// Signs `user` in through the sign-in form in a new 1400×900 context of `browser`, landing on
+/// `next` hydrated; the context, its page and the page's console errors.
+export async function signInWithPassword(browser, server, user, password, next = '/') {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
+  await page.fill('#login-username', user);
+  await page.fill('#login-password', password);
+  await page.click('[data-testid="login-submit"]');
+  await page.waitForURL(`${server.url}${next}`);
+  await waitHydrated(page);
+  return { context, page, errors };
+}
+
 /// Headless Chromium drawing WebGL2 with SwiftShader; with `webgpu`, also offering WebGPU
 /// (Dawn on SwiftShader's Vulkan), which the viewer then prefers. Without the three Vulkan
 /// flags `--enable-unsafe-webgpu` alone gives an adapter whose device is lost at once.

@@ -134,9 +134,10 @@ pub async fn run(
         all.push(Arc::new(slurm));
     }
     let executors = Executors::new(all);
-    // Cancels recorded from here on reach the executors through the log; those recorded
-    // earlier, recovery finds in the jobs' status.
-    let cancel_cursor = store.latest_offset().await.context("reading the event log")?;
+    // The log's end before recovery: cancels recorded from here on reach the executors
+    // through the log (those recorded earlier, recovery finds in the jobs' status), and a
+    // broker relay's first run starts here.
+    let log_at_start = store.latest_offset().await.context("reading the event log")?;
     let executor_stopped = CancellationToken::new();
     for executor in executors.iter() {
         executor
@@ -150,19 +151,19 @@ pub async fn run(
         Arc::new(crate::jobs::cancel::CancelSink::new(executors.clone())),
         signal.clone(),
         // A cancel recorded while no server ran, recovery finds in the job's status.
-        Cursor::From(cancel_cursor),
+        Cursor::From(log_at_start),
         executor_stopped.clone(),
     ));
     if let Some(rabbitmq) = settings.brokers.rabbitmq.clone() {
-        // The first time it runs, the broker gets what is committed from now on; afterwards it
-        // resumes after its saved cursor, whatever happened while it was off.
-        let first = store.latest_offset().await.context("reading the event log")?;
+        // The first time it runs, the broker gets what is committed from this start on
+        // (recovery's events included); afterwards it resumes after its saved cursor, whatever
+        // happened while it was off.
         info!("relaying the event log to RabbitMQ");
         tasks.spawn(crate::bus::run_relay(
             store.clone(),
             Arc::new(crate::bus::amqp::RabbitMqSink::new(rabbitmq)),
             signal.clone(),
-            Cursor::Saved { first },
+            Cursor::Saved { first: log_at_start },
             token.clone(),
         ));
     }

@@ -9,7 +9,6 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
-use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -48,8 +47,9 @@ pub trait ArchiveFile: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct InMemory {
     pub body: Bytes,
-    /// Modification time of the cached copy (for `Last-Modified`).
-    pub modified: Option<SystemTime>,
+    /// `Last-Modified` of the cached copy (its modification time as an RFC 9110 HTTP-date),
+    /// formatted once when the file entered memory so that a hit sends it as it is.
+    pub last_modified: Option<Bytes>,
 }
 
 /// A computed view of a file: JSON (`hdus`, `header`, `wcs`, `stats`) or PNG (`thumbnail`).

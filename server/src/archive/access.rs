@@ -3,23 +3,13 @@
 //! `auth.public_read`), a restricted source only by members of its projects, and a job's
 //! result files like the job itself (its project).
 
-use std::fmt;
-use std::net::IpAddr;
+use ch_api::{Action, ArchiveCaller, Denied, ProjectRef, Resource, SitePolicy, authorize};
 
-use ch_api::{Action, Denied, Principal, ProjectRef, Resource, SitePolicy, authorize};
-
-/// Who is asking, and from where (for the audit record).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub principal: Principal,
-    pub client: IpAddr,
+/// Who is asking, and from where (for the audit record), under the site's policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub who: &'a ArchiveCaller,
     pub site: SitePolicy,
-}
-
-impl fmt::Display for Caller {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{}", self.principal.actor(), self.client)
-    }
 }
 
 /// A refused read, with what was refused (hidden things answer 404).
@@ -31,7 +21,7 @@ pub struct AccessDenied {
     pub denied: Denied,
 }
 
-impl Caller {
+impl Caller<'_> {
     /// A file of archive source `source` (restricted to `projects` when set).
     pub fn source(&self, source: &str, projects: Option<&[String]>) -> Result<(), AccessDenied> {
         let r = Resource::ArchiveSource { name: source, projects };
@@ -45,8 +35,8 @@ impl Caller {
     }
 
     fn check(&self, action: Action, resource: Resource<'_>, what: String) -> Result<(), AccessDenied> {
-        authorize(self.site, &self.principal, action, resource).map_err(|denied| AccessDenied {
-            caller: self.to_string(),
+        authorize(self.site, &self.who.principal, action, resource).map_err(|denied| AccessDenied {
+            caller: self.who.to_string(),
             what,
             denied,
         })

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use ch_api::Access;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, warn};
@@ -15,17 +16,6 @@ use crate::store::{AccessRecord, Store};
 
 const QUEUE: usize = 10_000;
 const BATCH: usize = 500;
-
-/// How a FITS request was answered, for its audit record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// HTTP status.
-    pub status: u16,
-    /// Length of the body sent, in bytes.
-    pub bytes: u64,
-    /// `HIT` or `MISS` where the archive cache was involved.
-    pub cache: Option<String>,
-}
 
 #[derive(Debug, Clone)]
 pub struct AuditLog {
@@ -39,19 +29,18 @@ impl AuditLog {
         (Self { tx }, tokio::spawn(write_batches(store, rx, shutdown)))
     }
 
-    /// Queues the record of one answered FITS request: who (`principal`) asked for what
-    /// (`source`, `path`, `view`: `file` or the metadata view), and the answer (`status`,
-    /// body `bytes`, `cache`: `HIT`/`MISS` where the cache was involved). Time-stamped now.
-    pub async fn answered(&self, principal: String, source: String, path: String, view: String, answer: Answer) {
+    /// Queues the record of one answered FITS request: who (`principal`) asked for what and
+    /// how it was answered (`access`). Time-stamped now.
+    pub async fn answered(&self, principal: String, access: Access) {
         self.record(AccessRecord {
             occurred_at: crate::clock::now(),
             principal,
-            source,
-            path,
-            view,
-            status: answer.status,
-            bytes: answer.bytes,
-            cache: answer.cache,
+            source: access.source,
+            path: access.path,
+            view: access.view,
+            status: access.status,
+            bytes: access.bytes,
+            cache: access.cache,
         })
         .await;
     }

@@ -34,7 +34,11 @@ impl HotFiles {
         let body = Bytes::from(tokio::fs::read(path).await?);
         let file = InMemory {
             body,
-            modified: tokio::fs::metadata(path).await?.modified().ok(),
+            last_modified: tokio::fs::metadata(path)
+                .await?
+                .modified()
+                .ok()
+                .map(|t| Bytes::from(httpdate::fmt_http_date(t))),
         };
         self.files.insert(sha256.to_owned(), file.clone()).await;
         Ok(file)

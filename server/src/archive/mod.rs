@@ -151,8 +151,8 @@ impl Archive {
     }
 
     /// Resolves `source/path` for `principal` to a local file, fetching it on a cache miss.
-    #[instrument(skip(self), fields(%principal), err(level = "debug"))]
-    async fn resolve(&self, principal: &Caller, source: &str, raw_path: &str) -> Result<Served, ArchiveError> {
+    #[instrument(skip(self, principal), fields(caller = %principal.who), err(level = "debug"))]
+    async fn resolve(&self, principal: &Caller<'_>, source: &str, raw_path: &str) -> Result<Served, ArchiveError> {
         let path = clean_path(raw_path)?;
         if source == JOBS_SOURCE {
             return self.job_file(principal, &path).await;
@@ -193,7 +193,7 @@ impl Archive {
     }
 
     /// `jobs/<job id>/<file>`: an output file of the job, as its executor opens it.
-    async fn job_file(&self, principal: &Caller, path: &Path) -> Result<Served, ArchiveError> {
+    async fn job_file(&self, principal: &Caller<'_>, path: &Path) -> Result<Served, ArchiveError> {
         let mut parts = path.components();
         let id = parts
             .next()

@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use ch_api::{Access, ArchiveCaller, ArchiveFile, ArchiveService, InMemory, Rendered, ServiceError, ServiceResult};
 use ch_domain::FieldError;
 
-use super::audit::Answer;
 use super::cutout::{self, CutoutError, Pos};
 use super::meta::{MetaError, MetaRequest};
 use super::{Archive, ArchiveError, Served, access};
@@ -111,8 +110,7 @@ impl ArchiveService for Archive {
 
     async fn open(&self, caller: &ArchiveCaller, source: &str, path: &str) -> ServiceResult<Served> {
         let caller = access::Caller {
-            principal: caller.principal.clone(),
-            client: caller.client,
+            who: caller,
             site: self.site,
         };
         Ok(self.resolve(&caller, source, path).await?)
@@ -156,14 +154,7 @@ impl ArchiveService for Archive {
     }
 
     async fn record(&self, caller: &ArchiveCaller, access: Access) {
-        let answer = Answer {
-            status: access.status,
-            bytes: access.bytes,
-            cache: access.cache,
-        };
-        self.audit
-            .answered(caller.to_string(), access.source, access.path, access.view, answer)
-            .await;
+        self.audit.answered(caller.to_string(), access).await;
     }
 }
 

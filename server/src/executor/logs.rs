@@ -1,4 +1,4 @@
-//! A job's logs: its directory holds `stdout.log` and `stderr.log` (written by the local
+//! A job's logs and output files: its directory holds `stdout.log` and `stderr.log` (written by the local
 //! executor's process, or by Slurm as the job's `--output`/`--error`), and the job's working
 //! directory `work/` (its output files).
 
@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use ch_domain::JobLogs;
 
+use crate::beneath::{self, BeneathError, Opened};
 use crate::jobs::ExecutorError;
 
 /// Most log bytes returned per stream.
@@ -20,6 +21,15 @@ pub(crate) async fn logs(dir: &Path) -> Result<JobLogs, ExecutorError> {
         stderr,
         truncated: t1 || t2,
     })
+}
+
+/// Opens `file` (relative, no `..`) beneath the working directory `work/` of the job whose
+/// directory is `dir`, following no symbolic link ([`crate::beneath`]).
+pub(crate) async fn output(dir: PathBuf, file: &Path) -> Result<Opened, BeneathError> {
+    let file = Path::new("work").join(file);
+    tokio::task::spawn_blocking(move || beneath::open(&dir, &file))
+        .await
+        .map_err(|e| BeneathError::Io(std::io::Error::other(e)))?
 }
 
 /// The last [`LOG_TAIL_BYTES`] of `path` (lossy UTF-8) and whether older bytes were cut.

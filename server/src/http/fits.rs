@@ -39,10 +39,7 @@ async fn serve_hot(archive: &SharedArchive, served: &Served) -> Option<Response>
     let headers = res.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/fits"));
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Some(v) = file
-        .modified
-        .and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok())
-    {
+    if let Some(v) = file.last_modified.and_then(|d| HeaderValue::from_maybe_shared(d).ok()) {
         headers.insert(header::LAST_MODIFIED, v);
     }
     Some(res)

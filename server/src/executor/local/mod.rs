@@ -35,7 +35,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, instrument, warn};
 use uuid::Uuid;
 
-use crate::beneath::{self, BeneathError, Opened};
+use crate::beneath::{BeneathError, Opened};
 use crate::jobs::{Change, Executor, ExecutorError, Lifecycle};
 use crate::settings::ExecutorSettings;
 
@@ -165,11 +165,7 @@ impl Executor for LocalExecutor {
 
     /// Opens `file` beneath the job's working directory (`<jobs dir>/<id>/work`).
     async fn output(&self, job: &Job, file: &Path) -> Result<Opened, BeneathError> {
-        let dir = self.job_dir(job.id);
-        let file = Path::new("work").join(file);
-        tokio::task::spawn_blocking(move || beneath::open(&dir, &file))
-            .await
-            .map_err(|e| BeneathError::Io(std::io::Error::other(e)))?
+        crate::executor::logs::output(self.job_dir(job.id), file).await
     }
 
     /// Settles what a previous server process left: re-attaches to its jobs that still run,

@@ -27,7 +27,7 @@ use tracing::{info, instrument, warn};
 use uuid::Uuid;
 
 use self::cli::Cli;
-use crate::beneath::{self, BeneathError, Opened};
+use crate::beneath::{BeneathError, Opened};
 use crate::executor::progress;
 use crate::jobs::{Executor, ExecutorError, Lifecycle};
 use crate::settings::SlurmSettings;
@@ -219,11 +219,7 @@ impl Executor for SlurmExecutor {
 
     /// Opens `file` beneath the job's working directory (`<jobs_dir>/<id>/work`).
     async fn output(&self, job: &Job, file: &Path) -> Result<Opened, BeneathError> {
-        let dir = self.job_dir(job.id);
-        let file = Path::new("work").join(file);
-        tokio::task::spawn_blocking(move || beneath::open(&dir, &file))
-            .await
-            .map_err(|e| BeneathError::Io(std::io::Error::other(e)))?
+        crate::executor::logs::output(self.job_dir(job.id), file).await
     }
 
     /// Settles submissions a previous server made without seeing `sbatch` answer: the job is
