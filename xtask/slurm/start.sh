@@ -2,7 +2,7 @@
 # Starts a single-node Slurm cluster for the tests (see shared TOOLCHAIN.md "Slurm"): munge,
 # slurmdbd on the local MariaDB (so `sacct` works), slurmctld and slurmd, with two count-only
 # GPUs. Idempotent: a daemon whose pid file names a live process is left alone, and files that
-# exist are kept. Run as root. Prints nothing on success but the lines `started <daemon>`.
+# exist are kept. Run as root. Prints nothing on success but the lines `started <daemon>` (and `reconfigured …`).
 set -euo pipefail
 H=$(hostname -s); CPUS=$(nproc); MEM=$(( $(free -m | awk '/^Mem:/{print $2}') - 1024 ))
 
@@ -47,7 +47,9 @@ AccountingStorageHost=127.0.0.1
 AccountingStorageTRES=gres/gpu
 JobCompType=jobcomp/none
 GresTypes=gpu
-SchedulerParameters=batch_sched_delay=0
+# Backfill every second (Slurm's default is 30 s): a job that fits beside a pending job of
+# higher priority starts at once instead of up to half a minute later.
+SchedulerParameters=batch_sched_delay=0,bf_interval=1
 MinJobAge=300
 KillWait=5
 ReturnToService=2
@@ -55,8 +57,9 @@ NodeName=$H NodeAddr=127.0.0.1 CPUs=$CPUS Sockets=1 CoresPerSocket=$CPUS Threads
 PartitionName=debug Nodes=$H Default=YES MaxTime=INFINITE State=UP
 EOC
 )
-# Rewritten only when it differs: running daemons keep a configuration they read.
-[ "$(cat /etc/slurm/slurm.conf 2>/dev/null)" = "$conf" ] || printf '%s\n' "$conf" > /etc/slurm/slurm.conf
+# Rewritten only when it differs; running daemons are told to read it again.
+changed=
+[ "$(cat /etc/slurm/slurm.conf 2>/dev/null)" = "$conf" ] || { printf '%s\n' "$conf" > /etc/slurm/slurm.conf; changed=1; }
 echo 'Name=gpu File=/dev/fakegpu[0-1]' > /etc/slurm/gres.conf
 cat > /etc/slurm/slurmdbd.conf <<EOC
 AuthType=auth/munge
@@ -79,6 +82,7 @@ alive /run/slurm/slurmdbd.pid || { slurmdbd; echo "started slurmdbd"; }
 wait_for 300 sacctmgr -n list cluster
 alive /run/slurm/slurmctld.pid || { slurmctld; echo "started slurmctld"; }   # registers the cluster in slurmdbd
 alive /run/slurm/slurmd.pid || { slurmd; echo "started slurmd"; }
+[ -z "$changed" ] || { scontrol reconfigure && echo "reconfigured the running daemons"; }
 # A node drained by an earlier run (a GRES mismatch, a restart) is taken back.
 wait_for 300 sinfo -h
 sinfo -h -o %T | grep -Eq 'drain|down|inval' && scontrol update nodename="$H" state=resume || true

@@ -97,6 +97,8 @@ fn check(st: &Path, bin: &Path, backend: &str, database: Option<&str>) -> Result
     let port = free_port()?;
     let mut serve = Command::new(bin);
     serve.arg("serve").stdout(Stdio::null()).stderr(Stdio::inherit());
+    // In the background (PostgreSQL's run), the server writes to that run's log.
+    crate::stage::redirect(&mut serve);
     environment(&mut serve, &data, database, port);
     let mut server = Server(serve.spawn().context("starting the server")?);
     wait_listening(port, &mut server)?;
@@ -151,14 +153,27 @@ fn check(st: &Path, bin: &Path, backend: &str, database: Option<&str>) -> Result
     result.with_context(|| format!("schemathesis found contract failures on {backend}"))
 }
 
-/// Runs the contract on both databases (the server binary must be built).
+/// Runs the contract on both databases at once (the server binary must be built): PostgreSQL
+/// beside SQLite, its output shown once it is done. Each run is one schemathesis worker and one
+/// server, about a core together, so side by side they take the time of one.
 pub fn contract() -> Result<()> {
     let st = schemathesis()?;
     let bin = crate::target_dir().join("debug/cosmic-horizons");
     if !bin.exists() {
         bail!("{} is not built (cargo xtask build)", bin.display());
     }
-    check(&st, &bin, "sqlite", None)?;
+    let postgres = {
+        let (st, bin) = (st.clone(), bin.clone());
+        let log = crate::target_dir().join("contract/postgres.log");
+        crate::stage::Background::start("the contract on PostgreSQL", log, move || on_postgres(&st, &bin))?
+    };
+    let sqlite = check(&st, &bin, "sqlite", None);
+    let postgres = postgres.join_showing();
+    sqlite.and(postgres)
+}
+
+/// The contract on a PostgreSQL database of its own, dropped afterwards.
+fn on_postgres(st: &Path, bin: &Path) -> Result<()> {
     let admin =
         std::env::var("CH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("ch_contract_{}", std::process::id());
@@ -166,7 +181,7 @@ pub fn contract() -> Result<()> {
         .arg(&admin)
         .args(["-q", "-c", &format!("create database {name}")]))?;
     let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    let result = check(&st, &bin, "postgres", Some(&format!("{base}/{name}")));
+    let result = check(st, bin, "postgres", Some(&format!("{base}/{name}")));
     let _ = run(Command::new("psql").arg(&admin).args([
         "-q",
         "-c",

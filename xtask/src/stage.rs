@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+#[derive(Clone, Copy)]
 struct Current {
     name: &'static str,
     ceiling: Duration,
@@ -88,7 +89,8 @@ pub struct Background {
 }
 
 impl Background {
-    /// Starts `f` on its own thread; its commands write to `log`.
+    /// Starts `f` on its own thread; its commands write to `log`. Started inside a stage, its
+    /// commands are bound by that stage's ceiling too.
     pub fn start(
         name: &'static str,
         log: std::path::PathBuf,
@@ -99,8 +101,10 @@ impl Background {
         }
         let file = std::fs::File::create(&log)?;
         eprintln!("xtask: {name} runs in the background (output: {})", log.display());
+        let current = CURRENT.with(|c| *c.borrow());
         let handle = std::thread::spawn(move || {
             LOG.with(|l| *l.borrow_mut() = Some(file));
+            CURRENT.with(|c| *c.borrow_mut() = current);
             f()
         });
         Ok(Self { name, log, handle })
@@ -131,6 +135,20 @@ impl Background {
             let tail: Vec<&str> = text.lines().rev().take(40).collect();
             eprintln!("xtask: {} failed: {e:#}; the end of its log:", self.name);
             for line in tail.iter().rev() {
+                eprintln!("  {line}");
+            }
+        }
+        result
+    }
+
+    /// [`Background::join`], then prints the task's whole log (a task whose output belongs in
+    /// the run's own).
+    pub fn join_showing(self) -> Result<()> {
+        let log = self.log.clone();
+        let result = self.join();
+        if result.is_ok() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            for line in text.lines() {
                 eprintln!("  {line}");
             }
         }

@@ -1,7 +1,10 @@
 //! Server functions: the UI's calls into the job service. Thin by design: they fetch the
 //! service from context and map its errors.
 
-use ch_domain::{Job, JobEvent, JobLogs, JobPage, ListQuery, SubmitJob, SystemCatalog};
+use ch_domain::{
+    Job, JobEvent, JobLogs, JobPage, ListQuery, QueueInsight, ResourceRequest, SchedulerRecord, SubmitJob,
+    SystemCatalog,
+};
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -218,6 +221,8 @@ pub struct JobDetail {
     pub job: Job,
     pub events: Vec<JobEvent>,
     pub logs: JobLogs,
+    /// The job's record at its batch scheduler (Slurm), if it has one.
+    pub scheduler: Option<SchedulerRecord>,
     /// The event log's newest offset when the detail was read (read first): every later event
     /// reaches the page live, from a subscription that starts there.
     pub offset: i64,
@@ -265,12 +270,26 @@ pub async fn get_job_detail(id: Uuid) -> Result<JobDetail, UiError> {
     let job = svc.get(&who, id).await?;
     let events = svc.events(&who, id).await?;
     let logs = svc.logs(&who, id).await?;
+    let scheduler = svc.scheduler(&who, id).await?;
     Ok(JobDetail {
         job,
         events,
         logs,
+        scheduler,
         offset,
     })
+}
+
+/// The queue of `system` at its batch scheduler for a job asking for `resources`.
+#[server(input = server_fn::codec::Json)]
+pub async fn get_system_queue(system: String, resources: ResourceRequest) -> Result<QueueInsight, UiError> {
+    Ok(service()?.queue(&caller(), &system, resources).await?)
+}
+
+/// The job's record at its batch scheduler, re-read when the job has news.
+#[server(input = server_fn::codec::Json)]
+pub async fn get_job_scheduler(id: Uuid) -> Result<Option<SchedulerRecord>, UiError> {
+    Ok(service()?.scheduler(&caller(), id).await?)
 }
 
 #[server(input = server_fn::codec::Json)]

@@ -5,9 +5,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use crate::api::{JobDetail, get_job_detail, get_job_logs, post_cancel};
+use crate::api::{JobDetail, get_job_detail, get_job_logs, get_job_scheduler, post_cancel};
 use crate::components::{ProgressBar, StatusBadge, fmt_opt_time, fmt_time, fmt_usd, newest};
 use crate::live::use_live;
+use crate::pages::job_scheduler::SchedulerCard;
 
 #[component]
 pub fn JobPage() -> impl IntoView {
@@ -65,6 +66,17 @@ fn JobView(detail: JobDetail) -> impl IntoView {
     // Logs are not in the events: re-read them when this job has news.
     let logs = Resource::new(move || events.with(Vec::len), move |_| get_job_logs(id));
     let initial_logs = detail.logs.clone();
+    // The scheduler's word (state, pending reason, accounting) changes with the job's status.
+    let statuses = Memo::new(move |_| job.with(|j| j.status));
+    let scheduler_read = Resource::new(move || statuses.get(), move |_| get_job_scheduler(id));
+    let initial_scheduler = detail.scheduler.clone();
+    let scheduler = Signal::derive(move || {
+        scheduler_read
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| initial_scheduler.clone())
+    });
+    let estimate = Signal::derive(move || job.with(|j| j.estimated_cost_usd));
     let cancel = Action::new(move |_: &()| post_cancel(id));
 
     let status = Signal::derive(move || job.with(|j| j.status));
@@ -126,6 +138,7 @@ fn JobView(detail: JobDetail) -> impl IntoView {
                 {move || job.with(resources)}
             </div>
         </div>
+        <SchedulerCard record=scheduler estimate />
         <div class="card">
             <h2>"Log"</h2>
             <Transition fallback=move || ()>

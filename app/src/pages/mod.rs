@@ -1,6 +1,8 @@
 pub mod account;
 pub mod admin;
 pub mod job;
+mod job_scheduler;
 pub mod jobs;
 pub mod login;
 pub mod submit;
+mod submit_queue;

@@ -14,6 +14,7 @@ use leptos_router::hooks::use_navigate;
 use crate::api::{UiError, get_submit_targets, get_systems, get_templates, post_job, retrying};
 use crate::components::account::{ErrorBox, Unreachable};
 use crate::components::fmt_usd;
+use crate::pages::submit_queue::QueuePanel;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -55,7 +56,8 @@ fn param_value(kind: &ParamKind, raw: &str) -> serde_json::Value {
 }
 
 impl Fields {
-    fn request(&self, templates: &TemplateCatalog) -> Result<SubmitJob, FieldError> {
+    /// The resources as typed (a field that is not a number named).
+    fn resources(&self) -> Result<ResourceRequest, FieldError> {
         let memory = self.memory_gb.get();
         let memory_gb = match memory.trim() {
             "" => None,
@@ -64,6 +66,17 @@ impl Fields {
                     .map_err(|_| FieldError::new("resources.memory_gb", format!("'{m}' is not a number")))?,
             ),
         };
+        Ok(ResourceRequest {
+            nodes: int("resources.nodes", &self.nodes.get())?,
+            cpus: int("resources.cpus", &self.cpus.get())?,
+            memory_gb,
+            gpus: int("resources.gpus", &self.gpus.get())?,
+            max_runtime_minutes: int("resources.max_runtime_minutes", &self.runtime.get())?,
+        })
+    }
+
+    fn request(&self, templates: &TemplateCatalog) -> Result<SubmitJob, FieldError> {
+        let resources = self.resources()?;
         let opt = |s: String| (!s.trim().is_empty()).then_some(s);
         let template = opt(self.template.get());
         let parameters = template.as_ref().and_then(|t| templates.templates.get(t)).map(|t| {
@@ -89,13 +102,7 @@ impl Fields {
             project: Some(self.project.get()),
             target_system: opt(self.system.get()),
             priority: self.priority.get().parse::<Priority>().ok(),
-            resources: Some(ResourceRequest {
-                nodes: int("resources.nodes", &self.nodes.get())?,
-                cpus: int("resources.cpus", &self.cpus.get())?,
-                memory_gb,
-                gpus: int("resources.gpus", &self.gpus.get())?,
-                max_runtime_minutes: int("resources.max_runtime_minutes", &self.runtime.get())?,
-            }),
+            resources: Some(resources),
             max_retries: None,
             template,
             parameters,
@@ -363,7 +370,23 @@ fn SubmitForm(targets: SubmitTargets) -> impl IntoView {
         </fieldset>
     }
     .into_any();
+    // Systems whose executor schedules into a queue (Slurm) show it before a user submits.
+    let queued_system = Signal::derive(move || {
+        let name = f.system.get();
+        let cat = catalog.get().and_then(Result::ok)?;
+        let executor = cat.get(&name)?.executor.clone()?;
+        (executor != "local").then_some(name)
+    });
+    // Asked only for resources the form accepts (the browser checks the system's limits too).
+    let typed_resources = Signal::derive(move || {
+        let req = f.resources().ok()?;
+        let r = req.validate().ok()?;
+        let name = f.system.get();
+        catalog.get()?.ok()?.get(&name)?.limits.check(&name, &r).ok()?;
+        Some(req)
+    });
     let foot = view! {
+        <QueuePanel system=queued_system resources=typed_resources />
         <div class="form-foot">
             <span class="muted" data-testid="estimate">
                 {move || match check() {

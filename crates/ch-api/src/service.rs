@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ch_domain::{Job, JobEvent, JobLogs, JobPage, ListQuery, SubmitJob, SystemCatalog};
+use ch_domain::{
+    Job, JobEvent, JobLogs, JobPage, ListQuery, QueueInsight, ResourceRequest, SchedulerRecord, SubmitJob,
+    SystemCatalog,
+};
 use uuid::Uuid;
 
 use crate::error::ServiceResult;
@@ -26,11 +29,19 @@ pub trait JobService: Send + Sync + 'static {
     async fn logs(&self, caller: &Principal, id: Uuid) -> ServiceResult<JobLogs>;
     /// Every event of the job, in offset order.
     async fn events(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<JobEvent>>;
+    /// The job's record at its batch scheduler (Slurm job id, state, pending reason,
+    /// accounting with actual cost and efficiency); `None` for a job whose executor has no
+    /// scheduler (local) or that was not handed to it yet.
+    async fn scheduler(&self, caller: &Principal, id: Uuid) -> ServiceResult<Option<SchedulerRecord>>;
     /// The newest offset of the event log: a view read after asking reflects at least this
     /// much of the log, and a live subscription from it misses nothing the view lacks.
     async fn log_offset(&self, caller: &Principal) -> ServiceResult<i64>;
     /// Target systems with their executors and rates.
     fn systems(&self, caller: &Principal) -> ServiceResult<SystemCatalog>;
+    /// The queue of `system` at its batch scheduler for a job asking for `resources` (checked
+    /// as a submission's are: 422 naming the field): pending and running jobs and the expected
+    /// start. `NotFound` for an unknown system or one whose executor has no queue (local).
+    async fn queue(&self, caller: &Principal, system: &str, resources: ResourceRequest) -> ServiceResult<QueueInsight>;
     /// The site's job templates, and whether arbitrary commands may be submitted.
     fn templates(&self, caller: &Principal) -> ServiceResult<TemplateCatalog>;
     /// The projects the caller may submit into, and the one a submit form starts with.

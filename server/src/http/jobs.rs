@@ -1,18 +1,17 @@
-//! `/api/jobs`: submit, list, get, cancel, logs, events, metrics.
+//! `/api/jobs`: submit, list, get, cancel, logs, events, metrics, scheduler record.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use ch_api::JobService;
-use ch_domain::{Job, JobEvent, JobLogs, JobPage, ListQuery, SubmitJob};
+use ch_api::{JobService, ServiceError};
+use ch_domain::{Job, JobEvent, JobLogs, JobPage, ListQuery, MetricSample, SchedulerRecord, SubmitJob};
 use tracing::instrument;
 
 use super::auth::Caller;
 use super::error::{ApiError, ErrorResponse, job_id};
 use super::extract::{ApiJson, ApiQuery};
 use crate::jobs::{IDEMPOTENCY_HEADER, Jobs, Submission, Submitted};
-use ch_domain::MetricSample;
 
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
 
@@ -149,6 +148,25 @@ pub async fn logs(
     Path(id): Path<String>,
 ) -> Result<Json<JobLogs>, ApiError> {
     Ok(Json(jobs.logs(&caller, job_id(&id)?).await?))
+}
+
+/// The job's record at its batch scheduler: Slurm job id, state and pending reason, and once
+/// it ended its accounting (elapsed and CPU time, peak memory, allocated TRES) with the actual
+/// cost and the CPU and memory efficiency. 404 names a job without one (an executor without a
+/// scheduler, or not handed over yet).
+#[utoipa::path(get, path = "/api/jobs/{id}/scheduler", operation_id = "job_scheduler", params(("id" = uuid::Uuid, Path, description = "job id")), tag = "jobs",
+    responses((status = 200, body = SchedulerRecord), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
+pub async fn scheduler(
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SchedulerRecord>, ApiError> {
+    let id = job_id(&id)?;
+    match jobs.scheduler(&caller, id).await? {
+        Some(record) => Ok(Json(record)),
+        None => Err(ServiceError::NotFound(format!("a batch scheduler record of job {id}")).into()),
+    }
 }
 
 /// Every event of the job, in order.

@@ -18,6 +18,7 @@ mod realtime;
 mod regions;
 pub mod routes;
 mod soda;
+mod systems;
 
 use axum::Json;
 use axum::Router;
@@ -61,6 +62,8 @@ pub use jobs::CORRELATION_HEADER;
         jobs::logs,
         jobs::events,
         jobs::metrics,
+        jobs::scheduler,
+        systems::queue,
         events::list,
         regions::get,
         regions::put,
@@ -81,14 +84,6 @@ pub struct ApiDoc;
 
 async fn openapi() -> Json<serde_json::Value> {
     Json(openapi::document())
-}
-
-async fn systems(
-    axum::extract::State(jobs): axum::extract::State<crate::jobs::Jobs>,
-    auth::Caller(caller): auth::Caller,
-) -> Result<Json<ch_domain::SystemCatalog>, error::ApiError> {
-    use ch_api::JobService;
-    Ok(Json(jobs.systems(&caller)?))
 }
 
 /// The site's job templates and whether arbitrary commands are allowed.
@@ -177,12 +172,14 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         .route("/api/jobs/{id}/logs", get(jobs::logs))
         .route("/api/jobs/{id}/events", get(jobs::events))
         .route("/api/jobs/{id}/metrics", get(jobs::metrics))
+        .route("/api/jobs/{id}/scheduler", get(jobs::scheduler))
         .route("/api/events", get(events::list))
         .route("/api/regions", get(regions::get).put(regions::put))
         .route("/api/regions/ds9", get(regions::export_ds9).put(regions::import_ds9))
         .route("/api/realtime/ws", get(realtime::websocket))
         .route("/api/realtime/sse", get(realtime::server_sent_events))
-        .route("/api/systems", get(systems))
+        .route("/api/systems", get(systems::list))
+        .route("/api/systems/{name}/queue", get(systems::queue))
         .route("/api/templates", get(templates))
         .route("/api/openapi.json", get(openapi))
         .route("/api/{*rest}", axum::routing::any(unknown_api))

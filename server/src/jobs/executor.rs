@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ch_api::ServiceError;
-use ch_domain::{Job, JobLogs};
+use ch_domain::{Job, JobLogs, QueueInsight, Resources, SchedulerRecord};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -24,12 +24,23 @@ pub enum ExecutorError {
     /// The executor's own records or the store failed.
     #[error("{0}")]
     Failed(String),
+    /// The batch scheduler did not answer, or refused to (its controller is down).
+    #[error("the batch scheduler did not answer: {0}")]
+    Unanswered(String),
 }
 
 impl From<ExecutorError> for ServiceError {
     fn from(e: ExecutorError) -> Self {
-        tracing::error!(error = %e, "executor");
-        ServiceError::Internal
+        match e {
+            ExecutorError::Unanswered(_) => ServiceError::Upstream {
+                message: e.to_string(),
+                timed_out: false,
+            },
+            e => {
+                tracing::error!(error = %e, "executor");
+                ServiceError::Internal
+            }
+        }
     }
 }
 
@@ -60,6 +71,19 @@ pub trait Executor: Send + Sync + 'static {
     /// [`BeneathError::Missing`] and [`BeneathError::NotAFile`] for no such file,
     /// [`BeneathError::Link`] for a link on the way, [`BeneathError::Io`] otherwise.
     async fn output(&self, job: &Job, file: &Path) -> Result<Opened, BeneathError>;
+
+    /// The job's record at the batch scheduler this executor hands jobs to (its id there,
+    /// state, pending reason, accounting); `None` for an executor without one (local) or a
+    /// job not handed over yet.
+    async fn scheduler(&self, _job: &Job) -> Result<Option<SchedulerRecord>, ExecutorError> {
+        Ok(None)
+    }
+
+    /// The queue of `system` (one of this executor's) at its batch scheduler, for a job asking
+    /// for `r`; `None` for an executor without a queue (local).
+    async fn queue(&self, _system: &str, _r: &Resources) -> Result<Option<QueueInsight>, ExecutorError> {
+        Ok(None)
+    }
 
     /// Settles what a previous server process left behind: re-attaches to jobs still running,
     /// records the outcome of jobs that ended meanwhile, fails jobs that cannot be found.

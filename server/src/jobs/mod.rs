@@ -14,7 +14,10 @@ use ch_api::{
     Action, JobService, Principal, ProjectRef, Resource, ServiceError, ServiceResult, SitePolicy, TemplateCatalog,
     authorize,
 };
-use ch_domain::{Job, JobEvent, JobLogs, JobPage, JobStatus, ListQuery, MetricSample, SubmitJob, SystemCatalog};
+use ch_domain::{
+    Job, JobEvent, JobLogs, JobPage, JobStatus, ListQuery, MetricSample, QueueInsight, ResourceRequest,
+    SchedulerRecord, SubmitJob, SystemCatalog,
+};
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -303,6 +306,14 @@ impl JobService for Jobs {
         Ok(executor.logs(&job).await?)
     }
 
+    async fn scheduler(&self, caller: &Principal, id: Uuid) -> ServiceResult<Option<SchedulerRecord>> {
+        let job = self.job_for(caller, id, Action::Read).await?;
+        match self.executors.get(&job.executor) {
+            Some(executor) => Ok(executor.scheduler(&job).await?),
+            None => Ok(None),
+        }
+    }
+
     async fn events(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<JobEvent>> {
         self.job_for(caller, id, Action::Read).await?;
         Ok(self.lifecycle.store().events_for_job(id).await?)
@@ -315,6 +326,25 @@ impl JobService for Jobs {
 
     async fn submit_targets(&self, caller: &Principal) -> ServiceResult<ch_api::SubmitTargets> {
         self.targets(caller).await
+    }
+
+    async fn queue(&self, caller: &Principal, system: &str, resources: ResourceRequest) -> ServiceResult<QueueInsight> {
+        authorize(self.site, caller, Action::Read, Resource::Site).map_err(|d| ServiceError::denied(d, "systems"))?;
+        let Some(info) = self.catalog.get(system) else {
+            return Err(ServiceError::NotFound(format!("system '{system}'")));
+        };
+        let r = resources.validate()?;
+        info.limits.check(system, &r)?;
+        let executor = info.executor.as_deref().unwrap_or("none");
+        let queue = match self.executors.get(executor) {
+            Some(e) => e.queue(system, &r).await?,
+            None => None,
+        };
+        queue.ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "a batch scheduler queue of system '{system}' (executor '{executor}')"
+            ))
+        })
     }
 
     fn systems(&self, caller: &Principal) -> ServiceResult<SystemCatalog> {

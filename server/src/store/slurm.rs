@@ -1,6 +1,7 @@
 //! The Slurm executor's records (table `slurm_job`): which Slurm job runs each of our jobs,
-//! and the last state and reason Slurm gave for it.
+//! the last state and reason Slurm gave for it, and what its accounting recorded once it ended.
 
+use ch_domain::Accounting;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -11,7 +12,7 @@ use super::jobs::{JobUpdate, job_from_row};
 use super::{Result, Store, StoreError, to_millis};
 
 /// What the Slurm executor knows of one of our jobs in Slurm.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SlurmJobRow {
     pub job_id: Uuid,
     /// Slurm's job id (`sbatch --parsable`); `None` while `sbatch` has not answered.
@@ -24,6 +25,8 @@ pub struct SlurmJobRow {
     pub reason: String,
     /// Slurm is done with the job (a final state was recorded, or it was cancelled).
     pub finished: bool,
+    /// What `sacct` recorded once the job ended; `None` until read.
+    pub accounting: Option<Accounting>,
 }
 
 fn row_of(row: &AnyRow) -> Result<SlurmJobRow> {
@@ -35,6 +38,11 @@ fn row_of(row: &AnyRow) -> Result<SlurmJobRow> {
         state: row.try_get("slurm_state")?,
         reason: row.try_get("slurm_reason")?,
         finished: row.try_get::<i64, _>("finished")? != 0,
+        accounting: row
+            .try_get::<Option<String>, _>("accounting")?
+            .map(|a| serde_json::from_str(&a))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("slurm_job.accounting of {id}: {e}")))?,
     })
 }
 
@@ -126,6 +134,35 @@ impl Store {
         let rows = sqlx::query("select * from slurm_job where finished = 0 order by created_at")
             .fetch_all(&self.pool)
             .await?;
+        rows.iter().map(row_of).collect()
+    }
+
+    /// Saves what Slurm's accounting recorded of job `job_id`.
+    #[instrument(skip(self, accounting), err)]
+    pub async fn slurm_account(&self, job_id: Uuid, accounting: &Accounting, now: DateTime<Utc>) -> Result<()> {
+        let json = serde_json::to_string(accounting).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query("update slurm_job set accounting = $2, updated_at = $3 where job_id = $1")
+            .bind(job_id.to_string())
+            .bind(json)
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Jobs Slurm is done with whose accounting has not been read, last changed after
+    /// `since` (older ones are given up on), oldest first, at most `limit`; not those Slurm
+    /// lost (accounting does not know them).
+    #[instrument(skip(self), err)]
+    pub async fn slurm_unaccounted(&self, since: DateTime<Utc>, limit: u32) -> Result<Vec<SlurmJobRow>> {
+        let rows = sqlx::query(
+            "select * from slurm_job where finished = 1 and accounting is null and slurm_job_id is not null \
+             and slurm_state <> 'LOST' and updated_at >= $1 order by updated_at limit $2",
+        )
+        .bind(to_millis(since))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(row_of).collect()
     }
 }

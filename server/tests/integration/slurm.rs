@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use ch_domain::{EventType, JobStatus, SystemInfo, SystemLimits};
+use ch_domain::{EventType, JobStatus, SystemInfo, SystemLimits, SystemRates};
 use serde_json::{Value, json};
 
 use crate::common::{self, Db, TestApp, output_within};
@@ -84,8 +84,36 @@ fn slurm_settings(s: &mut server::settings::Settings) {
             ..SystemInfo::default()
         },
     );
+    if let Some(c) = s.systems.0.get_mut("cluster") {
+        c.rates = SystemRates {
+            cpu_core_hour_usd: CPU_HOUR_USD,
+            gpu_hour_usd: GPU_HOUR_USD,
+            ..SystemRates::default()
+        };
+    }
     s.slurm.poll_interval_ms = 200;
     s.slurm.max_poll_interval_ms = 1_000;
+}
+
+/// Rates of the test system: an hour of one CPU, and of one GPU, in USD (high, so seconds
+/// cost cents).
+const CPU_HOUR_USD: f64 = 36.0;
+const GPU_HOUR_USD: f64 = 72.0;
+
+/// `GET /api/jobs/{id}/scheduler` once `want` holds.
+async fn scheduler_until(app: &TestApp, id: uuid::Uuid, want: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + SLURM_WAIT;
+    loop {
+        let (status, record) = app.get_json(&format!("/api/jobs/{id}/scheduler")).await;
+        if status == 200 && want(&record) {
+            return record;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "scheduler record of {id}: {status} {record}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn job(name: &str, command: &str, gpus: u32, minutes: u32) -> Value {
@@ -208,6 +236,15 @@ async fn pending_running_completed(db: Db) {
     })
     .await;
     assert_eq!(app.job(ok.id).await.status, JobStatus::Queued);
+    // The API shows the Slurm job id and why it waits, once the executor has polled.
+    let sid = slurm_id(ok.id);
+    let pending = scheduler_until(&app, ok.id, |r| r["reason"] == "Resources").await;
+    assert_eq!(
+        (&pending["scheduler"], &pending["scheduler_job_id"], &pending["state"]),
+        (&json!("slurm"), &json!(sid), &json!("PENDING")),
+        "{pending}"
+    );
+    assert!(pending["accounting"].is_null(), "{pending}");
     drop(blocker);
     wait_long(&app, ok.id, |j| j.status == JobStatus::Running).await;
     let done = wait_long(&app, ok.id, |j| j.status.is_terminal()).await;
@@ -232,6 +269,23 @@ async fn pending_running_completed(db: Db) {
         "{logs}"
     );
     assert_eq!(logs["stderr"], "to-stderr\n", "{logs}");
+
+    // Accounting from sacct: it ran ≥ 2 s on the 1 CPU, 103 MiB (0.1 GB) and 1 GPU it asked
+    // for, and its actual cost is the system's rates over that.
+    let record = scheduler_until(&app, ok.id, |r| !r["accounting"].is_null()).await;
+    let acct = &record["accounting"];
+    assert_eq!(record["state"], "COMPLETED", "{record}");
+    assert_eq!(
+        acct["allocated"],
+        json!({ "nodes": 1, "cpus": 1, "memory_bytes": 103 << 20, "gpus": 1 }),
+        "{record}"
+    );
+    let elapsed = acct["elapsed_secs"].as_u64().expect("elapsed");
+    assert!((2..30).contains(&elapsed), "{record}");
+    let expected = (elapsed as f64 / 3600.0 * (CPU_HOUR_USD + GPU_HOUR_USD) * 100.0).round() / 100.0;
+    assert_eq!(record["actual_cost_usd"], json!(expected), "{record}");
+    let cpu = record["cpu_efficiency"].as_f64().expect("cpu efficiency");
+    assert!((0.0..=1.0).contains(&cpu), "{record}");
 
     let failed = wait_long(&app, failing.id, |j| j.status.is_terminal()).await;
     assert_eq!(failed.status, JobStatus::Failed, "{failed:?}");
@@ -291,11 +345,16 @@ async fn cancel_while_pending_and_while_running() {
         until("gone from squeue", || squeue_of(id).is_empty()).await;
         assert_eq!(app.job(id).await.status, JobStatus::Cancelled);
     }
-    let state = slurm(
-        "sacct",
-        &["-n", "-P", "-X", "-o", "State", "--name", &format!("ch-{}", running.id)],
-    );
-    assert!(state.starts_with("CANCELLED"), "{state}");
+    // Accounting trails the controller by a moment.
+    let name = format!("ch-{}", running.id);
+    until("sacct says CANCELLED", || {
+        slurm("sacct", &["-n", "-P", "-X", "-o", "State", "--name", &name]).starts_with("CANCELLED")
+    })
+    .await;
+    // A job cancelled here is still accounted for: it ran, and what it ran is charged.
+    let record = scheduler_until(&app, running.id, |r| !r["accounting"].is_null()).await;
+    assert!(record["accounting"]["elapsed_secs"].as_u64().is_some(), "{record}");
+    assert!(record["actual_cost_usd"].as_f64().is_some(), "{record}");
     drop(blocker);
     app.stop().await;
 }
@@ -378,6 +437,47 @@ async fn bad_input_is_refused_before_slurm_sees_it() {
         msg.contains("systems.cluster.partition") && msg.contains("nosuch"),
         "{msg}"
     );
+}
+
+/// The submit form's queue insight: the partition's pending and running jobs as squeue counts
+/// them, and when Slurm expects a job with the resources asked about to start
+/// (`sbatch --test-only`: at once, on an idle node); resources beyond the node's are refused
+/// naming the field, and a system without a scheduler has no queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_of_a_system_before_submitting() {
+    let Some(app) = spawn(Db::Sqlite).await else { return };
+    let (status, q) = app
+        .get_json("/api/systems/cluster/queue?gpus=1&memory_gb=0.1&max_runtime_minutes=5")
+        .await;
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(
+        (&q["system"], &q["scheduler"], &q["partition"]),
+        (&json!("cluster"), &json!("slurm"), &json!("debug")),
+        "{q}"
+    );
+    let running = slurm("squeue", &["-h", "-p", "debug", "-t", "RUNNING", "-o", "%i"])
+        .lines()
+        .count();
+    assert_eq!(q["running"].as_u64(), Some(running as u64), "{q}");
+    assert!(q["refusal"].is_null(), "{q}");
+    let start: chrono::DateTime<chrono::Utc> = q["estimated_start"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("an estimated start");
+    let read: chrono::DateTime<chrono::Utc> = q["read_at"].as_str().and_then(|t| t.parse().ok()).expect("read_at");
+    assert!(
+        (start - read).num_seconds().abs() < 120,
+        "an idle node starts it at once: {q}"
+    );
+
+    let (status, too_many) = app.get_json("/api/systems/cluster/queue?gpus=3").await;
+    assert_eq!(status, 422, "{too_many}");
+    assert_eq!(too_many["error"]["field"], "resources.gpus", "{too_many}");
+    let (status, none) = app.get_json("/api/systems/nosuch/queue").await;
+    assert_eq!(status, 404, "{none}");
+    let (status, bad) = app.get_json("/api/systems/cluster/queue?cpus=lots").await;
+    assert_eq!(status, 400, "{bad}");
+    app.stop().await;
 }
 
 /// Starts the cluster's daemons that are not running (the project's idempotent start script).

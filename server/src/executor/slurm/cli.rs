@@ -2,16 +2,16 @@
 //! a deadline: `sbatch --parsable`, one `squeue` and one `sacct` per poll for every job we
 //! watch, `scancel`, and `sinfo` for the partitions' limits at start-up.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use ch_domain::SystemLimits;
+use ch_domain::{Accounting, SystemLimits};
 use tokio::process::Command;
 
-use super::limits;
 use super::state::{Seen, parse_sacct, parse_squeue};
+use super::{accounting, limits};
 
 /// Why a Slurm command failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +44,11 @@ impl Cli {
 
     /// Runs `program args`; its standard output on success.
     async fn run(&self, program: &str, args: &[String]) -> Result<String, SlurmError> {
+        self.run_both(program, args).await.map(|(out, _)| out)
+    }
+
+    /// Runs `program args`; its standard output and error on success.
+    async fn run_both(&self, program: &str, args: &[String]) -> Result<(String, String), SlurmError> {
         let path = self
             .bin_dir
             .as_ref()
@@ -63,7 +68,42 @@ impl Cli {
             let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
             return Err(SlurmError::Failed(program.into(), err));
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok((
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+
+    /// Asks Slurm when a job with `options` ([`super::script::resource_options`]) would start
+    /// if submitted now, without submitting it (`sbatch --test-only`): its answer
+    /// (`sbatch: Job 7 to start at 2026-12-07T19:54:20 using 1 processors on nodes n1 in
+    /// partition debug`), or `Err(Failed)` with Slurm's refusal.
+    pub async fn test_only(&self, options: Vec<String>) -> Result<String, SlurmError> {
+        let mut args = vec![
+            "--test-only".to_owned(),
+            "--job-name=ch-queue-estimate".into(),
+            "--output=/dev/null".into(),
+        ];
+        args.extend(options);
+        args.extend(["--wrap".into(), "true".into()]);
+        let (out, err) = self.run_both("sbatch", &args).await?;
+        Ok(format!("{out}{err}"))
+    }
+
+    /// The state of every pending and running job of `partition` (all users; `None`: all
+    /// partitions), one per line.
+    pub async fn partition_states(&self, partition: Option<&str>) -> Result<String, SlurmError> {
+        let mut args = vec![
+            "-h".to_owned(),
+            "-t".into(),
+            "PENDING,RUNNING".into(),
+            "-o".into(),
+            "%T".into(),
+        ];
+        if let Some(p) = partition {
+            args.extend(["-p".into(), p.to_owned()]);
+        }
+        self.run("squeue", &args).await
     }
 
     /// Submits the batch script `script`; Slurm's job id.
@@ -101,21 +141,22 @@ impl Cli {
         }
     }
 
-    /// What accounting says of `ids` (the allocations, not their steps): one query for all.
-    pub async fn sacct(&self, ids: &[u64]) -> Result<Vec<Seen>, SlurmError> {
+    /// What accounting says of `ids`: how each allocation ended, and what it used (read from
+    /// the allocations and their steps, [`accounting::parse`]); one query for all.
+    pub async fn sacct(&self, ids: &[u64]) -> Result<(Vec<Seen>, HashMap<u64, Accounting>), SlurmError> {
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), HashMap::new()));
         }
         let args = [
             "-n".into(),
             "-P".into(),
-            "-X".into(),
             "-o".into(),
-            "JobIDRaw,State,ExitCode,Reason".into(),
+            accounting::SACCT_FORMAT.into(),
             "-j".into(),
             list(ids),
         ];
-        Ok(parse_sacct(&self.run("sacct", &args).await?))
+        let out = self.run("sacct", &args).await?;
+        Ok((parse_sacct(&out), accounting::parse(&out)))
     }
 
     /// The Slurm id of the job named `name` (`--job-name`), if the controller or accounting

@@ -5,11 +5,15 @@
 //! (the reason, e.g. `Priority` or `Resources`, is kept in the executor's table `slurm_job`),
 //! becomes `running` when Slurm starts it, and ends as Slurm's accounting says ([`state`]).
 //! The Slurm job id is stored before the server learns anything else, so a restarted server
-//! re-attaches to the jobs Slurm still runs. slurmrestd (REST) is not implemented yet.
+//! re-attaches to the jobs Slurm still runs. Ended jobs' accounting comes from `sacct`
+//! ([`accounting`]); the submit form's queue insight from `squeue` and `sbatch --test-only`
+//! ([`queue`]). slurmrestd (REST) is not implemented yet.
 
+pub mod accounting;
 pub mod cli;
 pub mod limits;
 mod poll;
+pub mod queue;
 pub mod script;
 pub mod state;
 
@@ -19,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use ch_domain::{Job, JobLogs, SystemCatalog};
+use ch_domain::{Job, JobLogs, QueueInsight, Resources, SchedulerRecord, SystemCatalog};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +56,8 @@ pub struct SlurmExecutor {
     followers: Mutex<HashMap<Uuid, Follower>>,
     /// When each job was first found unknown to both `squeue` and `sacct`.
     unseen: Mutex<HashMap<Uuid, Instant>>,
+    /// Recent queue insights, by system and request ([`queue`]).
+    queue_cache: moka::future::Cache<String, QueueInsight>,
 }
 
 impl SlurmExecutor {
@@ -126,6 +132,10 @@ impl SlurmExecutor {
             wake: Notify::new(),
             followers: Mutex::default(),
             unseen: Mutex::default(),
+            queue_cache: moka::future::Cache::builder()
+                .max_capacity(1_000)
+                .time_to_live(queue::FRESH_FOR)
+                .build(),
         })
     }
 
@@ -222,6 +232,37 @@ impl Executor for SlurmExecutor {
         crate::executor::logs::output(self.job_dir(job.id), file).await
     }
 
+    /// The job's Slurm id, state and pending reason, and once it ended its accounting with
+    /// the actual cost at its system's rates.
+    async fn scheduler(&self, job: &Job) -> Result<Option<SchedulerRecord>, ExecutorError> {
+        let row = self
+            .lifecycle
+            .store()
+            .slurm_job(job.id)
+            .await
+            .map_err(|e| ExecutorError::Failed(format!("reading the Slurm record: {e}")))?;
+        let rates = self
+            .systems
+            .get(&job.target_system)
+            .map(|s| s.rates)
+            .unwrap_or_default();
+        Ok(row.map(|r| {
+            SchedulerRecord::new(
+                EXECUTOR_NAME,
+                r.slurm_job_id.map(|id| id.to_string()),
+                r.state,
+                r.reason,
+                r.accounting,
+                &rates,
+            )
+        }))
+    }
+
+    /// How busy the system's partition is and when Slurm expects a job asking for `r` to start.
+    async fn queue(&self, system: &str, r: &Resources) -> Result<Option<QueueInsight>, ExecutorError> {
+        self.queue_insight(system, r).await
+    }
+
     /// Settles submissions a previous server made without seeing `sbatch` answer: the job is
     /// found by its name in Slurm, or submitted again. Jobs Slurm runs are re-attached by the
     /// first poll (their progress followed from the latest value written meanwhile).
@@ -246,7 +287,8 @@ impl Executor for SlurmExecutor {
             let wake = self.wake.notified();
             let submitted = self.submit_queued().await;
             let changed = self.poll().await;
-            pause = if submitted || changed {
+            let accounted = self.account_finished().await;
+            pause = if submitted || changed || accounted {
                 min
             } else {
                 (pause * 2).min(max)

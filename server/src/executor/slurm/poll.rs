@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use ch_api::ServiceError;
-use ch_domain::{Job, JobStatus, Outcome};
+use ch_domain::{Accounting, Job, JobStatus, Outcome};
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
@@ -19,8 +19,10 @@ use crate::executor::progress;
 use crate::jobs::Change;
 use crate::store::{SlurmJobRow, StoreError};
 
-/// Jobs handed to Slurm per round at most.
+/// Jobs handed to Slurm (or whose accounting is read) per round at most.
 const SUBMIT_BATCH: u32 = 32;
+/// How long after its end a job's accounting is looked for (slurmdbd may be down a while).
+const ACCOUNTING_WAIT: Duration = Duration::from_secs(3600);
 
 impl SlurmExecutor {
     /// Hands queued jobs to Slurm; whether any was submitted.
@@ -220,8 +222,8 @@ impl SlurmExecutor {
             return false;
         }
         let ids: Vec<u64> = ended.iter().map(|(_, sid)| *sid).collect();
-        let acct: HashMap<u64, Seen> = match self.cli.sacct(&ids).await {
-            Ok(seen) => seen.into_iter().map(|s| (s.slurm_job_id, s)).collect(),
+        let (acct, used): (HashMap<u64, Seen>, _) = match self.cli.sacct(&ids).await {
+            Ok((seen, used)) => (seen.into_iter().map(|s| (s.slurm_job_id, s)).collect(), used),
             Err(e) => {
                 warn!(error = %e, "sacct failed; trying again next round");
                 return false;
@@ -231,7 +233,7 @@ impl SlurmExecutor {
         for (job, sid) in ended {
             match acct.get(&sid) {
                 Some(seen) if state::meaning(&seen.state) == Meaning::Ended => {
-                    self.finish(&job, seen).await;
+                    self.finish(&job, seen, used.get(&sid)).await;
                     changed = true;
                 }
                 // Accounting trails the controller: the end shows in a later round.
@@ -242,9 +244,9 @@ impl SlurmExecutor {
         changed
     }
 
-    /// Records how `job` ended in Slurm (`seen`, from `sacct`); a job to be retried goes back
-    /// to the queue and is submitted again.
-    async fn finish(&self, job: &Job, seen: &Seen) {
+    /// Records how `job` ended in Slurm (`seen`, from `sacct`) and what it used; a job to be
+    /// retried goes back to the queue and is submitted again.
+    async fn finish(&self, job: &Job, seen: &Seen, used: Option<&Accounting>) {
         self.unfollow(job.id).await;
         if let Ok(mut u) = self.unseen.lock() {
             u.remove(&job.id);
@@ -256,7 +258,55 @@ impl SlurmExecutor {
         let outcome = state::outcome(seen, job.resources.max_runtime_minutes);
         info!(job_id = %job.id, slurm_job_id = seen.slurm_job_id, state = %seen.state, ?outcome, "Slurm job ended");
         self.noted(job.id, None, &seen.state, &seen.reason, true).await;
+        if let Some(used) = used {
+            self.accounted(job.id, used).await;
+        }
         self.record(job.id, Change::Finish(outcome)).await;
+    }
+
+    /// Reads the accounting of jobs Slurm is done with that have none yet (cancelled here, or
+    /// ended before accounting had their figures): one `sacct` for all; whether any was read.
+    /// Jobs whose accounting has not appeared within [`ACCOUNTING_WAIT`] are given up on.
+    pub(super) async fn account_finished(&self) -> bool {
+        let store = self.lifecycle.store();
+        let since = now() - chrono::Duration::from_std(ACCOUNTING_WAIT).unwrap_or_default();
+        let rows = match store.slurm_unaccounted(since, SUBMIT_BATCH).await {
+            Ok(rows) if rows.is_empty() => return false,
+            Ok(rows) => rows,
+            Err(e) => {
+                warn!(error = %e, "reading unaccounted Slurm jobs failed");
+                return false;
+            }
+        };
+        let ids: Vec<u64> = rows.iter().filter_map(|r| r.slurm_job_id).collect();
+        let (seen, used) = match self.cli.sacct(&ids).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                debug!(error = %e, "sacct failed; accounting read in a later round");
+                return false;
+            }
+        };
+        let mut any = false;
+        for row in rows {
+            let Some(sid) = row.slurm_job_id else { continue };
+            // Figures are final once accounting holds the allocation's end.
+            let ended = seen
+                .iter()
+                .any(|s| s.slurm_job_id == sid && state::meaning(&s.state) == Meaning::Ended);
+            if let (true, Some(used)) = (ended, used.get(&sid)) {
+                self.accounted(row.job_id, used).await;
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// Saves Slurm's accounting of job `id`.
+    async fn accounted(&self, id: Uuid, used: &Accounting) {
+        debug!(job_id = %id, ?used, "Slurm accounting");
+        if let Err(e) = self.lifecycle.store().slurm_account(id, used, now()).await {
+            warn!(job_id = %id, error = %e, "recording Slurm's accounting failed");
+        }
     }
 
     /// A job neither `squeue` nor `sacct` knows: failed as lost after

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use ch_domain::{Job, SystemInfo};
+use ch_domain::{Job, Resources, SystemInfo};
 
 /// The Slurm job name of our job `id` (`--job-name`, squeue's `%j`).
 pub fn job_name(id: uuid::Uuid) -> String {
@@ -38,30 +38,40 @@ pub fn memory_mib(memory_gb: f64) -> u64 {
     ((memory_gb * 1024.0).ceil() as u64).max(1)
 }
 
+/// The options that ask Slurm for resources `r` on `system`: nodes, one task per node with
+/// `cpus` CPUs, memory per node, GPUs (`--gres=gpu:N`), the time limit, partition and account.
+pub fn resource_options(r: &Resources, system: &SystemInfo) -> Vec<String> {
+    let mut o = vec![
+        format!("--nodes={}", r.nodes),
+        "--ntasks-per-node=1".into(),
+        format!("--cpus-per-task={}", r.cpus),
+        format!("--mem={}M", memory_mib(r.memory_gb)),
+    ];
+    if r.gpus > 0 {
+        o.push(format!("--gres=gpu:{}", r.gpus));
+    }
+    o.push(format!("--time={}", r.max_runtime_minutes));
+    if let Some(p) = &system.partition {
+        o.push(format!("--partition={p}"));
+    }
+    if let Some(a) = &system.account {
+        o.push(format!("--account={a}"));
+    }
+    o
+}
+
 /// The batch script of `job` on `system`, whose directory is `dir` (checked by [`safe_path`]):
 /// output to `dir/stdout.log` and `dir/stderr.log`, working directory `dir/work`, the command
 /// in `dir/command.sh`.
 pub fn batch_script(job: &Job, system: &SystemInfo, dir: &Path) -> String {
-    let r = &job.resources;
     let d = dir.display();
     let mut s = String::from("#!/bin/sh\n");
     let mut opt = |line: String| {
         let _ = writeln!(s, "#SBATCH {line}");
     };
     opt(format!("--job-name={}", job_name(job.id)));
-    opt(format!("--nodes={}", r.nodes));
-    opt("--ntasks-per-node=1".into());
-    opt(format!("--cpus-per-task={}", r.cpus));
-    opt(format!("--mem={}M", memory_mib(r.memory_gb)));
-    if r.gpus > 0 {
-        opt(format!("--gres=gpu:{}", r.gpus));
-    }
-    opt(format!("--time={}", r.max_runtime_minutes));
-    if let Some(p) = &system.partition {
-        opt(format!("--partition={p}"));
-    }
-    if let Some(a) = &system.account {
-        opt(format!("--account={a}"));
+    for o in resource_options(&job.resources, system) {
+        opt(o);
     }
     opt(format!("--output={d}/stdout.log"));
     opt(format!("--error={d}/stderr.log"));
@@ -75,7 +85,7 @@ pub fn batch_script(job: &Job, system: &SystemInfo, dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ch_domain::{JobStatus, Priority, Resources};
+    use ch_domain::{JobStatus, Priority};
 
     fn job(command: &str, resources: Resources) -> Job {
         let now = chrono::Utc::now();

@@ -5,7 +5,8 @@
 
 use ch_domain::Outcome;
 
-/// One line of `squeue -h -t all -o %i|%T|%r` or `sacct -n -P -X -o JobIDRaw,State,ExitCode,Reason`.
+/// One line of `squeue -h -t all -o %i|%T|%r`, or an allocation's line of `sacct -n -P -o`
+/// [`super::accounting::SACCT_FORMAT`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
     /// Slurm's job id.
@@ -49,7 +50,8 @@ pub fn parse_squeue(out: &str) -> Vec<Seen> {
         .collect()
 }
 
-/// Reads `sacct -P -X` lines (`JobIDRaw|State|ExitCode|Reason`).
+/// Reads the allocations' lines of `sacct -P` (`JobIDRaw|State|ExitCode|Reason|…`); the
+/// steps' lines (`<id>.batch`) are skipped.
 pub fn parse_sacct(out: &str) -> Vec<Seen> {
     out.lines()
         .filter_map(|line| {

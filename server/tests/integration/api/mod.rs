@@ -76,6 +76,24 @@ async fn job_runs_to_completion(db: Db) {
 
     let (_, metrics) = app.get_json(&format!("/api/jobs/{}/metrics", job.id)).await;
     assert!(!metrics.as_array().expect("array").is_empty(), "no samples: {metrics}");
+    // A local job has no batch scheduler: 404 saying so.
+    let (status, none) = app.get_json(&format!("/api/jobs/{}/scheduler", job.id)).await;
+    assert_eq!(status, 404, "{none}");
+    assert!(
+        none["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("batch scheduler record of job")),
+        "{none}"
+    );
+    // Nor has the local system a queue to show before submitting.
+    let (status, queue) = app.get_json("/api/systems/local/queue").await;
+    assert_eq!(status, 404, "{queue}");
+    assert!(
+        queue["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("batch scheduler queue of system 'local'")),
+        "{queue}"
+    );
 
     // Server-rendered dashboard shows the job before any script runs.
     let html = app.page("/").await;
