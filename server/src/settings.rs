@@ -202,6 +202,10 @@ pub struct SlurmSettings {
     /// Minutes a job may be unknown to both `squeue` and `sacct` (accounting trails the
     /// controller) before it is failed as lost.
     pub lost_after_minutes: u64,
+    /// Shortest pause between two `sstat` readings of the running jobs' CPU and memory
+    /// (`GET /api/jobs/{id}/metrics`), in milliseconds; a reading happens with a poll, so
+    /// never more often than the polls.
+    pub sample_interval_ms: u64,
 }
 
 impl Default for SlurmSettings {
@@ -213,6 +217,7 @@ impl Default for SlurmSettings {
             max_poll_interval_ms: 30_000,
             command_timeout_secs: 30,
             lost_after_minutes: 10,
+            sample_interval_ms: 10_000,
         }
     }
 }

@@ -92,6 +92,7 @@ fn slurm_settings(s: &mut server::settings::Settings) {
         };
     }
     s.slurm.poll_interval_ms = 200;
+    s.slurm.sample_interval_ms = 500;
     s.slurm.max_poll_interval_ms = 1_000;
 }
 
@@ -437,6 +438,35 @@ async fn bad_input_is_refused_before_slurm_sees_it() {
         msg.contains("systems.cluster.partition") && msg.contains("nosuch"),
         "{msg}"
     );
+}
+
+/// A running Slurm job's CPU and memory, as its node measures them (`sstat`), reach the job's
+/// samples (`GET /api/jobs/{id}/metrics`) while it runs: a busy loop holding 60 MB shows as
+/// tens of percent of a core and tens of MB resident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_jobs_cpu_and_memory_are_sampled() {
+    let Some(app) = spawn(Db::Sqlite).await else { return };
+    let _leftovers = Leftovers::of(&app);
+    let busy = "python3 -c 'import time\nx = bytearray(60_000_000)\nt = time.time()\nwhile time.time() - t < 4: pass'";
+    let j = app.submit_ok(job("slurm-busy", busy, 0, 5)).await;
+    let done = wait_long(&app, j.id, |j| j.status.is_terminal()).await;
+    assert_eq!(done.status, JobStatus::Completed, "{done:?}");
+    let (status, samples) = app.get_json(&format!("/api/jobs/{}/metrics", j.id)).await;
+    assert_eq!(status, 200, "{samples}");
+    let samples = samples.as_array().expect("an array");
+    assert!(!samples.is_empty(), "no samples of a 4 s job");
+    let peak_memory = samples
+        .iter()
+        .filter_map(|s| s["memory_bytes"].as_i64())
+        .max()
+        .unwrap_or(0);
+    assert!(peak_memory > 50_000_000, "{samples:?}");
+    let peak_cpu = samples
+        .iter()
+        .filter_map(|s| s["cpu_percent"].as_f64())
+        .fold(0.0, f64::max);
+    assert!(peak_cpu > 20.0, "{samples:?}");
+    app.stop().await;
 }
 
 /// The submit form's queue insight: the partition's pending and running jobs as squeue counts

@@ -90,6 +90,21 @@ impl Cli {
         Ok(format!("{out}{err}"))
     }
 
+    /// What the nodes measure of the running jobs `ids` and their steps (`sstat -a`): lines
+    /// of `JobID|TresUsageInTot` ([`super::sample::parse`]).
+    pub async fn sstat(&self, ids: &[u64]) -> Result<String, SlurmError> {
+        let args = [
+            "-n".into(),
+            "-P".into(),
+            "-a".into(),
+            "-o".into(),
+            "JobID,TresUsageInTot".into(),
+            "-j".into(),
+            list(ids),
+        ];
+        self.run("sstat", &args).await
+    }
+
     /// The state of every pending and running job of `partition` (all users; `None`: all
     /// partitions), one per line.
     pub async fn partition_states(&self, partition: Option<&str>) -> Result<String, SlurmError> {

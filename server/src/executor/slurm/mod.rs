@@ -7,13 +7,15 @@
 //! The Slurm job id is stored before the server learns anything else, so a restarted server
 //! re-attaches to the jobs Slurm still runs. Ended jobs' accounting comes from `sacct`
 //! ([`accounting`]); the submit form's queue insight from `squeue` and `sbatch --test-only`
-//! ([`queue`]). slurmrestd (REST) is not implemented yet.
+//! ([`queue`]); running jobs' CPU and memory from `sstat` ([`sample`]). slurmrestd (REST) is
+//! not implemented yet.
 
 pub mod accounting;
 pub mod cli;
 pub mod limits;
 mod poll;
 pub mod queue;
+pub mod sample;
 pub mod script;
 pub mod state;
 
@@ -58,6 +60,10 @@ pub struct SlurmExecutor {
     unseen: Mutex<HashMap<Uuid, Instant>>,
     /// Recent queue insights, by system and request ([`queue`]).
     queue_cache: moka::future::Cache<String, QueueInsight>,
+    /// When the running jobs' usage was last read ([`sample`]).
+    last_sample: Mutex<Option<Instant>>,
+    /// Each running job's last reading: when, and its CPU seconds then.
+    samples: Mutex<HashMap<Uuid, (chrono::DateTime<chrono::Utc>, f64)>>,
 }
 
 impl SlurmExecutor {
@@ -136,6 +142,8 @@ impl SlurmExecutor {
                 .max_capacity(1_000)
                 .time_to_live(queue::FRESH_FOR)
                 .build(),
+            last_sample: Mutex::default(),
+            samples: Mutex::default(),
         })
     }
 
@@ -176,6 +184,7 @@ impl SlurmExecutor {
 
     /// Stops following job `id`, after it read what the job wrote (bounded wait).
     async fn unfollow(&self, id: Uuid) {
+        self.forget_samples(id);
         let follower = self.followers.lock().ok().and_then(|mut f| f.remove(&id));
         if let Some((done, task)) = follower {
             done.cancel();

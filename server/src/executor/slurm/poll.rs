@@ -143,6 +143,7 @@ impl SlurmExecutor {
         };
         let mut changed = false;
         let mut ended = Vec::new();
+        let mut running = Vec::new();
         for row in rows {
             let job = match store.get_job(row.job_id).await {
                 Ok(stored) => stored.job,
@@ -173,6 +174,7 @@ impl SlurmExecutor {
                     }
                 }
                 Some((Meaning::Running, s)) => {
+                    running.push((job.id, sid, job.started_at));
                     if job.status == JobStatus::Queued {
                         self.record(job.id, Change::Transition(JobStatus::Running)).await;
                         self.follow(job.id, progress::From::Offset(0));
@@ -195,6 +197,7 @@ impl SlurmExecutor {
                 Some((Meaning::Ended, _)) | None => ended.push((job, sid)),
             }
         }
+        self.sample(&running).await;
         changed | self.settle_ended(ended).await
     }
 
