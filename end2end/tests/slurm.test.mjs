@@ -1,8 +1,8 @@
 // Issue 12, a job through the UI to a Slurm system of the real test cluster (`cargo xtask slurm`,
 // started by the test command before these tests): the submit form shows the system's queue and
 // when a job like this would start, refuses resources beyond the node's; the job page shows the
-// Slurm job id, its state, and once it ended its accounting with the actual cost next to the
-// estimate. Without a cluster the test is skipped, with CI=true it fails.
+// Slurm job id, its state and why it waits (live), and once it ended its accounting with the
+// actual cost next to the estimate. Without a cluster the test is skipped, with CI=true it fails.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -35,6 +35,7 @@ if (!up && process.env.CI === 'true') throw new Error('no Slurm cluster answers 
 let server;
 let browser;
 const submitted = [];
+const blockers = [];
 
 before(async () => {
   if (!up) return;
@@ -60,6 +61,13 @@ before(async () => {
 }, { timeout: HOOK_TIMEOUT_MS });
 
 after(async () => {
+  for (const id of blockers) {
+    try {
+      execFileSync('scancel', [id], { timeout: 20_000 });
+    } catch {
+      // Already gone.
+    }
+  }
   for (const id of submitted) {
     try {
       execFileSync('scancel', ['-n', `ch-${id}`], { timeout: 20_000 });
@@ -95,7 +103,11 @@ test('a job submitted in the UI runs on Slurm and shows its Slurm id, state and 
   await page.fill('input[name="resources.gpus"]', '1');
   await page.fill('input[name="resources.memory_gb"]', '0.1');
   await page.fill('input[name="resources.max_runtime_minutes"]', '5');
-  await queue.waitFor({ timeout: 30_000 });
+  // Another job holds both GPUs for up to 2 minutes: Slurm plans ours after it.
+  const blocker = execFileSync('sbatch', ['--parsable', '-J', 'e2e-blocker', '--gres=gpu:2', '--mem=100M', '-t', '2', '-o', '/dev/null', '--wrap', 'sleep 120'], { encoding: 'utf8', timeout: 20_000 }).trim();
+  blockers.push(blocker);
+  await page.fill('input[name="resources.max_runtime_minutes"]', '4');
+  await page.waitForFunction(() => /would start in about [12] min/.test(document.querySelector('[data-testid="queue"]')?.textContent ?? ''), null, { timeout: 30_000 });
   await page.screenshot({ path: `${shots}/slurm-submit.png`, fullPage: true });
   await page.click('button[type="submit"]');
   await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
@@ -109,6 +121,12 @@ test('a job submitted in the UI runs on Slurm and shows its Slurm id, state and 
   await page.waitForFunction(() => /^\d+$/.test(document.querySelector('[data-testid="scheduler-job-id"]')?.textContent ?? ''), null, { timeout: 30_000 });
   const known = execFileSync('squeue', ['-h', '-t', 'all', '-o', '%i', '-n', `ch-${id}`], { encoding: 'utf8', timeout: 20_000 }).trim();
   assert.equal(await slurmId.textContent(), known);
+
+  // While the blocker runs, the page says why ours waits, live; then it runs.
+  await page.waitForFunction(() => document.querySelector('[data-testid="scheduler-state"]')?.textContent === 'PENDING (Resources)', null, { timeout: 30_000 });
+  assert.match(await page.locator('[data-testid="events"]').textContent(), /Slurm job \d+: PENDING \(Resources\)/);
+  await page.screenshot({ path: `${shots}/slurm-pending.png`, fullPage: true });
+  execFileSync('scancel', [blocker], { timeout: 20_000 });
 
   // Completed, with accounting: elapsed time, efficiency and the actual cost beside the estimate.
   await page.waitForSelector('[data-testid="scheduler-cost"]', { timeout: 60_000 });

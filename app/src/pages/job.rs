@@ -66,9 +66,8 @@ fn JobView(detail: JobDetail) -> impl IntoView {
     // Logs are not in the events: re-read them when this job has news.
     let logs = Resource::new(move || events.with(Vec::len), move |_| get_job_logs(id));
     let initial_logs = detail.logs.clone();
-    // The scheduler's word (state, pending reason, accounting) changes with the job's status.
-    let statuses = Memo::new(move |_| job.with(|j| j.status));
-    let scheduler_read = Resource::new(move || statuses.get(), move |_| get_job_scheduler(id));
+    // The scheduler's word (state, pending reason, accounting) comes with the job's events.
+    let scheduler_read = Resource::new(move || events.with(Vec::len), move |_| get_job_scheduler(id));
     let initial_scheduler = detail.scheduler.clone();
     let scheduler = Signal::derive(move || {
         scheduler_read
@@ -195,6 +194,21 @@ fn describe(e: &JobEvent) -> String {
     match e.event_type {
         EventType::JobProgress => format!("progress {}%", e.payload["progress"]),
         EventType::JobSubmitted => "submitted".into(),
+        EventType::JobSchedulerChanged => {
+            let s = &e.payload["scheduler"];
+            let reason = s["reason"].as_str().filter(|r| !r.is_empty() && *r != "None");
+            format!(
+                "{} job {}: {}{}",
+                if s["scheduler"] == "slurm" {
+                    "Slurm"
+                } else {
+                    s["scheduler"].as_str().unwrap_or("scheduler")
+                },
+                s["scheduler_job_id"].as_str().unwrap_or("—"),
+                s["state"].as_str().unwrap_or("?"),
+                reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            )
+        }
         _ => format!(
             "{} → {}",
             e.payload["from"].as_str().unwrap_or("?"),
@@ -211,7 +225,7 @@ fn Timeline(events: Memo<Vec<JobEvent>>) -> impl IntoView {
                 .filter_map(|e| {
                     let to = match e.event_type {
                         EventType::JobSubmitted => Some(JobStatus::Submitted),
-                        EventType::JobProgress => None,
+                        EventType::JobProgress | EventType::JobSchedulerChanged => None,
                         _ => e.payload["to"].as_str().and_then(|s| s.parse().ok()),
                     }?;
                     Some((to, e.occurred_at))

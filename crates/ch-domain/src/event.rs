@@ -27,16 +27,21 @@ pub enum EventType {
     JobFailed,
     #[serde(rename = "job.cancelled")]
     JobCancelled,
+    /// The batch scheduler's word on a job changed (Slurm: its state, or why it waits, e.g.
+    /// `PENDING` for `Priority` → `Resources`); the job's own status may be unchanged.
+    #[serde(rename = "job.scheduler.changed")]
+    JobSchedulerChanged,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::JobSubmitted,
         EventType::JobStatusChanged,
         EventType::JobProgress,
         EventType::JobCompleted,
         EventType::JobFailed,
         EventType::JobCancelled,
+        EventType::JobSchedulerChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +52,7 @@ impl EventType {
             EventType::JobCompleted => "job.completed",
             EventType::JobFailed => "job.failed",
             EventType::JobCancelled => "job.cancelled",
+            EventType::JobSchedulerChanged => "job.scheduler.changed",
         }
     }
 
@@ -140,6 +146,13 @@ impl NewEvent {
     pub fn progress(event_id: Uuid, job: &Job, actor: &str) -> Self {
         let payload = serde_json::json!({ "progress": job.progress, "job": job });
         Self::with_payload(event_id, EventType::JobProgress, job, actor, None, payload)
+    }
+
+    /// Event for news from the job's batch scheduler: `scheduler` is what it now says
+    /// (`{"scheduler", "scheduler_job_id", "state", "reason"}`).
+    pub fn scheduler(event_id: Uuid, job: &Job, actor: &str, scheduler: serde_json::Value) -> Self {
+        let payload = serde_json::json!({ "scheduler": scheduler, "job": job });
+        Self::with_payload(event_id, EventType::JobSchedulerChanged, job, actor, None, payload)
     }
 
     fn with_payload(

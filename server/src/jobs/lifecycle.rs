@@ -23,6 +23,9 @@ pub enum Change {
     /// (a restart). The job's end time is `.1`, kept between its start and now.
     FinishedAt(Outcome, DateTime<Utc>),
     Progress(u8),
+    /// The batch scheduler's word on the job changed: what it says now (recorded as an event;
+    /// the job's status is unchanged).
+    Scheduler(serde_json::Value),
 }
 
 fn domain_error(e: DomainError) -> ServiceError {
@@ -123,6 +126,12 @@ impl Lifecycle {
                     // The record was changed now, whenever the job ended.
                     job.updated_at = now;
                     Some(NewEvent::transition(Uuid::now_v7(), &job, from, actor, None))
+                }
+                // A job that has ended has nothing more to hear from its scheduler.
+                Change::Scheduler(_) if job.status.is_terminal() => None,
+                Change::Scheduler(said) => {
+                    job.updated_at = now;
+                    Some(NewEvent::scheduler(Uuid::now_v7(), &job, actor, said.clone()))
                 }
                 Change::Progress(p) => {
                     let before = job.progress;

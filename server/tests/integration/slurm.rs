@@ -217,7 +217,7 @@ async fn wait_long(app: &TestApp, id: uuid::Uuid, want: impl Fn(&ch_domain::Job)
 fn statuses(events: &[ch_domain::JobEvent]) -> Vec<String> {
     events
         .iter()
-        .filter(|e| e.event_type != EventType::JobProgress)
+        .filter(|e| !matches!(e.event_type, EventType::JobProgress | EventType::JobSchedulerChanged))
         .map(|e| e.payload["to"].as_str().unwrap_or(e.event_type.as_str()).to_owned())
         .collect()
 }
@@ -262,6 +262,23 @@ async fn pending_running_completed(db: Db) {
         .filter_map(|e| e.payload["job"]["progress"].as_u64())
         .collect();
     assert!(progress.contains(&80), "progress events: {progress:?}");
+    // What Slurm said while it held the job reached the events, for pages to show live.
+    let said: Vec<String> = events
+        .iter()
+        .filter(|e| e.event_type == EventType::JobSchedulerChanged)
+        .map(|e| {
+            let s = &e.payload["scheduler"];
+            assert_eq!(s["scheduler_job_id"], json!(sid), "{s}");
+            format!(
+                "{}|{}",
+                s["state"].as_str().unwrap_or("?"),
+                s["reason"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    let waited = said.iter().position(|s| s == "PENDING|Resources");
+    let ran = said.iter().position(|s| s.starts_with("RUNNING"));
+    assert!(waited.is_some() && waited < ran, "scheduler events: {said:?}");
     let logs = app.get_json(&format!("/api/jobs/{}/logs", ok.id)).await.1;
     assert!(
         logs["stdout"]

@@ -169,7 +169,7 @@ impl SlurmExecutor {
                 Some((Meaning::Pending, s)) => {
                     if s.state != row.state || s.reason != row.reason {
                         debug!(job_id = %job.id, state = %s.state, reason = %s.reason, "pending in Slurm");
-                        self.noted(job.id, None, &s.state, &s.reason, false).await;
+                        self.noted(job.id, Some(sid), &s.state, &s.reason, false).await;
                         changed = true;
                     }
                 }
@@ -185,13 +185,13 @@ impl SlurmExecutor {
                         self.follow(job.id, progress::From::CatchUp);
                     }
                     if s.state != row.state {
-                        self.noted(job.id, None, &s.state, &s.reason, false).await;
+                        self.noted(job.id, Some(sid), &s.state, &s.reason, false).await;
                     }
                 }
                 Some((Meaning::Unknown, s)) => {
                     if s.state != row.state {
                         warn!(job_id = %job.id, state = %s.state, "a Slurm state this executor does not know");
-                        self.noted(job.id, None, &s.state, &s.reason, false).await;
+                        self.noted(job.id, Some(sid), &s.state, &s.reason, false).await;
                     }
                 }
                 Some((Meaning::Ended, _)) | None => ended.push((job, sid)),
@@ -342,7 +342,9 @@ impl SlurmExecutor {
         true
     }
 
-    /// Saves Slurm's word on job `id` in the executor's table.
+    /// Saves Slurm's word on job `id` in the executor's table; while Slurm still holds the
+    /// job, also in its events (`job.scheduler.changed`), so that pages showing it hear why it
+    /// waits. (Its end is told by the job's own final event.)
     async fn noted(&self, id: Uuid, sid: Option<u64>, state: &str, reason: &str, finished: bool) {
         if let Err(e) = self
             .lifecycle
@@ -351,6 +353,20 @@ impl SlurmExecutor {
             .await
         {
             warn!(job_id = %id, error = %e, "recording Slurm's state failed");
+            return;
+        }
+        if finished {
+            return;
+        }
+        let said = serde_json::json!({
+            "scheduler": EXECUTOR_NAME,
+            "scheduler_job_id": sid.map(|s| s.to_string()),
+            "state": state,
+            "reason": reason,
+        });
+        match self.lifecycle.apply(id, Change::Scheduler(said), ACTOR).await {
+            Ok(_) | Err(ServiceError::Conflict(_)) => {}
+            Err(e) => warn!(job_id = %id, error = %e, "recording Slurm's word as an event failed"),
         }
     }
 

@@ -13,7 +13,7 @@ pub struct Seen {
     pub slurm_job_id: u64,
     /// The state's first word (`CANCELLED by 0` → `CANCELLED`).
     pub state: String,
-    /// The reason (`Priority`, `Resources`, `None`, …), empty when none.
+    /// The reason (`Priority`, `Resources`, …), empty when none (Slurm's `None`).
     pub reason: String,
     /// `ExitCode` as `code:signal` (sacct only).
     pub exit: Option<(i32, i32)>,
@@ -39,7 +39,7 @@ pub fn parse_squeue(out: &str) -> Vec<Seen> {
             let mut f = line.trim().split('|');
             let id = f.next()?.trim().parse().ok()?;
             let state = first_word(f.next()?);
-            let reason = f.next().unwrap_or("").trim().to_owned();
+            let reason = reason_of(f.next().unwrap_or(""));
             Some(Seen {
                 slurm_job_id: id,
                 state,
@@ -62,7 +62,7 @@ pub fn parse_sacct(out: &str) -> Vec<Seen> {
                 let (c, s) = e.trim().split_once(':')?;
                 Some((c.parse().ok()?, s.parse().ok()?))
             });
-            let reason = f.next().unwrap_or("").trim().to_owned();
+            let reason = reason_of(f.next().unwrap_or(""));
             Some(Seen {
                 slurm_job_id: id,
                 state,
@@ -71,6 +71,14 @@ pub fn parse_sacct(out: &str) -> Vec<Seen> {
             })
         })
         .collect()
+}
+
+/// Slurm's reason, empty for its `None` (no reason).
+fn reason_of(s: &str) -> String {
+    match s.trim() {
+        "None" => String::new(),
+        r => r.to_owned(),
+    }
 }
 
 fn first_word(s: &str) -> String {
@@ -175,6 +183,7 @@ mod tests {
     fn squeue_states_and_reasons() {
         let seen = parse_squeue("12|PENDING|Resources\n13|RUNNING|None\nnot a line\n14|COMPLETING|None\n");
         assert_eq!(seen.len(), 3);
+        assert_eq!(seen[1].reason, "", "Slurm's None is no reason");
         assert_eq!((seen[0].slurm_job_id, seen[0].reason.as_str()), (12, "Resources"));
         assert_eq!(meaning(&seen[0].state), Meaning::Pending);
         assert_eq!(meaning(&seen[1].state), Meaning::Running);
