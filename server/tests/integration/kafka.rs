@@ -3,7 +3,8 @@
 //! with `[brokers.kafka]` creates its topics with the documented partitions and puts every
 //! lifecycle event of its jobs on `job-lifecycle`, keyed by job id, one job's events on one
 //! partition in log order, with the event's headers; with the broker away, events wait in the
-//! log and arrive in order once it answers; a server restarted in the middle, and a relay
+//! log and arrive in order once it answers; with RabbitMQ configured too, each broker gets
+//! every event; a server restarted in the middle, and a relay
 //! killed with SIGKILL in the middle of a backlog, deliver every event (at least once, no
 //! gaps).
 
@@ -256,6 +257,45 @@ async fn the_server_puts_each_job_s_events_on_job_lifecycle_keyed_by_job_id() {
             "{name}"
         );
     }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_rabbitmq_configured_too_each_broker_gets_every_event() {
+    if !broker_up() {
+        return;
+    }
+    let Some(vhost) = crate::rabbitmq::Vhost::create() else {
+        return;
+    };
+    let (kafka, rabbitmq) = (kafka_settings(BROKER), vhost.settings());
+    let prefix = kafka.topic_prefix.clone();
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, move |s| {
+        s.brokers.kafka = Some(kafka);
+        s.brokers.rabbitmq = Some(rabbitmq);
+    })
+    .await
+    else {
+        return;
+    };
+    run_jobs(&app, 2).await;
+    let all = log_events(&app.database_url).await;
+    let expected = lifecycle(all.clone());
+    let topic = format!("{prefix}job-lifecycle");
+    let got = read_until(
+        &consumer(BROKER, &topic),
+        Duration::from_secs(60),
+        &topic,
+        all_of(&expected),
+    )
+    .await;
+    check_delivery(&got, &expected);
+    let queued = crate::rabbitmq::consume(&vhost.url(), "job-events-api", all.len()).await;
+    assert_eq!(
+        queued.iter().map(|m| m.0).collect::<Vec<_>>(),
+        all.iter().map(|e| e.offset).collect::<Vec<_>>(),
+        "RabbitMQ got the whole log too"
+    );
     app.stop().await;
 }
 
