@@ -69,13 +69,18 @@ pub enum KafkaError {
 /// The topics the server writes to (see the module doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
+    /// `job-lifecycle`: a job's submissions and status changes.
     JobLifecycle,
+    /// `job-metrics`: a running job's progress and resource samples.
     JobMetrics,
+    /// `notifications`: messages for the notification service.
     Notifications,
+    /// `audit-trail`: audit records, keyed by the resource they are about.
     AuditTrail,
 }
 
 impl Topic {
+    /// Every topic, in the order they are created.
     pub const ALL: [Topic; 4] = [
         Topic::JobLifecycle,
         Topic::JobMetrics,
