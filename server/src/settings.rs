@@ -334,6 +334,43 @@ impl Default for AuthSettings {
 pub struct BrokerSettings {
     /// RabbitMQ (`[brokers.rabbitmq]`); off when absent.
     pub rabbitmq: Option<RabbitMqSettings>,
+    /// Kafka (`[brokers.kafka]`); off when absent.
+    pub kafka: Option<KafkaSettings>,
+}
+
+/// Kafka as the event log's partitioned, replayable stream: the server creates its topics at
+/// start-up and relays each event to one of them (`bus::kafka`) with an idempotent producer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// `host:port[,host:port…]` of the brokers the client first asks for the cluster's
+    /// metadata (librdkafka's `bootstrap.servers`). Default `127.0.0.1:9092`.
+    pub bootstrap_servers: String,
+    /// The producer's `client.id`, as brokers log it and quotas key it. Default
+    /// `cosmic-horizons`.
+    pub client_id: String,
+    /// Put before every topic name (`job-lifecycle` → `<prefix>job-lifecycle`), so several
+    /// deployments or tests share a cluster. Default empty.
+    pub topic_prefix: String,
+    /// How long the producer keeps trying to deliver a message before the batch counts as
+    /// failed (librdkafka's `delivery.timeout.ms`); the relay then offers the batch again.
+    /// Milliseconds, default 30,000.
+    pub delivery_timeout_ms: u32,
+    /// Replication factor of the topics the server creates (1 for a single broker; 3 is usual
+    /// on a production cluster). Topics that exist are left as they are. Default 1.
+    pub replication_factor: i32,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        Self {
+            bootstrap_servers: "127.0.0.1:9092".into(),
+            client_id: "cosmic-horizons".into(),
+            topic_prefix: String::new(),
+            delivery_timeout_ms: 30_000,
+            replication_factor: 1,
+        }
+    }
 }
 
 /// RabbitMQ (AMQP 0-9-1) as the event log's fan-out: the server declares its exchanges and
@@ -481,8 +518,12 @@ mod tests {
             )?;
             jail.set_env("CH_EXECUTOR__SLOTS", "5");
             jail.set_env("CH_LOG", "debug");
+            jail.set_env("CH_BROKERS__KAFKA__TOPIC_PREFIX", "site-a.");
             let s = Settings::load().map_err(|e| e.to_string())?;
             assert_eq!(s.data_dir, PathBuf::from("/srv/ch"));
+            let kafka = s.brokers.kafka.clone().unwrap_or_default();
+            assert_eq!(kafka.topic_prefix, "site-a.");
+            assert_eq!(kafka.bootstrap_servers, "127.0.0.1:9092", "the rest from defaults");
             assert_eq!(s.executor.slots, 5);
             assert!(s.systems.get("local").is_some());
             Ok(())

@@ -167,6 +167,28 @@ pub async fn run(
             token.clone(),
         ));
     }
+    if let Some(kafka) = settings.brokers.kafka.clone() {
+        info!(bootstrap = kafka.bootstrap_servers, "relaying the event log to Kafka");
+        let sink = Arc::new(crate::bus::kafka::KafkaSink::new(kafka).context("configuring the Kafka producer")?);
+        // Topics are created now when the broker answers; otherwise before the first batch
+        // (the relay retries while the broker is away, and start-up does not wait for it).
+        let (creating, stop) = (sink.clone(), token.clone());
+        tasks.spawn(async move {
+            tokio::select! {
+                result = creating.create_topics() => if let Err(e) = result {
+                    warn!(error = %e, "creating the Kafka topics failed; retried before the first batch");
+                },
+                () = stop.cancelled() => {}
+            }
+        });
+        tasks.spawn(crate::bus::run_relay(
+            store.clone(),
+            sink,
+            signal.clone(),
+            Cursor::Saved { first: log_at_start },
+            token.clone(),
+        ));
+    }
 
     let auth = Auth::open(store.clone(), &settings).await.context("opening accounts")?;
     let addr = listener.local_addr()?;

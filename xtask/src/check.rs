@@ -173,6 +173,7 @@ pub fn check() -> Result<()> {
     if native.is_empty() {
         return Ok(());
     }
+    crate::kafka::rdkafka_build_deps()?;
     let selection: Vec<&str> = native.iter().flat_map(|p| ["-p", p.as_str()]).collect();
     run(cargo()
         .arg("clippy")

@@ -6,6 +6,7 @@ mod bench_submit;
 mod check;
 mod contract;
 mod imports;
+mod kafka;
 mod site;
 mod slurm;
 mod stage;
@@ -19,7 +20,7 @@ use anyhow::{Context, Result, bail};
 
 use stage::stage;
 
-const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | check | clean | e2e | contract | slurm | bench cache | bench submit | bench viewer>";
+const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | check | clean | e2e | contract | slurm | kafka | bench cache | bench submit | bench viewer>";
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -67,6 +68,7 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("check") => check::check(),
         Some("slurm") => slurm::up(),
+        Some("kafka") => kafka::up(),
         Some("clean") => check::clean(),
         Some("e2e") => e2e(),
         Some("contract") => {
@@ -82,6 +84,7 @@ fn main() -> Result<()> {
 }
 
 fn build(release: bool) -> Result<()> {
+    kafka::rdkafka_build_deps()?;
     tools::wasm_bindgen()?;
     site::build(release)?;
     let mut c = cargo();
@@ -120,6 +123,8 @@ fn stages() -> Result<()> {
         contract::schemathesis().map(drop)
     })?;
     stage("fmt", 2 * MINUTE, || run(cargo().args(["fmt", "--all", "--check"])))?;
+    // Every native build compiles librdkafka (rdkafka's `cmake-build`).
+    kafka::rdkafka_build_deps()?;
     // `frontend` builds only for wasm32: with it in a native build, cargo would unify leptos's
     // `hydrate` feature into the server and break SSR.
     stage("clippy", 25 * MINUTE, || {
@@ -158,6 +163,9 @@ fn stages() -> Result<()> {
             "warnings",
         ]))
     })?;
+    // Its own stage: a first install compiles nisshi (~10 min on 2 idle cores, 27 min beside
+    // other builds); later runs find the binary, or the broker already up, in under a second.
+    stage("kafka", 40 * MINUTE, kafka::for_tests)?;
     stage("unit+integration", 30 * MINUTE, || {
         tools::require_services()?;
         slurm::for_tests()?;

@@ -12,12 +12,15 @@
 //! delivers what was committed meanwhile, at least once.
 //!
 //! Brokers: [`amqp::RabbitMqSink`] relays the log to RabbitMQ when `[brokers.rabbitmq]` is
-//! set.
+//! set, [`kafka::KafkaSink`] to Kafka topics when `[brokers.kafka]` is; each runs its own relay
+//! with its own saved cursor and lease, so each broker gets every event whatever the other
+//! one's state.
 //!
 //! With several instances on one PostgreSQL database, `NOTIFY` carries commits to every
 //! instance ([`listen_for_commits`]); the in-process [`CommitSignal`] does it within one.
 
 pub mod amqp;
+pub mod kafka;
 mod listen;
 mod relay;
 mod signal;

@@ -11,6 +11,7 @@ mod auth;
 mod bus;
 mod cli;
 mod fits_meta;
+mod kafka;
 mod rabbitmq;
 mod regions;
 mod site;

@@ -25,12 +25,12 @@ use crate::common::{Db, TestApp};
 const BROKER: &str = "127.0.0.1:5672";
 
 /// A vhost of this test's own, deleted on drop.
-struct Vhost(String);
+pub(crate) struct Vhost(String);
 
 impl Vhost {
     /// `None` (test skipped) when RabbitMQ or `rabbitmqctl` is missing outside CI; with
     /// `CI=true` that is a failure.
-    fn create() -> Option<Vhost> {
+    pub(crate) fn create() -> Option<Vhost> {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true");
         let reachable = BROKER
             .parse()
@@ -50,11 +50,11 @@ impl Vhost {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("amqp://guest:guest@{BROKER}/{}", self.0)
     }
 
-    fn settings(&self) -> RabbitMqSettings {
+    pub(crate) fn settings(&self) -> RabbitMqSettings {
         RabbitMqSettings {
             url: server::settings::Secret::new(self.url()),
             ..RabbitMqSettings::default()
@@ -79,10 +79,10 @@ fn rabbitmqctl(args: &[&str]) -> bool {
 }
 
 /// One consumed message: (offset header, message id, type).
-type Message = (i64, String, String);
+pub(crate) type Message = (i64, String, String);
 
 /// Reads `n` messages from `queue` (acknowledging them), at most 30 s.
-async fn consume(url: &str, queue: &str, n: usize) -> Vec<Message> {
+pub(crate) async fn consume(url: &str, queue: &str, n: usize) -> Vec<Message> {
     let conn = Connection::connect(url, ConnectionProperties::default())
         .await
         .expect("consumer connects");
