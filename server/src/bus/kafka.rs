@@ -122,7 +122,8 @@ impl Topic {
             | EventType::JobStatusChanged
             | EventType::JobCompleted
             | EventType::JobFailed
-            | EventType::JobCancelled => Topic::JobLifecycle,
+            | EventType::JobCancelled
+            | EventType::JobSchedulerChanged => Topic::JobLifecycle,
             EventType::JobProgress => Topic::JobMetrics,
         }
     }
