@@ -30,10 +30,6 @@ const START_LIMIT: Duration = Duration::from_secs(30);
 /// Debian packages rdkafka's `cmake-build` compiles librdkafka with.
 const BUILD_PACKAGES: &[&str] = &["cmake", "libcurl4-openssl-dev", "libssl-dev", "zlib1g-dev"];
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
 /// `~/.cache/cosmic-horizons` (the workspace's `target/` without a HOME).
 fn cache() -> PathBuf {
     std::env::var_os("HOME")
@@ -163,15 +159,7 @@ pub fn up() -> Result<()> {
     start()
 }
 
-/// For the test stage: starts the broker. A failure fails the stage under `CI=true` and is a
-/// warning otherwise (the Kafka tests then skip).
+/// For the test stage: the broker ([`crate::tools::for_tests`]).
 pub fn for_tests() -> Result<()> {
-    match start() {
-        Ok(()) => Ok(()),
-        Err(e) if ci() => Err(e.context("CI=true: the Kafka tests need a running broker")),
-        Err(e) => {
-            eprintln!("xtask: warning: the Kafka broker did not start ({e:#}); its tests will print SKIPPED");
-            Ok(())
-        }
-    }
+    crate::tools::for_tests("Kafka", start)
 }

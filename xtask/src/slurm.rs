@@ -23,10 +23,6 @@ const PACKAGES: &[&str] = &["slurm-wlm", "slurmctld", "slurmd", "slurmdbd", "slu
 /// Longest a start may take (a first start creates the accounting database: 6 s measured).
 const START_LIMIT: Duration = Duration::from_secs(120);
 
-fn ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
 /// Whether `program` runs (found on PATH and answers `args`).
 fn answers(program: &str, args: &[&str]) -> bool {
     Command::new(program)
@@ -76,15 +72,7 @@ pub fn up() -> Result<()> {
     start()
 }
 
-/// For the test stage: starts the cluster. A failure fails the stage under `CI=true` and is a
-/// warning otherwise (the Slurm tests then skip).
+/// For the test stage: the cluster ([`crate::tools::for_tests`]).
 pub fn for_tests() -> Result<()> {
-    match start() {
-        Ok(()) => Ok(()),
-        Err(e) if ci() => Err(e.context("CI=true: the Slurm tests need a running cluster")),
-        Err(e) => {
-            eprintln!("xtask: warning: Slurm did not start ({e:#}); its tests will print SKIPPED");
-            Ok(())
-        }
-    }
+    crate::tools::for_tests("Slurm", start)
 }

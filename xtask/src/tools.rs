@@ -139,3 +139,21 @@ pub fn nextest() -> Result<()> {
     }
     run(cargo().args(["install", "cargo-nextest", "--locked"]))
 }
+
+/// Whether this is a CI run (`CI=true`), where a service the tests need must be there.
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// For the test stage: `start`s a service the tests of `what` need. Under `CI=true` a failure
+/// fails the stage; otherwise it is a warning, and those tests print SKIPPED.
+pub fn for_tests(what: &str, start: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
+    match start() {
+        Ok(()) => Ok(()),
+        Err(e) if ci() => Err(e.context(format!("CI=true: the {what} tests need it running"))),
+        Err(e) => {
+            eprintln!("xtask: warning: {what} did not start ({e:#}); its tests will print SKIPPED");
+            Ok(())
+        }
+    }
+}
