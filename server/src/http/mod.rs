@@ -64,6 +64,7 @@ pub use jobs::CORRELATION_HEADER;
         jobs::metrics,
         jobs::scheduler,
         systems::queue,
+        systems::submit_targets,
         events::list,
         regions::get,
         regions::put,
@@ -181,6 +182,7 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         .route("/api/systems", get(systems::list))
         .route("/api/systems/{name}/queue", get(systems::queue))
         .route("/api/templates", get(templates))
+        .route("/api/submit-targets", get(systems::submit_targets))
         .route("/api/openapi.json", get(openapi))
         .route("/api/{*rest}", axum::routing::any(unknown_api))
         .route("/healthz", get(health::healthz))

@@ -55,6 +55,7 @@ pub const API_RULES: &[(&str, Rule)] = &[
     ("/api/systems", Rule::Authorized),
     ("/api/systems/{name}/queue", Rule::Authorized),
     ("/api/templates", Rule::Authorized),
+    ("/api/submit-targets", Rule::Authorized),
     ("/api/fits/{source}/{*path}", Rule::Authorized),
     ("/api/soda/{source}/sync", Rule::Authorized),
     // Unknown API paths answer a JSON 404 to everyone.

@@ -1,5 +1,6 @@
-//! `/api/systems`: the target systems of this server, and each one's queue at its batch
-//! scheduler for a job about to be submitted.
+//! Where jobs can go: `/api/systems` (the target systems of this server, and each one's queue
+//! at its batch scheduler for a job about to be submitted) and `/api/submit-targets` (the
+//! projects the caller may submit to).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,6 +12,18 @@ use super::auth::Caller;
 use super::error::{ApiError, ErrorResponse};
 use super::extract::ApiQuery;
 use crate::jobs::Jobs;
+
+/// The projects the caller may submit jobs to (sorted; all of them for a site admin; empty when
+/// none) and the one a submit form starts with (`null` when the caller must choose): what the
+/// web UI's submit form offers, for other clients.
+#[utoipa::path(get, path = "/api/submit-targets", operation_id = "submit_targets", tag = "jobs",
+    responses((status = 200, body = ch_api::SubmitTargets), (status = 401, body = ErrorResponse)))]
+pub async fn submit_targets(
+    State(jobs): State<Jobs>,
+    Caller(caller): Caller,
+) -> Result<Json<ch_api::SubmitTargets>, ApiError> {
+    Ok(Json(jobs.submit_targets(&caller).await?))
+}
 
 /// Target systems with their executors, rates and limits.
 pub async fn list(State(jobs): State<Jobs>, Caller(caller): Caller) -> Result<Json<SystemCatalog>, ApiError> {

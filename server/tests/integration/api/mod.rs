@@ -85,6 +85,16 @@ async fn job_runs_to_completion(db: Db) {
             .is_some_and(|m| m.contains("batch scheduler record of job")),
         "{none}"
     );
+    // Where the admin may submit, as the submit form offers it.
+    let (status, targets) = app.get_json("/api/submit-targets").await;
+    assert_eq!(status, 200, "{targets}");
+    assert!(
+        targets["projects"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|p| p == "default")),
+        "{targets}"
+    );
+    assert_eq!(targets["default"], "default", "{targets}");
     // Nor has the local system a queue to show before submitting.
     let (status, queue) = app.get_json("/api/systems/local/queue").await;
     assert_eq!(status, 404, "{queue}");
