@@ -380,9 +380,8 @@ fn SubmitForm(targets: SubmitTargets) -> impl IntoView {
     // Asked only for resources the form accepts (the browser checks the system's limits too).
     let typed_resources = Signal::derive(move || {
         let req = f.resources().ok()?;
-        let r = req.validate().ok()?;
         let name = f.system.get();
-        catalog.get()?.ok()?.get(&name)?.limits.check(&name, &r).ok()?;
+        catalog.get()?.ok()?.get(&name)?.admit(&name, &req).ok()?;
         Some(req)
     });
     let foot = view! {

@@ -21,12 +21,24 @@ impl SystemRates {
     /// Upper-bound estimate for the full requested runtime, rounded to cents.
     pub fn estimate(&self, r: &Resources) -> f64 {
         let hours = f64::from(r.max_runtime_minutes) / 60.0;
-        let per_node = self.node_hour_usd
-            + f64::from(r.cpus) * self.cpu_core_hour_usd
-            + f64::from(r.gpus) * self.gpu_hour_usd
-            + r.memory_gb * self.memory_gb_hour_usd;
-        (hours * f64::from(r.nodes) * per_node * 100.0).round() / 100.0
+        let per_node = self.hourly(1.0, f64::from(r.cpus), f64::from(r.gpus), r.memory_gb);
+        cents(hours * f64::from(r.nodes) * per_node)
     }
+
+    /// USD per hour for `nodes` nodes, `cpus` CPUs, `gpus` GPUs and `memory_gb` GB of memory
+    /// (the estimate's and the accounted cost's rate: `node_hour + cpus × cpu_core_hour +
+    /// gpus × gpu_hour + memory_gb × memory_gb_hour`, per node or for a whole allocation).
+    pub fn hourly(&self, nodes: f64, cpus: f64, gpus: f64, memory_gb: f64) -> f64 {
+        nodes * self.node_hour_usd
+            + cpus * self.cpu_core_hour_usd
+            + gpus * self.gpu_hour_usd
+            + memory_gb * self.memory_gb_hour_usd
+    }
+}
+
+/// `usd` rounded to cents.
+pub fn cents(usd: f64) -> f64 {
+    (usd * 100.0).round() / 100.0
 }
 
 /// One compute system a job can target.

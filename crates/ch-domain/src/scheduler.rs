@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::cost::SystemRates;
+use crate::cost::{SystemRates, cents};
 
 /// Bytes in the GB of a request (Slurm's `G`).
 const GIB: f64 = 1_073_741_824.0;
@@ -69,11 +69,13 @@ impl Accounting {
     pub fn cost_usd(&self, rates: &SystemRates) -> f64 {
         let a = &self.allocated;
         let hours = self.elapsed_secs as f64 / 3600.0;
-        let rate = f64::from(a.nodes) * rates.node_hour_usd
-            + f64::from(a.cpus) * rates.cpu_core_hour_usd
-            + f64::from(a.gpus) * rates.gpu_hour_usd
-            + a.memory_bytes as f64 / GIB * rates.memory_gb_hour_usd;
-        (hours * rate * 100.0).round() / 100.0
+        let rate = rates.hourly(
+            f64::from(a.nodes),
+            f64::from(a.cpus),
+            f64::from(a.gpus),
+            a.memory_bytes as f64 / GIB,
+        );
+        cents(hours * rate)
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::cost::SystemCatalog;
+use crate::cost::{SystemCatalog, SystemInfo};
 use crate::error::FieldError;
 use crate::job::{Job, Priority, Resources};
 use crate::status::JobStatus;
@@ -35,6 +35,20 @@ pub struct ResourceRequest {
     /// 1 to 10,080 (a week).
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_080))]
     pub max_runtime_minutes: Option<i64>,
+}
+
+// Here rather than in `cost`, which `submit` builds on: a system admits a request.
+impl SystemInfo {
+    /// The resources `req` asks for, as a job of this system (named `name`) would get them:
+    /// checked against the domain's bounds, then against this system's limits.
+    ///
+    /// # Errors
+    /// The first field out of bounds or beyond a limit, named (`resources.gpus`, …).
+    pub fn admit(&self, name: &str, req: &ResourceRequest) -> Result<Resources, FieldError> {
+        let resources = req.validate()?;
+        self.limits.check(name, &resources)?;
+        Ok(resources)
+    }
 }
 
 /// Body of `POST /api/jobs` and of the submit form.
@@ -229,8 +243,7 @@ impl SubmitJob {
                 ),
             )
         })?;
-        let resources = self.resources.clone().unwrap_or_default().validate()?;
-        system.limits.check(&target_system, &resources)?;
+        let resources = system.admit(&target_system, &self.resources.clone().unwrap_or_default())?;
         let max_retries = bounded("max_retries", self.max_retries, 0, 0, MAX_RETRIES)?;
         Ok(JobSpec {
             estimated_cost_usd: system.rates.estimate(&resources),

@@ -333,8 +333,7 @@ impl JobService for Jobs {
         let Some(info) = self.catalog.get(system) else {
             return Err(ServiceError::NotFound(format!("system '{system}'")));
         };
-        let r = resources.validate()?;
-        info.limits.check(system, &r)?;
+        let r = info.admit(system, &resources)?;
         let executor = info.executor.as_deref().unwrap_or("none");
         let queue = match self.executors.get(executor) {
             Some(e) => e.queue(system, &r).await?,

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use ch_domain::SystemLimits;
 
+use super::units::duration_secs;
+
 /// The sinfo format this module reads.
 pub const SINFO_FORMAT: &str = "%P|%l|%c|%m|%G|%D";
 
@@ -72,19 +74,11 @@ fn minutes(s: &str) -> Option<u32> {
     if s == "infinite" || s == "UNLIMITED" || s.is_empty() {
         return None;
     }
-    let (days, rest) = match s.split_once('-') {
-        Some((d, r)) => (d.parse::<u32>().ok()?, r),
-        None => (0, s),
-    };
-    let p: Vec<u32> = rest.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
-    let (h, m) = match p[..] {
-        [h, m, _s] => (h, m),
-        [m, _s] if days == 0 => (0, m),
-        [h, m] => (h, m),
-        [m] => (0, m),
-        _ => return None,
-    };
-    Some(days * 24 * 60 + h * 60 + m)
+    // A bare number is minutes here; every other form is Slurm's duration.
+    if let Ok(m) = s.parse::<u32>() {
+        return Some(m);
+    }
+    u32::try_from(duration_secs(s)? as u64 / 60).ok()
 }
 
 /// `configured` where the site set a limit, the cluster's where not, and never more than the

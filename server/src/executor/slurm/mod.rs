@@ -18,6 +18,7 @@ pub mod queue;
 pub mod sample;
 pub mod script;
 pub mod state;
+pub mod units;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

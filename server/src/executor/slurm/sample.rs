@@ -14,7 +14,7 @@ use tracing::{debug, warn};
 use uuid::Uuid;
 
 use super::SlurmExecutor;
-use super::accounting::{duration_secs, size_bytes};
+use super::units::{duration_secs, size_bytes};
 use crate::clock::now;
 
 /// What the nodes measured of one job (all its steps together).
