@@ -19,8 +19,7 @@ pub(crate) fn ensure_apt(binary: &str, package: &str) -> Result<()> {
     if Command::new("which").arg(binary).output()?.status.success() {
         return Ok(());
     }
-    run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", package]))
+    crate::tools::apt_install(&[package], "a benchmark")
 }
 
 /// A valid FITS byte image of `bytes` data bytes.

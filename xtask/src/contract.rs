@@ -38,9 +38,7 @@ pub fn schemathesis() -> Result<PathBuf> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_venv {
-        run(Command::new("apt-get").arg("update"))?;
-        run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "python3-venv"]))
-            .context("installing python3-venv (needs root, or install Debian's `python3-venv` yourself)")?;
+        crate::tools::apt_install(&["python3-venv"], "schemathesis' virtual environment")?;
     }
     run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
         .context("creating a Python virtual environment (Debian: python3-venv)")?;

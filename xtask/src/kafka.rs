@@ -55,17 +55,7 @@ pub fn rdkafka_build_deps() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
-    .with_context(|| {
-        format!(
-            "installing {} for librdkafka's build (needs root, or install them yourself)",
-            missing.join(" ")
-        )
-    })
+    crate::tools::apt_install(&missing, "librdkafka's build")
 }
 
 /// Installs nisshi when its binary is missing (~10 min of compiling on 2 cores).

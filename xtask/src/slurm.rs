@@ -36,12 +36,7 @@ fn install() -> Result<()> {
     if answers("slurmctld", &["-V"]) && answers("munged", &["--version"]) {
         return Ok(());
     }
-    run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y"])
-        .args(PACKAGES)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
-    .context("installing Slurm (needs root, or install Debian's slurm-wlm, slurmdbd and munge yourself)")
+    crate::tools::apt_install(PACKAGES, "the Slurm cluster")
 }
 
 /// Installs and starts the cluster; prints how long it took.

@@ -21,6 +21,29 @@ fn locked_version(package: &str) -> Result<String> {
         .with_context(|| format!("{package} not in Cargo.lock"))
 }
 
+/// Installs Debian `packages` (`apt-get update`, then `install --no-install-recommends`), one
+/// apt run at a time: the background tool downloads and a stage may both need packages, and
+/// dpkg refuses a second concurrent run ("Could not get lock /var/lib/dpkg/lock-frontend").
+/// `DPkg::Lock::Timeout` makes apt wait for a run outside this process (e.g. unattended
+/// upgrades) instead of failing. `why` names what the packages are for in the error.
+pub fn apt_install(packages: &[&str], why: &str) -> Result<()> {
+    static APT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = APT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let apt = || {
+        let mut c = Command::new("apt-get");
+        c.args(["-o", "DPkg::Lock::Timeout=900"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(apt().arg("update"))?;
+    run(apt().args(["install", "-y", "--no-install-recommends"]).args(packages)).with_context(|| {
+        format!(
+            "installing {} for {why} (needs root, or install Debian's packages yourself)",
+            packages.join(" ")
+        )
+    })
+}
+
 fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
     out.status
@@ -61,9 +84,7 @@ pub fn chromium() -> Result<()> {
     if PathBuf::from("/usr/bin/chromium").exists() {
         return Ok(());
     }
-    run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "chromium"]))
-        .context("installing Chromium (needs root, or install the Debian package `chromium` yourself)")
+    apt_install(&["chromium"], "the browser tests")
 }
 
 /// `psql` makes the browser tests' PostgreSQL databases; Debian's client package is enough.
@@ -71,9 +92,7 @@ pub fn psql() -> Result<()> {
     if output(Command::new("psql").arg("--version")).is_some() {
         return Ok(());
     }
-    run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "postgresql-client"]))
-        .context("installing psql (needs root, or install Debian's `postgresql-client` yourself)")
+    apt_install(&["postgresql-client"], "the browser tests' databases (psql)")
 }
 
 /// Node.js runs the browser tests; Debian's package is enough.
@@ -82,9 +101,7 @@ pub fn node() -> Result<()> {
     {
         return Ok(());
     }
-    run(Command::new("apt-get").arg("update"))?;
-    run(Command::new("apt-get").args(["install", "-y", "--no-install-recommends", "nodejs", "npm"]))
-        .context("installing Node.js (needs root, or install Debian's `nodejs` and `npm` yourself)")
+    apt_install(&["nodejs", "npm"], "the browser tests (Node.js)")
 }
 
 pub fn npm_ci(dir: &str) -> Result<()> {
