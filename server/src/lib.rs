@@ -11,6 +11,7 @@ pub mod executor;
 pub mod gateway;
 pub mod http;
 pub mod jobs;
+pub mod notify;
 pub mod regions;
 pub mod settings;
 pub mod startup;

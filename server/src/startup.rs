@@ -190,6 +190,16 @@ pub async fn run(
         ));
     }
 
+    // Notifications must not miss a job's end: a saved cursor, so what ended while the server
+    // was down is notified after the restart (the first run starts at this start's log end).
+    tasks.spawn(crate::bus::run_relay(
+        store.clone(),
+        Arc::new(crate::notify::Notifier::new(store.clone(), signal.clone())),
+        signal.clone(),
+        Cursor::Saved { first: log_at_start },
+        token.clone(),
+    ));
+
     let auth = Auth::open(store.clone(), &settings).await.context("opening accounts")?;
     let addr = listener.local_addr()?;
     if let Some(link) = auth.first_start().await.context("creating the first account")? {
@@ -254,6 +264,7 @@ pub async fn run(
             jobs.clone(),
             archive.clone(),
         )),
+        notifications: Arc::new(crate::notify::Inbox::new(store.clone(), signal.clone())),
         confinement: Arc::new(confinement),
         archive,
         auth: auth.clone(),
@@ -263,6 +274,7 @@ pub async fn run(
 
     let service: SharedJobService = Arc::new(jobs);
     let accounts: SharedAccountService = Arc::new(auth.clone());
+    let notifications = state.notifications.clone();
     let routes = generate_route_list(app::App);
     let rules = RouteRules::new(
         routes.iter().map(|r| r.path()),
@@ -279,6 +291,7 @@ pub async fn run(
             move || {
                 provide_context(service.clone());
                 provide_context(accounts.clone());
+                provide_context(notifications.clone());
                 // The nonce the guard put in this response's Content-Security-Policy.
                 let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
                     .and_then(|p| p.extensions.get::<crate::http::guard::CspNonce>().cloned());

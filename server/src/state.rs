@@ -20,6 +20,8 @@ pub struct AppState {
     pub archive: SharedArchive,
     pub auth: Auth,
     pub regions: ch_api::SharedRegionService,
+    /// Users' inboxes and notification rules.
+    pub notifications: ch_api::SharedNotificationService,
     /// What confinement job processes get (reported on `/readyz`).
     pub confinement: Arc<crate::executor::local::confine::Confinement>,
     pub settings: Arc<Settings>,

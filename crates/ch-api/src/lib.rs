@@ -6,13 +6,14 @@
 //! - [`policy::authorize`]: the one authorization decision every HTTP route, server function,
 //!   WebSocket subscription and file access asks.
 //! - [`ServiceError`] and the service traits ([`JobService`], [`AccountService`],
-//!   [`RegionService`], [`ArchiveService`]).
+//!   [`RegionService`], [`ArchiveService`], [`NotificationService`]).
 //!
 //! Pure code: no I/O, no clocks; it builds for native and wasm32.
 
 pub mod accounts;
 pub mod archive;
 pub mod error;
+pub mod notifications;
 pub mod policy;
 pub mod principal;
 pub mod regions;
@@ -23,6 +24,9 @@ pub use accounts::{
 };
 pub use archive::{Access, ArchiveCaller, ArchiveFile, ArchiveService, InMemory, Rendered};
 pub use error::{ServiceError, ServiceResult};
+pub use notifications::{
+    InboxPage, MarkAction, MarkRequest, Marked, NotificationService, SharedNotificationService, UnreadCount,
+};
 pub use policy::{Action, Denied, ProjectRef, Resource, SitePolicy, authorize};
 pub use principal::{Credential, GlobalRole, Membership, Principal, ProjectRole, Scope, UserIdentity};
 pub use regions::{Ds9Import, Ds9System, ImageKey, RegionService, RegionsDoc, SaveRegions, SharedRegionService};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::job::Job;
+use crate::notification::Notification;
 use crate::status::JobStatus;
 
 /// Version of the event envelope and payload layout below.
@@ -31,10 +32,23 @@ pub enum EventType {
     /// `PENDING` for `Priority` → `Resources`); the job's own status may be unchanged.
     #[serde(rename = "job.scheduler.changed")]
     JobSchedulerChanged,
+    /// A notification about the job was put in a user's inbox (payload `{"notification"}`,
+    /// see [`crate::Notification`]); only that user's channel carries it.
+    #[serde(rename = "notification.sent")]
+    NotificationSent,
+    /// The user marked a notification read.
+    #[serde(rename = "notification.read")]
+    NotificationRead,
+    /// The user marked a notification unread again.
+    #[serde(rename = "notification.unread")]
+    NotificationUnread,
+    /// The user dismissed a notification (it leaves the inbox).
+    #[serde(rename = "notification.dismissed")]
+    NotificationDismissed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 11] = [
         EventType::JobSubmitted,
         EventType::JobStatusChanged,
         EventType::JobProgress,
@@ -42,6 +56,10 @@ impl EventType {
         EventType::JobFailed,
         EventType::JobCancelled,
         EventType::JobSchedulerChanged,
+        EventType::NotificationSent,
+        EventType::NotificationRead,
+        EventType::NotificationUnread,
+        EventType::NotificationDismissed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,7 +71,23 @@ impl EventType {
             EventType::JobFailed => "job.failed",
             EventType::JobCancelled => "job.cancelled",
             EventType::JobSchedulerChanged => "job.scheduler.changed",
+            EventType::NotificationSent => "notification.sent",
+            EventType::NotificationRead => "notification.read",
+            EventType::NotificationUnread => "notification.unread",
+            EventType::NotificationDismissed => "notification.dismissed",
         }
+    }
+
+    /// Whether this is about one user's notification (addressed to that user alone) rather
+    /// than the job's life, which every reader of the job may see.
+    pub fn is_notification(self) -> bool {
+        matches!(
+            self,
+            EventType::NotificationSent
+                | EventType::NotificationRead
+                | EventType::NotificationUnread
+                | EventType::NotificationDismissed
+        )
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -110,10 +144,24 @@ pub struct JobEvent {
 }
 
 impl JobEvent {
-    /// The job snapshot every job event carries, so subscribers need no extra read.
+    /// The job snapshot every job-lifecycle event carries, so subscribers need no extra read
+    /// (`None` for notification events).
     pub fn job(&self) -> Option<Job> {
         serde_json::from_value(self.payload.get("job")?.clone()).ok()
     }
+
+    /// The one user a notification event is addressed to (`None` for job events, which
+    /// every reader of the job may see).
+    pub fn recipient(&self) -> Option<Uuid> {
+        recipient(self.event_type, &self.payload)
+    }
+}
+
+fn recipient(event_type: EventType, payload: &serde_json::Value) -> Option<Uuid> {
+    if !event_type.is_notification() {
+        return None;
+    }
+    payload.get("notification")?.get("user_id")?.as_str()?.parse().ok()
 }
 
 impl NewEvent {
@@ -153,6 +201,35 @@ impl NewEvent {
     pub fn scheduler(event_id: Uuid, job: &Job, actor: &str, scheduler: serde_json::Value) -> Self {
         let payload = serde_json::json!({ "scheduler": scheduler, "job": job });
         Self::with_payload(event_id, EventType::JobSchedulerChanged, job, actor, None, payload)
+    }
+
+    /// Event for a change of one user's notification (`event_type` is one of the
+    /// `notification.*` types); payload `{"notification": <the notification as it now is>}`.
+    /// It belongs to the notification's job in the log; only its recipient's channel carries it.
+    pub fn notification(
+        event_id: Uuid,
+        event_type: EventType,
+        notification: &Notification,
+        actor: &str,
+        correlation_id: &str,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            event_id,
+            event_type,
+            schema_version: SCHEMA_VERSION,
+            occurred_at,
+            correlation_id: correlation_id.to_owned(),
+            causation_id: Some(notification.source_event_id),
+            job_id: notification.job_id,
+            actor: actor.to_owned(),
+            payload: serde_json::json!({ "notification": notification }),
+        }
+    }
+
+    /// See [`JobEvent::recipient`].
+    pub fn recipient(&self) -> Option<Uuid> {
+        recipient(self.event_type, &self.payload)
     }
 
     fn with_payload(

@@ -13,7 +13,7 @@
 //! |---|---|---|---|
 //! | `job-lifecycle` | 3 | job id | `job.submitted`, `job.status.changed`, `job.completed`, `job.failed`, `job.cancelled` |
 //! | `job-metrics` | 2 | job id | `job.progress` (progress and resource samples) |
-//! | `notifications` | 1 | — | nothing yet: the notification service's (issue 31) |
+//! | `notifications` | 1 | job id | `notification.sent`, `.read`, `.unread`, `.dismissed` (users' inboxes) |
 //! | `audit-trail` | 3 | resource id | nothing yet: audit records; `retention.ms` 90 days |
 //!
 //! Messages: value the event as JSON (the API's `JobEvent`, as the RabbitMQ sink sends it;
@@ -125,6 +125,10 @@ impl Topic {
             | EventType::JobCancelled
             | EventType::JobSchedulerChanged => Topic::JobLifecycle,
             EventType::JobProgress => Topic::JobMetrics,
+            EventType::NotificationSent
+            | EventType::NotificationRead
+            | EventType::NotificationUnread
+            | EventType::NotificationDismissed => Topic::Notifications,
         }
     }
 }
@@ -353,10 +357,12 @@ mod tests {
     }
 
     #[test]
-    fn lifecycle_events_go_to_job_lifecycle_and_progress_to_job_metrics() {
+    fn lifecycle_events_go_to_job_lifecycle_progress_to_job_metrics_and_notifications_apart() {
         for kind in EventType::ALL {
             let want = if kind == EventType::JobProgress {
                 Topic::JobMetrics
+            } else if kind.is_notification() {
+                Topic::Notifications
             } else {
                 Topic::JobLifecycle
             };

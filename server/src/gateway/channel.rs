@@ -51,15 +51,21 @@ impl Channel {
         }
     }
 
-    /// The channels a committed job event is published on.
+    /// The channels a committed event is published on: a job event on its job's and its
+    /// project's, a notification event on its recipient's alone.
     pub fn of_event(ev: &JobEvent) -> impl Iterator<Item = Channel> {
-        let project = ev
-            .payload
-            .get("job")
-            .and_then(|j| j.get("project"))
-            .and_then(|p| p.as_str())
-            .map(|p| Channel::ProjectJobs(p.to_owned()));
-        std::iter::once(Channel::JobStatus(ev.job_id)).chain(project)
+        let (job, project) = if ev.event_type.is_notification() {
+            (None, ev.recipient().map(Channel::UserNotifications))
+        } else {
+            let project = ev
+                .payload
+                .get("job")
+                .and_then(|j| j.get("project"))
+                .and_then(|p| p.as_str())
+                .map(|p| Channel::ProjectJobs(p.to_owned()));
+            (Some(Channel::JobStatus(ev.job_id)), project)
+        };
+        job.into_iter().chain(project)
     }
 
     /// Whether `ev` belongs on this channel.
@@ -96,6 +102,36 @@ mod tests {
         ] {
             assert_eq!(Channel::parse(&c.to_string()), Ok(c));
         }
+    }
+
+    #[test]
+    fn notification_events_go_to_their_recipient_alone() {
+        let user = Uuid::now_v7();
+        let job = Uuid::now_v7();
+        let ev = JobEvent {
+            offset: 7,
+            event_id: Uuid::now_v7(),
+            event_type: ch_domain::EventType::NotificationSent,
+            schema_version: 1,
+            occurred_at: chrono::Utc::now(),
+            correlation_id: "c".into(),
+            causation_id: None,
+            job_id: job,
+            actor: "notification-service".into(),
+            payload: serde_json::json!({"notification": {"user_id": user, "job_id": job}}),
+        };
+        assert_eq!(
+            Channel::of_event(&ev).collect::<Vec<_>>(),
+            vec![Channel::UserNotifications(user)]
+        );
+        assert!(!Channel::JobStatus(job).carries(&ev));
+        let mut lifecycle = ev.clone();
+        lifecycle.event_type = ch_domain::EventType::JobCompleted;
+        lifecycle.payload = serde_json::json!({"job": {"project": "radio-lab"}});
+        assert_eq!(
+            Channel::of_event(&lifecycle).collect::<Vec<_>>(),
+            vec![Channel::JobStatus(job), Channel::ProjectJobs("radio-lab".into())]
+        );
     }
 
     #[test]

@@ -55,8 +55,19 @@ pub enum Backlog {
     Project(String),
     /// Events of this job.
     Job(Uuid),
-    /// Nothing is kept in the log for this channel (metrics, notifications, alerts).
+    /// Notification events addressed to this user.
+    User(Uuid),
+    /// Nothing is kept in the log for this channel (metrics, alerts).
     None,
+}
+
+/// What a stream's channels cover together in the log ([`Gateway::backlog_scope`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BacklogScope {
+    /// Projects whose job events the channels carry.
+    pub projects: Vec<String>,
+    /// The user whose notification events the channels carry.
+    pub recipient: Option<Uuid>,
 }
 
 /// The gateway; cheap to clone.
@@ -172,7 +183,7 @@ impl Gateway {
             }
             Channel::UserNotifications(id) => {
                 if signed_in()?.user_id == *id {
-                    Ok(Backlog::None)
+                    Ok(Backlog::User(*id))
                 } else {
                     Err(ServiceError::Forbidden(
                         "only a user themself may read their notifications".into(),
@@ -198,6 +209,7 @@ impl Gateway {
                 .events_for_job(*id)
                 .await
                 .map(|evs| evs.into_iter().filter(|e| e.offset > after).collect()),
+            Backlog::User(id) => self.inner.store.events_for_recipient(*id, after, BACKLOG_PAGE).await,
             Backlog::None => Ok(Vec::new()),
         };
         events.map_err(|e| {
@@ -206,39 +218,40 @@ impl Gateway {
         })
     }
 
-    /// The projects whose events cover `backlogs` (a job channel counts as its job's project);
-    /// read once per stream, not per page.
-    pub async fn backlog_projects(&self, backlogs: &[Backlog]) -> ServiceResult<Vec<String>> {
-        let mut projects = Vec::new();
+    /// What `backlogs` cover together — the projects of their job events (a job channel
+    /// counts as its job's project) and the user whose notifications they carry; read once per
+    /// stream, not per page.
+    pub async fn backlog_scope(&self, backlogs: &[Backlog]) -> ServiceResult<BacklogScope> {
+        let mut scope = BacklogScope::default();
         for b in backlogs {
             match b {
-                Backlog::Project(p) => projects.push(p.clone()),
+                Backlog::Project(p) => scope.projects.push(p.clone()),
                 Backlog::Job(id) => {
                     let job = self.inner.store.get_job(*id).await.map_err(|e| {
                         tracing::error!(error = %e, "reading a job for a subscription");
                         ServiceError::Internal
                     })?;
-                    projects.push(job.job.project);
+                    scope.projects.push(job.job.project);
                 }
+                Backlog::User(id) => scope.recipient = Some(*id),
                 Backlog::None => {}
             }
         }
-        projects.sort();
-        projects.dedup();
-        Ok(projects)
+        scope.projects.sort();
+        scope.projects.dedup();
+        Ok(scope)
     }
 
-    /// Events of jobs in `projects` after `after`, in offset order (one page; for SSE, whose
-    /// resume point is one offset across all its channels). The caller keeps those of its
-    /// channels.
-    pub async fn merged_backlog_after(&self, projects: &[String], after: i64) -> ServiceResult<Vec<JobEvent>> {
-        if projects.is_empty() {
+    /// Events of `scope` after `after`, in offset order (one page; for SSE, whose resume point
+    /// is one offset across all its channels). The caller keeps those of its channels.
+    pub async fn merged_backlog_after(&self, scope: &BacklogScope, after: i64) -> ServiceResult<Vec<JobEvent>> {
+        if scope.projects.is_empty() && scope.recipient.is_none() {
             return Ok(Vec::new());
         }
         let page = self
             .inner
             .store
-            .events_after_visible(after, BACKLOG_PAGE, Some(projects))
+            .events_after_in_scope(after, BACKLOG_PAGE, &scope.projects, scope.recipient)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "reading the event log for a subscription");

@@ -161,11 +161,11 @@ async fn serve(
         Some((_, o)) => {
             last = o;
             let backlogs: Vec<Backlog> = channels.iter().map(|(_, b)| b.clone()).collect();
-            let Ok(projects) = gateway.backlog_projects(&backlogs).await else {
+            let Ok(scope) = gateway.backlog_scope(&backlogs).await else {
                 return Some("the event log cannot be read; reconnect".into());
             };
             while last < latest {
-                let Ok(page) = gateway.merged_backlog_after(&projects, last).await else {
+                let Ok(page) = gateway.merged_backlog_after(&scope, last).await else {
                     return Some("the event log cannot be read; reconnect".into());
                 };
                 let Some(end) = page.last().map(|e| e.offset) else {

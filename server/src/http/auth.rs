@@ -52,6 +52,8 @@ pub struct LoginRequest {
 /// The signed-in user.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Me {
+    /// The user's id (their notifications' channel is `user:{user_id}:notifications`).
+    pub user_id: uuid::Uuid,
     pub username: String,
     /// `admin`, `scientist` or `viewer`.
     pub role: String,
@@ -92,6 +94,7 @@ fn with_cookies(mut res: Response, issued: Option<&Issued>, secure: bool) -> Res
 fn me(p: &Principal) -> Option<Me> {
     let u = p.user()?;
     Some(Me {
+        user_id: u.user_id,
         username: u.username.clone(),
         role: u.role.to_string(),
         projects: u

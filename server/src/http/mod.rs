@@ -11,6 +11,7 @@ mod fits_meta;
 pub mod guard;
 mod health;
 mod jobs;
+mod notifications;
 mod openapi;
 #[cfg(test)]
 mod openapi_check;
@@ -35,7 +36,7 @@ pub use jobs::CORRELATION_HEADER;
 #[openapi(
     info(
         title = "Cosmic Horizons API",
-        description = "Jobs, their events and logs; viewer regions; accounts and API tokens. \
+        description = "Jobs, their events and logs; notifications; viewer regions; accounts and API tokens. \
             Authenticate scripts with `Authorization: Bearer <API token>`."
     ),
     paths(
@@ -65,6 +66,11 @@ pub use jobs::CORRELATION_HEADER;
         jobs::scheduler,
         systems::queue,
         systems::submit_targets,
+        notifications::list,
+        notifications::unread,
+        notifications::mark,
+        notifications::rules,
+        notifications::save_rules,
         events::list,
         regions::get,
         regions::put,
@@ -183,6 +189,13 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         .route("/api/systems/{name}/queue", get(systems::queue))
         .route("/api/templates", get(templates))
         .route("/api/submit-targets", get(systems::submit_targets))
+        .route("/api/notifications", get(notifications::list))
+        .route("/api/notifications/unread", get(notifications::unread))
+        .route("/api/notifications/mark", post(notifications::mark))
+        .route(
+            "/api/notifications/rules",
+            get(notifications::rules).put(notifications::save_rules),
+        )
         .route("/api/openapi.json", get(openapi))
         .route("/api/{*rest}", axum::routing::any(unknown_api))
         .route("/healthz", get(health::healthz))

@@ -56,6 +56,10 @@ pub const API_RULES: &[(&str, Rule)] = &[
     ("/api/systems/{name}/queue", Rule::Authorized),
     ("/api/templates", Rule::Authorized),
     ("/api/submit-targets", Rule::Authorized),
+    ("/api/notifications", Rule::SignedIn),
+    ("/api/notifications/unread", Rule::SignedIn),
+    ("/api/notifications/mark", Rule::SignedIn),
+    ("/api/notifications/rules", Rule::SignedIn),
     ("/api/fits/{source}/{*path}", Rule::Authorized),
     ("/api/soda/{source}/sync", Rule::Authorized),
     // Unknown API paths answer a JSON 404 to everyone.

@@ -16,9 +16,9 @@ const OUTBOX_LOCK_KEY: i64 = 0x4348_4f55_5442_4f58;
 pub const COMMIT_CHANNEL: &str = "ch_event_committed";
 
 /// Bound parameters per event row.
-const EVENT_COLUMNS: usize = 9;
+const EVENT_COLUMNS: usize = 10;
 
-/// Events per multi-row `insert` (9 parameters each, well under both databases' limits).
+/// Events per multi-row `insert` (10 parameters each, well under both databases' limits).
 const EVENTS_PER_STATEMENT: usize = 512;
 
 fn event_from_row(row: &AnyRow) -> Result<JobEvent> {
@@ -70,7 +70,7 @@ impl Store {
             let tuples: Vec<String> = (0..chunk.len()).map(|k| self.placeholders(k, EVENT_COLUMNS)).collect();
             let sql = format!(
                 "insert into job_event (event_id, event_type, schema_version, occurred_at, correlation_id, \
-                 causation_id, job_id, actor, payload) values {} returning event_id, job_event_offset",
+                 causation_id, job_id, actor, payload, recipient_id) values {} returning event_id, job_event_offset",
                 tuples.join(", ")
             );
             let mut q = sqlx::query(&sql);
@@ -84,7 +84,8 @@ impl Store {
                     .bind(ev.causation_id.map(|c| c.to_string()))
                     .bind(ev.job_id.to_string())
                     .bind(ev.actor.clone())
-                    .bind(ev.payload.to_string());
+                    .bind(ev.payload.to_string())
+                    .bind(ev.recipient().map(|r| r.to_string()));
             }
             // RETURNING's row order is not promised by either database: match by event id.
             let mut offsets = std::collections::HashMap::with_capacity(chunk.len());
@@ -116,8 +117,9 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
-    /// Like [`Store::events_after`], limited to jobs of the `visible` projects (`None` = all).
-    /// Offsets of the events left out leave gaps; order is kept.
+    /// Like [`Store::events_after`], limited to the job events (no user's notifications) of
+    /// jobs in the `visible` projects (`None` = all). Offsets of the events left out leave
+    /// gaps; order is kept.
     #[instrument(skip(self), err)]
     pub async fn events_after_visible(
         &self,
@@ -126,14 +128,22 @@ impl Store {
         visible: Option<&[String]>,
     ) -> Result<Vec<JobEvent>> {
         let Some(projects) = visible else {
-            return self.events_after(after, limit).await;
+            let rows = sqlx::query(
+                "select * from job_event where job_event_offset > $1 and recipient_id is null \
+                 order by job_event_offset limit $2",
+            )
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+            return rows.iter().map(event_from_row).collect();
         };
         // $1 is `after`; the project names follow, then the limit.
         let mut binds = vec![String::new()];
         let filter = super::in_list("j.project", projects, &mut binds);
         let sql = format!(
             "select e.* from job_event e join job j on j.job_id = e.job_id \
-             where e.job_event_offset > $1 and {filter} order by e.job_event_offset limit ${}",
+             where e.job_event_offset > $1 and e.recipient_id is null and {filter} order by e.job_event_offset limit ${}",
             binds.len() + 1
         );
         let mut q = sqlx::query(&sql).bind(after);
@@ -144,13 +154,57 @@ impl Store {
         rows.iter().map(event_from_row).collect()
     }
 
-    /// All events of one job, in order.
+    /// Events after `after` that a stream covering `projects` and `recipient`'s
+    /// notifications carries: job events of jobs in those projects, and notification events
+    /// addressed to `recipient`. In offset order, one page of `limit`.
+    #[instrument(skip(self), err)]
+    pub async fn events_after_in_scope(
+        &self,
+        after: i64,
+        limit: u32,
+        projects: &[String],
+        recipient: Option<Uuid>,
+    ) -> Result<Vec<JobEvent>> {
+        // $1 is `after`, $2 the recipient; the project names follow, then the limit.
+        let mut binds = vec![String::new(), recipient.map(|r| r.to_string()).unwrap_or_default()];
+        let filter = super::in_list("j.project", projects, &mut binds);
+        let sql = format!(
+            "select e.* from job_event e join job j on j.job_id = e.job_id where e.job_event_offset > $1 \
+             and ((e.recipient_id is null and {filter}) or e.recipient_id = $2) \
+             order by e.job_event_offset limit ${}",
+            binds.len() + 1
+        );
+        let mut q = sqlx::query(&sql).bind(after);
+        for b in binds.into_iter().skip(1) {
+            q = q.bind(b);
+        }
+        let rows = q.bind(i64::from(limit)).fetch_all(&self.reader).await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// The life of one job, in order: its job events, without users' notification events.
     #[instrument(skip(self), err)]
     pub async fn events_for_job(&self, job_id: Uuid) -> Result<Vec<JobEvent>> {
-        let rows = sqlx::query("select * from job_event where job_id = $1 order by job_event_offset")
-            .bind(job_id.to_string())
-            .fetch_all(&self.reader)
-            .await?;
+        let rows =
+            sqlx::query("select * from job_event where job_id = $1 and recipient_id is null order by job_event_offset")
+                .bind(job_id.to_string())
+                .fetch_all(&self.reader)
+                .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// The notification events addressed to `user_id` with offset > `after`, in offset order.
+    #[instrument(skip(self), err)]
+    pub async fn events_for_recipient(&self, user_id: Uuid, after: i64, limit: u32) -> Result<Vec<JobEvent>> {
+        let rows = sqlx::query(
+            "select * from job_event where recipient_id = $1 and job_event_offset > $2 \
+             order by job_event_offset limit $3",
+        )
+        .bind(user_id.to_string())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
         rows.iter().map(event_from_row).collect()
     }
 

@@ -12,6 +12,7 @@ mod bus;
 mod cli;
 mod fits_meta;
 mod kafka;
+mod notifications;
 mod rabbitmq;
 mod regions;
 mod site;

@@ -1,0 +1,179 @@
+//! The notifications port: a signed-in user's inbox (read, unread, dismissed) and their rules.
+//! Only the user themself reads or changes their notifications; an API token needs the
+//! `read` scope to read and `submit` to change them. The server implements
+//! [`NotificationService`]; the HTTP handlers and the UI's server functions call it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ch_domain::{Notification, NotificationRules};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{ServiceError, ServiceResult};
+use crate::principal::{Principal, Scope, UserIdentity};
+
+/// Largest inbox page.
+pub const MAX_PAGE: u32 = 200;
+/// Most notification ids one mark request names.
+pub const MAX_MARK_IDS: usize = 500;
+
+/// A page of the caller's inbox, newest first (dismissed notifications are not listed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboxPage {
+    pub items: Vec<Notification>,
+    /// Unread notifications in the whole inbox (the badge's number).
+    pub unread: i64,
+    /// Older notifications follow; ask again with `before` = the last item's id.
+    pub more: bool,
+}
+
+/// What a mark request changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Marked {
+    /// The notifications that changed, as they now are (already-read ones marked read again,
+    /// and ids that are not the caller's, are left out).
+    pub changed: Vec<Notification>,
+    /// Unread notifications left in the inbox.
+    pub unread: i64,
+}
+
+/// The badge's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnreadCount {
+    pub unread: i64,
+}
+
+/// What to do to notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MarkAction {
+    Read,
+    Unread,
+    Dismiss,
+}
+
+/// A mark request: these notifications, or (`ids` absent) every unread one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MarkRequest {
+    pub action: MarkAction,
+    /// Up to 500 notification ids; absent = all unread ones (for `read` and `dismiss`; at
+    /// most 1,000 per call).
+    #[serde(default)]
+    pub ids: Option<Vec<Uuid>>,
+}
+
+impl MarkRequest {
+    /// # Errors
+    /// [`ServiceError::Invalid`] on `ids` when more than [`MAX_MARK_IDS`] are named, or on
+    /// `action` for `unread` without ids.
+    pub fn validate(&self) -> ServiceResult<()> {
+        match &self.ids {
+            Some(ids) if ids.len() > MAX_MARK_IDS => Err(ServiceError::Invalid(ch_domain::FieldError::new(
+                "ids",
+                format!("at most {MAX_MARK_IDS} ids per request ({} given)", ids.len()),
+            ))),
+            None if self.action == MarkAction::Unread => Err(ServiceError::Invalid(ch_domain::FieldError::new(
+                "action",
+                "'unread' needs the ids of the notifications to mark",
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The signed-in user a notification call acts for, with the scope it needs.
+///
+/// # Errors
+/// 401 for anonymous callers; 403 for a token without `scope`.
+pub fn recipient(caller: &Principal, scope: Scope) -> ServiceResult<&UserIdentity> {
+    let user = caller
+        .user()
+        .ok_or_else(|| ServiceError::Unauthenticated("sign in to read your notifications".into()))?;
+    if !caller.has_scope(scope) {
+        return Err(ServiceError::Forbidden(format!(
+            "this API token lacks the '{scope}' scope needed here"
+        )));
+    }
+    Ok(user)
+}
+
+#[async_trait]
+pub trait NotificationService: Send + Sync + 'static {
+    /// A page of the caller's inbox: at most `limit` (1–200) items older than `before`.
+    async fn inbox(
+        &self,
+        caller: &Principal,
+        unread_only: bool,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> ServiceResult<InboxPage>;
+    /// The caller's unread count.
+    async fn unread(&self, caller: &Principal) -> ServiceResult<UnreadCount>;
+    /// Marks the caller's notifications read, unread or dismissed.
+    async fn mark(&self, caller: &Principal, req: MarkRequest) -> ServiceResult<Marked>;
+    /// The caller's rules (the defaults until they save their own).
+    async fn rules(&self, caller: &Principal) -> ServiceResult<NotificationRules>;
+    /// Saves the caller's rules; 422 naming the field that is wrong.
+    async fn save_rules(&self, caller: &Principal, rules: NotificationRules) -> ServiceResult<NotificationRules>;
+}
+
+pub type SharedNotificationService = Arc<dyn NotificationService>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::{Credential, GlobalRole};
+
+    #[test]
+    fn marks_are_bounded_and_unread_needs_ids() {
+        let many = MarkRequest {
+            action: MarkAction::Read,
+            ids: Some(vec![Uuid::nil(); MAX_MARK_IDS + 1]),
+        };
+        assert_eq!(
+            many.validate().map_err(|e| e.field().map(str::to_owned)),
+            Err(Some("ids".into()))
+        );
+        let unread_all = MarkRequest {
+            action: MarkAction::Unread,
+            ids: None,
+        };
+        assert_eq!(unread_all.validate().map_err(|e| e.status()), Err(422));
+        let all_read = MarkRequest {
+            action: MarkAction::Read,
+            ids: None,
+        };
+        assert_eq!(all_read.validate(), Ok(()));
+    }
+
+    #[test]
+    fn only_signed_in_users_with_the_scope_have_an_inbox() {
+        assert_eq!(
+            recipient(&Principal::Anonymous, Scope::Read).map_err(|e| e.status()),
+            Err(401)
+        );
+        let user = UserIdentity {
+            user_id: Uuid::nil(),
+            username: "ada".into(),
+            role: GlobalRole::Scientist,
+            memberships: Vec::new(),
+        };
+        let token = Principal::User {
+            user: user.clone(),
+            credential: Credential::Token {
+                token_id: Uuid::nil(),
+                scopes: vec![Scope::Read],
+                project: None,
+            },
+        };
+        assert!(recipient(&token, Scope::Read).is_ok());
+        assert_eq!(recipient(&token, Scope::Submit).map_err(|e| e.status()), Err(403));
+    }
+}

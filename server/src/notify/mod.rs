@@ -1,0 +1,111 @@
+//! Notifications (issue 31): what users hear about their jobs.
+//!
+//! The [`Notifier`] is a sink of the event bus with a cursor saved in the database
+//! (`notification-service`): it reads every committed job event once, in order, even those
+//! committed while the server was down, and turns the ones its users' rules ask for into
+//! notifications. Each notification is saved with its `notification.sent` event in one
+//! transaction, at most once per user and job event (a unique key), so an event offered again
+//! after a crash has no second effect. The gateway carries `notification.*` events on the
+//! recipient's `user:{id}:notifications` channel alone — the in-app badge is live.
+//!
+//! [`Inbox`] is the service behind `/api/notifications` (list, unread count, mark read,
+//! unread or dismissed, rules).
+
+mod inbox;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use ch_domain::notification::summary;
+use ch_domain::{EventType, JobEvent, NewEvent, Notification, NotificationKind, NotificationRules};
+use tracing::{debug, instrument};
+use uuid::Uuid;
+
+use crate::bus::{CommitSignal, EventSink};
+use crate::store::Store;
+
+pub use inbox::Inbox;
+
+/// The actor recorded on `notification.sent` events.
+pub const ACTOR: &str = "notification-service";
+
+/// Turns job events into notifications by each job owner's rules.
+pub struct Notifier {
+    store: Store,
+    signal: CommitSignal,
+}
+
+impl Notifier {
+    pub fn new(store: Store, signal: CommitSignal) -> Self {
+        Self { store, signal }
+    }
+
+    /// The user a job's notifications go to (its owner, when an enabled account of that name
+    /// exists) and their rules.
+    async fn recipient(&self, owner: &str) -> anyhow::Result<Option<(Uuid, NotificationRules)>> {
+        let Some(user) = self.store.user_by_name(owner).await? else {
+            return Ok(None);
+        };
+        if user.disabled {
+            return Ok(None);
+        }
+        let rules = self.store.notification_rules(user.user_id).await?.unwrap_or_default();
+        Ok(Some((user.user_id, rules)))
+    }
+}
+
+#[async_trait]
+impl EventSink for Notifier {
+    fn name(&self) -> &'static str {
+        ACTOR
+    }
+
+    #[instrument(skip_all, fields(events = events.len()))]
+    async fn publish(&self, events: &[JobEvent]) -> anyhow::Result<()> {
+        let mut recipients: HashMap<String, Option<(Uuid, NotificationRules)>> = HashMap::new();
+        let mut items = Vec::new();
+        for event in events {
+            let Some((kind, job)) = NotificationKind::of_event(event) else {
+                continue;
+            };
+            if !recipients.contains_key(&job.owner) {
+                let r = self.recipient(&job.owner).await?;
+                recipients.insert(job.owner.clone(), r);
+            }
+            let Some(Some((user_id, rules))) = recipients.get(&job.owner) else {
+                continue;
+            };
+            if !rules.in_app || !rules.wants(kind) {
+                continue;
+            }
+            let now = crate::clock::now();
+            let n = Notification {
+                id: Uuid::now_v7(),
+                user_id: *user_id,
+                kind,
+                source_event_id: event.event_id,
+                job_id: job.id,
+                title: kind.title(&job.name),
+                body: summary(kind, &job),
+                created_at: now,
+                read_at: None,
+                dismissed_at: None,
+            };
+            let sent = NewEvent::notification(
+                Uuid::now_v7(),
+                EventType::NotificationSent,
+                &n,
+                ACTOR,
+                &event.correlation_id,
+                now,
+            );
+            items.push((n, sent));
+        }
+        let committed = self.store.record_notifications(items).await?;
+        if !committed.is_empty() {
+            debug!(sent = committed.len(), "notifications sent");
+            self.signal.committed();
+        }
+        Ok(())
+    }
+}

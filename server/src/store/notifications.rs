@@ -1,0 +1,255 @@
+//! Users' notifications and their rules (migration 0012). Every change of a notification is
+//! written with its `notification.*` event in one transaction, like a job's changes.
+
+use ch_domain::{EventType, JobEvent, NewEvent, Notification, NotificationKind, NotificationRules};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tracing::instrument;
+use uuid::Uuid;
+
+use super::{Result, Store, StoreError, from_millis, parse, to_millis};
+
+/// Most notifications one mark-all call changes (the rest stay for the next call).
+pub const MARK_ALL_LIMIT: u32 = 1000;
+
+/// What a user does to one of their notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Read,
+    Unread,
+    Dismiss,
+}
+
+impl Mark {
+    fn event_type(self) -> EventType {
+        match self {
+            Mark::Read => EventType::NotificationRead,
+            Mark::Unread => EventType::NotificationUnread,
+            Mark::Dismiss => EventType::NotificationDismissed,
+        }
+    }
+
+    /// Applies the mark at `now`; `false` when it changes nothing (already read, …).
+    fn apply(self, n: &mut Notification, now: DateTime<Utc>) -> bool {
+        let slot = match self {
+            Mark::Read if n.read_at.is_none() => &mut n.read_at,
+            Mark::Dismiss if n.dismissed_at.is_none() => &mut n.dismissed_at,
+            Mark::Unread if n.read_at.is_some() => {
+                n.read_at = None;
+                return true;
+            }
+            _ => return false,
+        };
+        *slot = Some(now);
+        true
+    }
+}
+
+/// A page of one user's inbox, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxPage {
+    pub items: Vec<Notification>,
+    /// Whether older notifications follow the page.
+    pub more: bool,
+}
+
+const COLUMNS: &str = "notification_id, user_id, source_event_id, kind, job_id, title, body, created_at, \
+                       read_at, dismissed_at";
+
+fn from_row(row: &AnyRow) -> Result<Notification> {
+    let kind: String = row.try_get("kind")?;
+    let millis =
+        |c: &str| -> Result<Option<DateTime<Utc>>> { row.try_get::<Option<i64>, _>(c)?.map(from_millis).transpose() };
+    Ok(Notification {
+        id: parse("notification_id", &row.try_get::<String, _>("notification_id")?)?,
+        user_id: parse("user_id", &row.try_get::<String, _>("user_id")?)?,
+        kind: NotificationKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("notification kind {kind}")))?,
+        source_event_id: parse("source_event_id", &row.try_get::<String, _>("source_event_id")?)?,
+        job_id: parse("job_id", &row.try_get::<String, _>("job_id")?)?,
+        title: row.try_get("title")?,
+        body: row.try_get("body")?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        read_at: millis("read_at")?,
+        dismissed_at: millis("dismissed_at")?,
+    })
+}
+
+impl Store {
+    /// Saves notifications, each with its `notification.sent` event, in one transaction. A
+    /// notification whose (user, source event) pair is already saved is skipped with its event:
+    /// the notifier may offer the same job event again after a crash. Returns the events
+    /// committed (those of the notifications that were new), in offset order.
+    #[instrument(skip_all, fields(n = items.len()), err)]
+    pub async fn record_notifications(&self, items: Vec<(Notification, NewEvent)>) -> Result<Vec<JobEvent>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut events = Vec::with_capacity(items.len());
+        for (n, event) in items {
+            let inserted = sqlx::query(&format!(
+                "insert into notification ({COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 on conflict (user_id, source_event_id) do nothing"
+            ))
+            .bind(n.id.to_string())
+            .bind(n.user_id.to_string())
+            .bind(n.source_event_id.to_string())
+            .bind(n.kind.as_str())
+            .bind(n.job_id.to_string())
+            .bind(n.title.clone())
+            .bind(n.body.clone())
+            .bind(to_millis(n.created_at))
+            .bind(n.read_at.map(to_millis))
+            .bind(n.dismissed_at.map(to_millis))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                events.push(event);
+            }
+        }
+        let committed = self.append_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(committed)
+    }
+
+    /// One page of `user_id`'s inbox, newest first, without dismissed notifications;
+    /// `unread_only` leaves read ones out; `before` continues after the last page's oldest id.
+    #[instrument(skip(self), err)]
+    pub async fn inbox(&self, user_id: Uuid, unread_only: bool, before: Option<Uuid>, limit: u32) -> Result<InboxPage> {
+        let unread = if unread_only { " and read_at is null" } else { "" };
+        // UUIDv7 ids sort by creation time, so the id alone orders the pages.
+        let (older, bind_before) = match before {
+            Some(id) => (" and notification_id < $2", Some(id.to_string())),
+            None => ("", None),
+        };
+        let limit_param = if bind_before.is_some() { "$3" } else { "$2" };
+        let sql = format!(
+            "select {COLUMNS} from notification where user_id = $1 and dismissed_at is null{unread}{older} \
+             order by notification_id desc limit {limit_param}"
+        );
+        let mut q = sqlx::query(&sql).bind(user_id.to_string());
+        if let Some(b) = bind_before {
+            q = q.bind(b);
+        }
+        let rows = q.bind(i64::from(limit) + 1).fetch_all(&self.reader).await?;
+        let mut items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        Ok(InboxPage { items, more })
+    }
+
+    /// How many of `user_id`'s notifications are unread (dismissed ones do not count).
+    pub async fn unread_notifications(&self, user_id: Uuid) -> Result<i64> {
+        Ok(sqlx::query(
+            "select count(*) as n from notification where user_id = $1 and read_at is null and dismissed_at is null",
+        )
+        .bind(user_id.to_string())
+        .fetch_one(&self.reader)
+        .await?
+        .try_get("n")?)
+    }
+
+    /// Marks `user_id`'s notifications `ids` (all unread ones when `None`, at most
+    /// [`MARK_ALL_LIMIT`]) and writes one event per notification that changed, made by
+    /// `event(notification, event_type)`. Ids of other users' notifications are left alone,
+    /// as unknown ones. Returns the notifications that changed, as they now are, and the
+    /// committed events.
+    #[instrument(skip(self, event), err)]
+    pub async fn mark_notifications(
+        &self,
+        user_id: Uuid,
+        ids: Option<&[Uuid]>,
+        mark: Mark,
+        now: DateTime<Utc>,
+        event: impl Fn(&Notification, EventType) -> NewEvent,
+    ) -> Result<(Vec<Notification>, Vec<JobEvent>)> {
+        let mut tx = self.pool.begin().await?;
+        let rows = match ids {
+            Some(ids) => {
+                let mut binds = vec![user_id.to_string()];
+                let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+                let filter = super::in_list("notification_id", &ids, &mut binds);
+                let sql = format!("select {COLUMNS} from notification where user_id = $1 and {filter}");
+                let mut q = sqlx::query(&sql);
+                for b in binds {
+                    q = q.bind(b);
+                }
+                q.fetch_all(&mut *tx).await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "select {COLUMNS} from notification where user_id = $1 and read_at is null \
+                     and dismissed_at is null order by notification_id limit $2"
+                ))
+                .bind(user_id.to_string())
+                .bind(i64::from(MARK_ALL_LIMIT))
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        let mut changed = Vec::new();
+        for row in &rows {
+            let mut n = from_row(row)?;
+            if !mark.apply(&mut n, now) {
+                continue;
+            }
+            sqlx::query("update notification set read_at = $1, dismissed_at = $2 where notification_id = $3")
+                .bind(n.read_at.map(to_millis))
+                .bind(n.dismissed_at.map(to_millis))
+                .bind(n.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            changed.push(n);
+        }
+        let events = changed.iter().map(|n| event(n, mark.event_type())).collect();
+        let committed = self.append_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok((changed, committed))
+    }
+
+    /// `user_id`'s saved rules (`None`: they never saved any; the defaults apply).
+    #[instrument(skip(self), err)]
+    pub async fn notification_rules(&self, user_id: Uuid) -> Result<Option<NotificationRules>> {
+        let row = sqlx::query("select kinds, in_app, email from notification_rule where user_id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let kinds: String = row.try_get("kinds")?;
+        let kinds: Vec<String> =
+            serde_json::from_str(&kinds).map_err(|e| StoreError::Corrupt(format!("notification kinds: {e}")))?;
+        Ok(Some(NotificationRules {
+            // A kind a later version dropped is ignored rather than failing every read.
+            kinds: kinds.iter().filter_map(|k| NotificationKind::parse(k)).collect(),
+            in_app: row.try_get::<i64, _>("in_app")? != 0,
+            email: row.try_get("email")?,
+        }))
+    }
+
+    /// Saves `user_id`'s rules (already validated), replacing any earlier ones.
+    #[instrument(skip(self), err)]
+    pub async fn save_notification_rules(
+        &self,
+        user_id: Uuid,
+        rules: &NotificationRules,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let kinds: Vec<&str> = rules.kinds.iter().map(|k| k.as_str()).collect();
+        let kinds = serde_json::to_string(&kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "insert into notification_rule (user_id, kinds, in_app, email, updated_at) values ($1, $2, $3, $4, $5) \
+             on conflict (user_id) do update set kinds = excluded.kinds, in_app = excluded.in_app, \
+             email = excluded.email, updated_at = excluded.updated_at",
+        )
+        .bind(user_id.to_string())
+        .bind(kinds)
+        .bind(i64::from(rules.in_app))
+        .bind(rules.email.clone())
+        .bind(to_millis(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
