@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                     <A href="/viewer">"Viewer"</A>
                 </nav>
                 <live::LiveIndicator />
+                <components::bell::Bell />
                 <components::account::UserMenu />
             </header>
             <main>
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=pages::login::LoginPage />
                     <Route path=path!("/account") view=pages::account::AccountPage />
                     <Route path=path!("/admin") view=pages::admin::AdminPage />
+                    <Route path=path!("/notifications") view=pages::notifications::NotificationsPage />
                 </Routes>
             </main>
         </Router>

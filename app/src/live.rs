@@ -1,6 +1,6 @@
 //! Live job events in the browser through the real-time gateway (docs/realtime.md): one
 //! WebSocket per tab, subscribed to the `project:<name>:jobs` channel of every project the user
-//! may read, resumed from each channel's last (epoch, offset) after a disconnect, reconnected with
+//! may read and to the user's own `user:<id>:notifications`, resumed from each channel's last (epoch, offset) after a disconnect, reconnected with
 //! exponential backoff and jitter (1 s … 60 s). Pages read the latest job snapshots from context.
 
 use std::collections::HashMap;
@@ -30,6 +30,9 @@ pub struct LiveEvents {
     /// The most recent events, oldest first.
     pub events: RwSignal<Vec<JobEvent>>,
     pub state: RwSignal<LinkState>,
+    /// Bumped on every change of the user's notifications (sent, read, unread, dismissed, in
+    /// this tab or another): the bell and the inbox read again when it moves.
+    pub inbox: RwSignal<u64>,
     /// The oldest log offset that a page on screen reflects (its data was read up to there):
     /// the socket subscribes from the older of it and the connection's welcome, so the events
     /// between a page's first render and its subscription are replayed, not lost.
@@ -47,6 +50,10 @@ impl LiveEvents {
 
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn apply(&self, ev: JobEvent) {
+        if ev.event_type.is_notification() {
+            self.inbox.update(|v| *v += 1);
+            return;
+        }
         if let Some(job) = ev.job() {
             self.jobs.update(|m| {
                 m.insert(job.id, job);
@@ -74,6 +81,7 @@ pub fn provide_live_events() {
         jobs: RwSignal::new(HashMap::new()),
         events: RwSignal::new(Vec::new()),
         state: RwSignal::new(LinkState::Connecting),
+        inbox: RwSignal::new(0),
         floor: RwSignal::new(None),
     };
     provide_context(live);
@@ -144,7 +152,7 @@ mod socket {
         let _ = ws.send_with_str(&v.to_string());
     }
 
-    /// Subscribes to every readable project. A channel without a position of its own resumes
+    /// Subscribes to every readable project and to the user's notifications. A channel without a position of its own resumes
     /// from the connection's welcome — or from the oldest offset a page on screen reflects, when
     /// that is older (the page was rendered before the socket connected) — so nothing committed
     /// between a page's render and its subscription, or while the project list loads, is lost.
@@ -153,12 +161,16 @@ mod socket {
             let Ok(projects) = crate::api::accounts::get_projects().await else {
                 return;
             };
+            let me = crate::api::get_me().await.ok().flatten();
             let start = welcome.map(|(epoch, offset)| {
                 let floor = live.floor.get_untracked().unwrap_or(offset);
                 (epoch, offset.min(floor))
             });
-            for p in projects {
-                let channel = format!("project:{}:jobs", p.name);
+            let channels = projects
+                .into_iter()
+                .map(|p| format!("project:{}:jobs", p.name))
+                .chain(me.map(|u| format!("user:{}:notifications", u.user_id)));
+            for channel in channels {
                 let mut msg = json!({ "op": "subscribe", "channel": channel });
                 if let Some((epoch, offset)) = positions.borrow().get(&channel).or(start.as_ref()) {
                     msg["since"] = json!({ "epoch": epoch, "offset": offset });

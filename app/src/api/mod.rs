@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub mod accounts;
+pub mod notifications;
 mod reach;
 
 pub use reach::retrying;
@@ -208,6 +209,8 @@ pub(crate) fn caller() -> ch_api::Principal {
 /// The signed-in user as the UI shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
+    /// Their notifications stream on `user:{user_id}:notifications`.
+    pub user_id: Uuid,
     pub username: String,
     /// `admin`, `scientist` or `viewer`.
     pub role: String,
@@ -234,6 +237,7 @@ pub struct JobDetail {
 #[server(input = server_fn::codec::Json)]
 pub async fn get_me() -> Result<Option<CurrentUser>, UiError> {
     Ok(caller().user().map(|u| CurrentUser {
+        user_id: u.user_id,
         username: u.username.clone(),
         role: u.role.to_string(),
         projects: u

@@ -1,6 +1,7 @@
 //! Small building blocks shared by the pages.
 
 pub mod account;
+pub mod bell;
 
 use ch_domain::{Job, JobStatus};
 use chrono::{DateTime, Utc};

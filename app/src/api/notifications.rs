@@ -1,0 +1,52 @@
+//! Server functions for the inbox and the bell: thin calls into `NotificationService`.
+
+use ch_api::{InboxPage, MarkAction, Marked};
+use ch_domain::NotificationRules;
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::UiError;
+
+#[cfg(feature = "ssr")]
+fn notifications() -> Result<ch_api::SharedNotificationService, UiError> {
+    use_context::<ch_api::SharedNotificationService>()
+        .ok_or_else(|| UiError::Message("notification service unavailable".into()))
+}
+
+#[cfg(feature = "ssr")]
+use super::caller;
+
+/// A page of the caller's inbox (50 at a time), newest first.
+#[server(input = server_fn::codec::Json)]
+pub async fn get_inbox(unread_only: bool, before: Option<Uuid>) -> Result<InboxPage, UiError> {
+    Ok(notifications()?.inbox(&caller(), unread_only, before, 50).await?)
+}
+
+/// The caller's unread count (the bell's badge); `None` for an anonymous visitor, who has no
+/// inbox (the bell is not shown).
+#[server(input = server_fn::codec::Json)]
+pub async fn get_unread() -> Result<Option<i64>, UiError> {
+    let who = caller();
+    if who.user().is_none() {
+        return Ok(None);
+    }
+    Ok(Some(notifications()?.unread(&who).await?.unread))
+}
+
+/// Marks notifications (`ids` = `None`: every unread one).
+#[server(input = server_fn::codec::Json)]
+pub async fn post_mark(action: MarkAction, ids: Option<Vec<Uuid>>) -> Result<Marked, UiError> {
+    Ok(notifications()?
+        .mark(&caller(), ch_api::MarkRequest { action, ids })
+        .await?)
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn get_rules() -> Result<NotificationRules, UiError> {
+    Ok(notifications()?.rules(&caller()).await?)
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn post_rules(rules: NotificationRules) -> Result<NotificationRules, UiError> {
+    Ok(notifications()?.save_rules(&caller(), rules).await?)
+}

@@ -1,0 +1,88 @@
+// Notifications in the browser: a scientist's job fails while their dashboard is open → the
+// bell's badge counts it without a reload; the inbox lists it; marking it read clears the
+// badge; the rules form saves what the user is told about.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { HOOK_TIMEOUT_MS, launchBrowser, signInWithPassword, startServer } from './support.mjs';
+
+const shots = process.env.CH_SCREENSHOTS ?? 'target/screenshots';
+mkdirSync(shots, { recursive: true });
+const PASSWORD = 'a long e2e password';
+const json = (method, body) => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  assert.equal((await server.api('/api/projects', json('POST', { name: 'radio' }))).status, 201);
+  const res = await server.api('/api/users', json('POST', { username: 'ada', password: PASSWORD, role: 'scientist' }));
+  assert.equal(res.status, 201, await res.text());
+  const m = await server.api('/api/projects/radio/members', json('PUT', { username: 'ada', role: 'member' }));
+  assert.equal(m.status, 204);
+}, { timeout: HOOK_TIMEOUT_MS });
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+}, { timeout: HOOK_TIMEOUT_MS });
+
+test('a failed job reaches the bell live, the inbox lists it, and marking it read clears the badge', async () => {
+  const { context, page, errors } = await signInWithPassword(browser, server, 'ada', PASSWORD);
+  await page.evaluate(() => { window.__sameDocument = true; });
+  const bell = page.locator('[data-testid="bell"]');
+  const count = page.locator('[data-testid="bell-count"]');
+  await bell.waitFor();
+  assert.equal(await count.isHidden(), true, 'nothing unread at first');
+
+  // Ada submits from her own session (the job is hers), as a script in her tab would.
+  const submitted = await page.evaluate(async () => {
+    const res = await fetch('/api/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'calibrate', project: 'radio', command: 'echo bad input >&2; exit 3', max_retries: 0 }),
+    });
+    return { status: res.status, body: await res.json() };
+  });
+  assert.equal(submitted.status, 201, JSON.stringify(submitted.body));
+  const started = Date.now();
+  await page.waitForFunction(() => document.querySelector('[data-testid="bell-count"]')?.textContent === '1', null, {
+    timeout: 20_000,
+  });
+  console.log(`submit → badge: ${Date.now() - started} ms (job start and run included)`);
+  assert.equal(await bell.getAttribute('aria-label'), 'Notifications: 1 unread');
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload');
+
+  await bell.click();
+  await page.waitForURL(`${server.url}/notifications`);
+  const item = page.locator('[data-testid="notification"]').first();
+  await item.waitFor();
+  assert.equal(await item.getAttribute('data-kind'), 'failed');
+  assert.match(await item.textContent(), /Job 'calibrate' failed/);
+  assert.match(await item.textContent(), /exit code 3/);
+  assert.match(await item.getAttribute('class'), /unread/);
+  await page.screenshot({ path: `${shots}/notifications-inbox.png` });
+
+  await item.locator('[data-testid="toggle-read"]').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid="notification"]')?.classList.contains('unread'), null, {
+    timeout: 10_000,
+  });
+  await page.waitForFunction(() => document.querySelector('[data-testid="bell-count"]')?.hidden === true, null, {
+    timeout: 10_000,
+  });
+  assert.equal(await bell.getAttribute('aria-label'), 'Notifications: none unread');
+
+  // Rules: only starts from now on.
+  await page.uncheck('input[data-kind="failed"]');
+  await page.uncheck('input[data-kind="completed"]');
+  await page.check('input[data-kind="started"]');
+  await page.click('[data-testid="save-rules"]');
+  await page.locator('[data-testid="rules-saved"]').waitFor();
+  const rules = await page.evaluate(async () => (await fetch('/api/notifications/rules')).json());
+  assert.deepEqual(rules.kinds, ['started', 'timed_out']);
+  await page.screenshot({ path: `${shots}/notifications-rules.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
