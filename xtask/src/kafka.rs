@@ -42,16 +42,13 @@ pub fn nisshi() -> PathBuf {
     cache().join(format!("nisshi-{NISSHI}/bin/nisshi"))
 }
 
-fn installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", package])
-        .output()
-        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
-}
-
 /// Installs the packages librdkafka's build needs when one is missing (needs root).
 pub fn rdkafka_build_deps() -> Result<()> {
-    let missing: Vec<&str> = BUILD_PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    let missing: Vec<&str> = BUILD_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !crate::tools::installed(p))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }

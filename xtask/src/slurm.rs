@@ -17,8 +17,17 @@ use crate::run;
 /// The start script (run by `bash`, as root), relative to the workspace root.
 const START: &str = "xtask/slurm/start.sh";
 
-/// Debian packages of the cluster (22.05 on Debian 12).
-const PACKAGES: &[&str] = &["slurm-wlm", "slurmctld", "slurmd", "slurmdbd", "slurm-client", "munge"];
+/// Debian packages of the cluster (22.05 on Debian 12); the JWT plugin serves `AuthAltTypes`
+/// (tokens for slurmrestd).
+const PACKAGES: &[&str] = &[
+    "slurm-wlm",
+    "slurmctld",
+    "slurmd",
+    "slurmdbd",
+    "slurm-client",
+    "munge",
+    "slurm-wlm-jwt-plugin",
+];
 
 /// Longest a start may take (a first start creates the accounting database: 6 s measured).
 const START_LIMIT: Duration = Duration::from_secs(120);
@@ -31,12 +40,17 @@ fn answers(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Installs the packages when `slurmctld` is missing (needs root and Debian's archive).
+/// Installs the packages that are missing (needs root and Debian's archive).
 fn install() -> Result<()> {
-    if answers("slurmctld", &["-V"]) && answers("munged", &["--version"]) {
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !crate::tools::installed(p))
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
-    crate::tools::apt_install(PACKAGES, "the Slurm cluster")
+    crate::tools::apt_install(&missing, "the Slurm cluster")
 }
 
 /// Installs and starts the cluster; prints how long it took.

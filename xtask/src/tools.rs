@@ -21,6 +21,14 @@ fn locked_version(package: &str) -> Result<String> {
         .with_context(|| format!("{package} not in Cargo.lock"))
 }
 
+/// Whether Debian's package `package` is installed.
+pub fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+}
+
 /// Installs Debian `packages` (`apt-get update`, then `install --no-install-recommends`), one
 /// apt run at a time: the background tool downloads and a stage may both need packages, and
 /// dpkg refuses a second concurrent run ("Could not get lock /var/lib/dpkg/lock-frontend").
