@@ -10,6 +10,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+mod notify;
+
+pub use notify::{NotifySettings, SmtpSecurity, SmtpSettings};
+
 /// A value that never shows up in logs or `Debug` output.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -421,6 +425,8 @@ pub struct Settings {
     pub gateway: GatewaySettings,
     /// Message brokers the event log is relayed to (none by default).
     pub brokers: BrokerSettings,
+    /// How notifications leave the server (e-mail through `[notify.smtp]`).
+    pub notify: NotifySettings,
     /// Milliseconds a shutdown waits for open connections, then for the executor and the
     /// relays, before it drops what is left (a client holding a connection open must not keep
     /// the process alive). Default 30,000.
@@ -442,6 +448,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             gateway: GatewaySettings::default(),
             brokers: BrokerSettings::default(),
+            notify: NotifySettings::default(),
             shutdown_grace_ms: 30_000,
         }
     }
@@ -449,7 +456,7 @@ impl Default for Settings {
 
 /// Top-level settings keys; other `CH_*` variables (`CH_LOG`, `CH_CONFIG`, test harness
 /// variables) are not settings.
-const SETTING_KEYS: [&str; 13] = [
+const SETTING_KEYS: [&str; 14] = [
     "listen",
     "data_dir",
     "database_url",
@@ -462,6 +469,7 @@ const SETTING_KEYS: [&str; 13] = [
     "auth",
     "gateway",
     "brokers",
+    "notify",
     "shutdown_grace_ms",
 ];
 

@@ -192,9 +192,18 @@ pub async fn run(
 
     // Notifications must not miss a job's end: a saved cursor, so what ended while the server
     // was down is notified after the restart (the first run starts at this start's log end).
+    let email_wake = settings
+        .notify
+        .smtp
+        .as_ref()
+        .map(|_| Arc::new(tokio::sync::Notify::new()));
     tasks.spawn(crate::bus::run_relay(
         store.clone(),
-        Arc::new(crate::notify::Notifier::new(store.clone(), signal.clone())),
+        Arc::new(crate::notify::Notifier::new(
+            store.clone(),
+            signal.clone(),
+            email_wake.clone(),
+        )),
         signal.clone(),
         Cursor::Saved { first: log_at_start },
         token.clone(),
@@ -214,6 +223,22 @@ pub async fn run(
             settings.auth.login_link_ttl_secs / 3600,
             addr.port()
         );
+    }
+    if let (Some(smtp), Some(wake)) = (settings.notify.smtp.clone(), email_wake) {
+        let public_url = settings
+            .notify
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let mailer = crate::notify::email::Mailer::new(&smtp, &public_url, auth.clone())
+            .context("configuring e-mail ([notify.smtp])")?;
+        let deliverer = crate::notify::Deliverer {
+            store: store.clone(),
+            mailer: Arc::new(mailer),
+            smtp,
+            wake,
+        };
+        tasks.spawn(deliverer.run(token.clone()));
     }
     let templates = ch_api::TemplateCatalog {
         allow_commands: settings.executor.allow_commands,
@@ -264,7 +289,12 @@ pub async fn run(
             jobs.clone(),
             archive.clone(),
         )),
-        notifications: Arc::new(crate::notify::Inbox::new(store.clone(), signal.clone())),
+        notifications: Arc::new(crate::notify::Inbox::new(
+            store.clone(),
+            signal.clone(),
+            auth.clone(),
+            settings.notify.smtp.is_some(),
+        )),
         confinement: Arc::new(confinement),
         archive,
         auth: auth.clone(),

@@ -170,8 +170,9 @@ fn stages() -> Result<()> {
         tools::require_services()?;
         slurm::for_tests()?;
         tools::nextest()?;
+        let smtp = tools::aiosmtpd()?;
         let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        run(cargo().args([
+        run(cargo().env("CH_AIOSMTPD_PYTHON", smtp).args([
             "nextest",
             "run",
             "--workspace",

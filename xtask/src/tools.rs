@@ -1,5 +1,6 @@
 //! Installs what a fresh machine lacks, idempotently: wasm-bindgen (the exact version in
-//! Cargo.lock), Chromium, the end-to-end npm packages; checks the services tests need.
+//! Cargo.lock), Chromium, the end-to-end npm packages, aiosmtpd for the e-mail tests; checks
+//! the services tests need.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -110,6 +111,36 @@ pub fn node() -> Result<()> {
         return Ok(());
     }
     apt_install(&["nodejs", "npm"], "the browser tests (Node.js)")
+}
+
+/// aiosmtpd (PyPI), the SMTP server the e-mail tests send to; pinned.
+const AIOSMTPD: &str = "1.4.6";
+
+/// The Python of a virtual environment with aiosmtpd (made on first use): the integration tests
+/// start `python -m aiosmtpd` from it (`CH_AIOSMTPD_PYTHON`).
+pub fn aiosmtpd() -> Result<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from).context("HOME is not set")?;
+    let venv = home.join(format!(".cache/cosmic-horizons/aiosmtpd-{AIOSMTPD}"));
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ready {
+        return Ok(python);
+    }
+    let has_venv = Command::new("python3")
+        .args(["-c", "import ensurepip, venv"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_venv {
+        apt_install(&["python3-venv"], "aiosmtpd's virtual environment")?;
+    }
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
+        .context("creating a Python virtual environment (Debian: python3-venv)")?;
+    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", &format!("aiosmtpd=={AIOSMTPD}")]))
+        .context("installing aiosmtpd from PyPI")?;
+    Ok(python)
 }
 
 pub fn npm_ci(dir: &str) -> Result<()> {

@@ -41,9 +41,21 @@ pub async fn post_mark(action: MarkAction, ids: Option<Vec<Uuid>>) -> Result<Mar
         .await?)
 }
 
+/// The caller's rules, and whether this site sends e-mail at all.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RulesView {
+    pub rules: NotificationRules,
+    /// The site has an SMTP server (`[notify.smtp]`); without one no e-mail is sent.
+    pub email_available: bool,
+}
+
 #[server(input = server_fn::codec::Json)]
-pub async fn get_rules() -> Result<NotificationRules, UiError> {
-    Ok(notifications()?.rules(&caller()).await?)
+pub async fn get_rules() -> Result<RulesView, UiError> {
+    let svc = notifications()?;
+    Ok(RulesView {
+        rules: svc.rules(&caller()).await?,
+        email_available: svc.email_available(),
+    })
 }
 
 #[server(input = server_fn::codec::Json)]

@@ -162,7 +162,9 @@ fn Rules() -> impl IntoView {
                     rules
                         .get()
                         .map(|res| match res {
-                            Ok(r) => view! { <RulesForm initial=r save /> }.into_any(),
+                            Ok(r) => {
+                                view! { <RulesForm initial=r.rules email_available=r.email_available save /> }.into_any()
+                            }
                             Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                         })
                 }}
@@ -174,18 +176,24 @@ fn Rules() -> impl IntoView {
 #[component]
 fn RulesForm(
     initial: NotificationRules,
+    email_available: bool,
     save: Action<NotificationRules, Result<NotificationRules, UiError>>,
 ) -> impl IntoView {
     let kinds = RwSignal::new(initial.kinds.clone());
     let in_app = RwSignal::new(initial.in_app);
-    // Kept as saved: e-mail delivery has no form field until it is built (issue 31).
-    let email = RwSignal::new(initial.email.clone());
+    let email = RwSignal::new(initial.email.clone().unwrap_or_default());
+    let problem = move |field: &'static str| {
+        save.value().get().and_then(|r| match r {
+            Err(UiError::Invalid { field: f, message }) if f == field => Some(message),
+            _ => None,
+        })
+    };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         save.dispatch(NotificationRules {
             kinds: kinds.get(),
             in_app: in_app.get(),
-            email: email.get(),
+            email: Some(email.get()).filter(|e| !e.trim().is_empty()),
         });
     };
     view! {
@@ -218,10 +226,27 @@ fn RulesForm(
                 <input type="checkbox" bind:checked=in_app data-testid="rule-in-app" />
                 " In this inbox (with the bell's badge)"
             </label>
+            <label class="field">
+                "E-mail them to "
+                <input type="email" maxlength="254" placeholder="name@example.org" bind:value=email
+                    data-testid="rule-email" aria-invalid=move || problem("email").is_some().to_string()
+                    aria-describedby="rule-email-problem rule-email-hint" />
+            </label>
+            <p id="rule-email-hint" class="hint" data-testid="email-availability">
+                {if email_available {
+                    "Each e-mail has a link that stops them without signing in. At most a few an hour: the rest come as one digest."
+                } else {
+                    "This site has no mail server configured ([notify.smtp]), so no e-mail is sent; the address is kept for when it has one."
+                }}
+            </p>
+            <p id="rule-email-problem" class="error" role="alert" hidden=move || problem("email").is_none()>
+                {move || problem("email")}
+            </p>
             <button type="submit" class="button primary" data-testid="save-rules">"Save rules"</button>
             {move || {
                 save.value().get().map(|r| match r {
                     Ok(_) => view! { <span class="hint" role="status" data-testid="rules-saved">" Saved."</span> }.into_any(),
+                    Err(UiError::Invalid { field, .. }) if field == "email" => ().into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 })
             }}

@@ -122,6 +122,15 @@ pub trait NotificationService: Send + Sync + 'static {
     async fn rules(&self, caller: &Principal) -> ServiceResult<NotificationRules>;
     /// Saves the caller's rules; 422 naming the field that is wrong.
     async fn save_rules(&self, caller: &Principal, rules: NotificationRules) -> ServiceResult<NotificationRules>;
+    /// Whether this site sends e-mail (it has an SMTP server); without one, an address in the
+    /// rules is kept but nothing is sent.
+    fn email_available(&self) -> bool;
+    /// Follows an e-mail's unsubscribe link (no sign-in: the token is signed for this purpose
+    /// and address): no more e-mail goes to that address. Returns the address.
+    ///
+    /// # Errors
+    /// 400 naming `token` when it is forged, expired or for another purpose.
+    async fn unsubscribe(&self, token: &str) -> ServiceResult<String>;
 }
 
 pub type SharedNotificationService = Arc<dyn NotificationService>;

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::job::Job;
-use crate::notification::Notification;
 use crate::status::JobStatus;
 
 /// Version of the event envelope and payload layout below.
@@ -201,30 +200,6 @@ impl NewEvent {
     pub fn scheduler(event_id: Uuid, job: &Job, actor: &str, scheduler: serde_json::Value) -> Self {
         let payload = serde_json::json!({ "scheduler": scheduler, "job": job });
         Self::with_payload(event_id, EventType::JobSchedulerChanged, job, actor, None, payload)
-    }
-
-    /// Event for a change of one user's notification (`event_type` is one of the
-    /// `notification.*` types); payload `{"notification": <the notification as it now is>}`.
-    /// It belongs to the notification's job in the log; only its recipient's channel carries it.
-    pub fn notification(
-        event_id: Uuid,
-        event_type: EventType,
-        notification: &Notification,
-        actor: &str,
-        correlation_id: &str,
-        occurred_at: DateTime<Utc>,
-    ) -> Self {
-        Self {
-            event_id,
-            event_type,
-            schema_version: SCHEMA_VERSION,
-            occurred_at,
-            correlation_id: correlation_id.to_owned(),
-            causation_id: Some(notification.source_event_id),
-            job_id: notification.job_id,
-            actor: actor.to_owned(),
-            payload: serde_json::json!({ "notification": notification }),
-        }
     }
 
     /// See [`JobEvent::recipient`].

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::FieldError;
-use crate::event::{EventType, JobEvent};
+use crate::event::{EventType, JobEvent, NewEvent, SCHEMA_VERSION};
 use crate::job::Job;
 use crate::status::JobStatus;
 
@@ -23,6 +23,32 @@ pub const TIMEOUT_ERROR_CODE: &str = "timeout";
 /// Longest e-mail address accepted, in bytes (RFC 5321 §4.5.3.1.3's path limit less the
 /// angle brackets).
 pub const MAX_EMAIL_BYTES: usize = 254;
+
+impl NewEvent {
+    /// Event for a change of one user's notification (`event_type` is one of the
+    /// `notification.*` types); payload `{"notification": <the notification as it now is>}`.
+    /// It belongs to the notification's job in the log; only its recipient's channel carries it.
+    pub fn notification(
+        event_id: Uuid,
+        event_type: EventType,
+        notification: &Notification,
+        actor: &str,
+        correlation_id: &str,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            event_id,
+            event_type,
+            schema_version: SCHEMA_VERSION,
+            occurred_at,
+            correlation_id: correlation_id.to_owned(),
+            causation_id: Some(notification.source_event_id),
+            job_id: notification.job_id,
+            actor: actor.to_owned(),
+            payload: serde_json::json!({ "notification": notification }),
+        }
+    }
+}
 
 /// What happened to a job that a user may want to hear about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

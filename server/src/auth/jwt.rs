@@ -19,6 +19,21 @@ pub struct AccessClaims {
     pub exp: i64,
 }
 
+/// Claims of a single-purpose link sent outside the site (an e-mail's unsubscribe link): it
+/// names the user and what it may do, carries no session, and is refused for anything else
+/// (an access token lacks `purpose`; a link lacks `sid`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkClaims {
+    /// The user id.
+    pub sub: Uuid,
+    /// What the link does, e.g. `unsubscribe-email`.
+    pub purpose: String,
+    /// What it applies to (the e-mail address it was sent to).
+    pub subject: String,
+    /// Expires at, unix seconds.
+    pub exp: i64,
+}
+
 /// The signing key.
 #[derive(Clone)]
 pub struct Keys {
@@ -48,6 +63,24 @@ impl Keys {
     }
 }
 
+impl Keys {
+    pub fn sign_link(&self, claims: &LinkClaims) -> Result<String, jsonwebtoken::errors::Error> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+    }
+
+    /// Verifies signature, expiry and that the link is for `purpose`.
+    pub fn verify_link(&self, token: &str, purpose: &str) -> Result<LinkClaims, jsonwebtoken::errors::Error> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.leeway = 0;
+        v.set_required_spec_claims(&["exp", "sub"]);
+        let claims = jsonwebtoken::decode::<LinkClaims>(token, &self.decoding, &v)?.claims;
+        if claims.purpose != purpose {
+            return Err(jsonwebtoken::errors::ErrorKind::InvalidToken.into());
+        }
+        Ok(claims)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +106,33 @@ mod tests {
             .expect("sign");
         assert!(keys.verify(&expired).is_err());
         assert!(keys.verify("garbage").is_err());
+    }
+
+    #[test]
+    fn links_serve_one_purpose_and_are_not_access_tokens() {
+        let keys = Keys::new(b"0123456789abcdef0123456789abcdef");
+        let now = chrono::Utc::now().timestamp();
+        let link = LinkClaims {
+            sub: Uuid::now_v7(),
+            purpose: "unsubscribe-email".into(),
+            subject: "ada@example.org".into(),
+            exp: now + 60,
+        };
+        let t = keys.sign_link(&link).expect("sign");
+        assert_eq!(keys.verify_link(&t, "unsubscribe-email").expect("verify"), link);
+        assert!(keys.verify_link(&t, "delete-account").is_err());
+        assert!(keys.verify(&t).is_err(), "a link is no access token");
+        let access = keys
+            .sign(&AccessClaims {
+                sub: link.sub,
+                sid: Uuid::now_v7(),
+                iat: now,
+                exp: now + 60,
+            })
+            .expect("sign");
+        assert!(
+            keys.verify_link(&access, "unsubscribe-email").is_err(),
+            "an access token is no link"
+        );
     }
 }

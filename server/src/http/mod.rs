@@ -71,6 +71,8 @@ pub use jobs::CORRELATION_HEADER;
         notifications::mark,
         notifications::rules,
         notifications::save_rules,
+        notifications::unsubscribe_page,
+        notifications::unsubscribe_one_click,
         events::list,
         regions::get,
         regions::put,
@@ -192,6 +194,10 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         .route("/api/notifications", get(notifications::list))
         .route("/api/notifications/unread", get(notifications::unread))
         .route("/api/notifications/mark", post(notifications::mark))
+        .route(
+            "/api/notifications/unsubscribe",
+            get(notifications::unsubscribe_page).post(notifications::unsubscribe_one_click),
+        )
         .route(
             "/api/notifications/rules",
             get(notifications::rules).put(notifications::save_rules),

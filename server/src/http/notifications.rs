@@ -105,3 +105,59 @@ pub async fn save_rules(
 ) -> Result<Json<NotificationRules>, ApiError> {
     Ok(Json(notifications.save_rules(&caller, rules).await?))
 }
+
+/// The token of an e-mail's unsubscribe link.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnsubscribeQuery {
+    /// As the link carries it.
+    #[param(required = true, max_length = 4096)]
+    pub token: Option<String>,
+}
+
+fn unsubscribe_token(q: &UnsubscribeQuery) -> Result<&str, ApiError> {
+    q.token
+        .as_deref()
+        .filter(|t| !t.is_empty() && t.len() <= 4096)
+        .ok_or_else(|| ch_api::ServiceError::malformed("token", "the link's token is missing").into())
+}
+
+/// An e-mail's unsubscribe link, opened in a browser: no more e-mail to the address it was sent
+/// to (no sign-in needed). Answers a short HTML page saying so; 400 for a link that is not valid.
+#[utoipa::path(get, path = "/api/notifications/unsubscribe", operation_id = "unsubscribe_page",
+    params(UnsubscribeQuery), tag = "notifications",
+    responses((status = 200, description = "HTML page confirming it", content_type = "text/html"),
+        (status = 400, body = ErrorResponse)))]
+pub async fn unsubscribe_page(
+    State(notifications): State<SharedNotificationService>,
+    ApiQuery(q): ApiQuery<UnsubscribeQuery>,
+) -> Result<axum::response::Html<String>, ApiError> {
+    let address = notifications.unsubscribe(unsubscribe_token(&q)?).await?;
+    let address = address.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    Ok(axum::response::Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsubscribed</title></head>\
+         <body><h1>Unsubscribed</h1><p>Cosmic Horizons sends no more e-mail to {address}. \
+         Your notifications stay in your <a href=\"/notifications\">inbox</a>, where you can also \
+         turn e-mail on again.</p></body></html>"
+    )))
+}
+
+/// What a one-click unsubscribe answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Unsubscribed {
+    /// The address that gets no more e-mail.
+    pub email: String,
+}
+
+/// One-click unsubscribe (RFC 8058): the POST a mail client sends for the message's
+/// `List-Unsubscribe-Post` header. Same effect as the page.
+#[utoipa::path(post, path = "/api/notifications/unsubscribe", operation_id = "unsubscribe_one_click",
+    params(UnsubscribeQuery), tag = "notifications",
+    responses((status = 200, body = Unsubscribed), (status = 400, body = ErrorResponse)))]
+pub async fn unsubscribe_one_click(
+    State(notifications): State<SharedNotificationService>,
+    ApiQuery(q): ApiQuery<UnsubscribeQuery>,
+) -> Result<Json<Unsubscribed>, ApiError> {
+    let email = notifications.unsubscribe(unsubscribe_token(&q)?).await?;
+    Ok(Json(Unsubscribed { email }))
+}

@@ -60,6 +60,8 @@ pub const API_RULES: &[(&str, Rule)] = &[
     ("/api/notifications/unread", Rule::SignedIn),
     ("/api/notifications/mark", Rule::SignedIn),
     ("/api/notifications/rules", Rule::SignedIn),
+    // An e-mail's link: the signed token is the credential.
+    ("/api/notifications/unsubscribe", Rule::Public),
     ("/api/fits/{source}/{*path}", Rule::Authorized),
     ("/api/soda/{source}/sync", Rule::Authorized),
     // Unknown API paths answer a JSON 404 to everyone.

@@ -10,6 +10,7 @@ use ch_domain::{NewEvent, NotificationRules};
 use tracing::instrument;
 use uuid::Uuid;
 
+use crate::auth::Auth;
 use crate::bus::CommitSignal;
 use crate::store::{Mark, Store};
 
@@ -18,11 +19,20 @@ use crate::store::{Mark, Store};
 pub struct Inbox {
     store: Store,
     signal: CommitSignal,
+    /// Verifies unsubscribe links.
+    auth: Auth,
+    email: bool,
 }
 
 impl Inbox {
-    pub fn new(store: Store, signal: CommitSignal) -> Self {
-        Self { store, signal }
+    /// `email`: whether the site has an SMTP server.
+    pub fn new(store: Store, signal: CommitSignal, auth: Auth, email: bool) -> Self {
+        Self {
+            store,
+            signal,
+            auth,
+            email,
+        }
     }
 }
 
@@ -98,5 +108,30 @@ impl NotificationService for Inbox {
             .save_notification_rules(user.user_id, &rules, crate::clock::now())
             .await?;
         Ok(rules)
+    }
+
+    fn email_available(&self) -> bool {
+        self.email
+    }
+
+    #[instrument(skip_all, err(level = "debug"))]
+    async fn unsubscribe(&self, token: &str) -> ServiceResult<String> {
+        let Some((user_id, address)) = self.auth.verify_link(token, super::email::UNSUBSCRIBE) else {
+            return Err(ServiceError::malformed(
+                "token",
+                "this unsubscribe link is not valid (altered or expired); sign in and change your notification rules instead",
+            ));
+        };
+        // Only the address the link was sent to: a newer address the user chose stays.
+        if let Some(mut rules) = self.store.notification_rules(user_id).await?
+            && rules.email.as_deref() == Some(address.as_str())
+        {
+            rules.email = None;
+            self.store
+                .save_notification_rules(user_id, &rules, crate::clock::now())
+                .await?;
+            tracing::info!(%user_id, "unsubscribed from e-mail through a link");
+        }
+        Ok(address)
     }
 }

@@ -8,12 +8,20 @@
 //! after a crash has no second effect. The gateway carries `notification.*` events on the
 //! recipient's `user:{id}:notifications` channel alone — the in-app badge is live.
 //!
+//! A notification for a user with an e-mail address in their rules is queued for e-mail in the
+//! same transaction when the site has an SMTP server (`[notify.smtp]`); the [`Deliverer`]
+//! sends it ([`deliver`], [`email`]).
+//!
 //! [`Inbox`] is the service behind `/api/notifications` (list, unread count, mark read,
-//! unread or dismissed, rules).
+//! unread or dismissed, rules, unsubscribe links).
 
+pub mod deliver;
+pub mod email;
 mod inbox;
 
 use std::collections::HashMap;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use ch_domain::notification::summary;
@@ -24,6 +32,7 @@ use uuid::Uuid;
 use crate::bus::{CommitSignal, EventSink};
 use crate::store::Store;
 
+pub use deliver::Deliverer;
 pub use inbox::Inbox;
 
 /// The actor recorded on `notification.sent` events.
@@ -33,11 +42,14 @@ pub const ACTOR: &str = "notification-service";
 pub struct Notifier {
     store: Store,
     signal: CommitSignal,
+    /// Rung when e-mail was queued; `None` when the site sends no e-mail.
+    email: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Notifier {
-    pub fn new(store: Store, signal: CommitSignal) -> Self {
-        Self { store, signal }
+    /// `email`: the delivery worker's wake-up, when the site has an SMTP server.
+    pub fn new(store: Store, signal: CommitSignal, email: Option<Arc<tokio::sync::Notify>>) -> Self {
+        Self { store, signal, email }
     }
 
     /// The user a job's notifications go to (its owner, when an enabled account of that name
@@ -75,7 +87,8 @@ impl EventSink for Notifier {
             let Some(Some((user_id, rules))) = recipients.get(&job.owner) else {
                 continue;
             };
-            if !rules.in_app || !rules.wants(kind) {
+            let email = rules.email.clone().filter(|_| self.email.is_some());
+            if !rules.wants(kind) || (!rules.in_app && email.is_none()) {
                 continue;
             }
             let now = crate::clock::now();
@@ -89,7 +102,8 @@ impl EventSink for Notifier {
                 body: summary(kind, &job),
                 created_at: now,
                 read_at: None,
-                dismissed_at: None,
+                // E-mail only: kept (the delivery refers to it) but out of the inbox.
+                dismissed_at: (!rules.in_app).then_some(now),
             };
             let sent = NewEvent::notification(
                 Uuid::now_v7(),
@@ -99,12 +113,16 @@ impl EventSink for Notifier {
                 &event.correlation_id,
                 now,
             );
-            items.push((n, sent));
+            items.push((n, sent, email));
         }
+        let emails = items.iter().any(|(_, _, e)| e.is_some());
         let committed = self.store.record_notifications(items).await?;
         if !committed.is_empty() {
             debug!(sent = committed.len(), "notifications sent");
             self.signal.committed();
+            if emails && let Some(wake) = &self.email {
+                wake.notify_one();
+            }
         }
         Ok(())
     }

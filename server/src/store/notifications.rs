@@ -76,18 +76,22 @@ fn from_row(row: &AnyRow) -> Result<Notification> {
 }
 
 impl Store {
-    /// Saves notifications, each with its `notification.sent` event, in one transaction. A
-    /// notification whose (user, source event) pair is already saved is skipped with its event:
-    /// the notifier may offer the same job event again after a crash. Returns the events
-    /// committed (those of the notifications that were new), in offset order.
+    /// Saves notifications, each with its `notification.sent` event and, when it names an
+    /// address, its e-mail delivery, in one transaction. A notification whose (user, source
+    /// event) pair is already saved is skipped with its event and delivery: the notifier may
+    /// offer the same job event again after a crash. Returns the events committed (those of the
+    /// notifications that were new), in offset order.
     #[instrument(skip_all, fields(n = items.len()), err)]
-    pub async fn record_notifications(&self, items: Vec<(Notification, NewEvent)>) -> Result<Vec<JobEvent>> {
+    pub async fn record_notifications(
+        &self,
+        items: Vec<(Notification, NewEvent, Option<String>)>,
+    ) -> Result<Vec<JobEvent>> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
         let mut tx = self.pool.begin().await?;
         let mut events = Vec::with_capacity(items.len());
-        for (n, event) in items {
+        for (n, event, email) in items {
             let inserted = sqlx::query(&format!(
                 "insert into notification ({COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  on conflict (user_id, source_event_id) do nothing"
@@ -106,6 +110,10 @@ impl Store {
             .await?
             .rows_affected();
             if inserted == 1 {
+                if let Some(address) = email {
+                    self.queue_email(&mut tx, n.id, n.user_id, &address, n.created_at)
+                        .await?;
+                }
                 events.push(event);
             }
         }
@@ -138,6 +146,17 @@ impl Store {
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
         Ok(InboxPage { items, more })
+    }
+
+    /// One notification by id, whoever it is addressed to.
+    pub async fn notification(&self, id: Uuid) -> Result<Option<Notification>> {
+        let row = sqlx::query(&format!(
+            "select {COLUMNS} from notification where notification_id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(from_row).transpose()
     }
 
     /// How many of `user_id`'s notifications are unread (dismissed ones do not count).

@@ -10,6 +10,7 @@ mod archive;
 mod auth;
 mod bus;
 mod cli;
+mod email;
 mod fits_meta;
 mod kafka;
 mod notifications;

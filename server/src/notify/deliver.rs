@@ -1,0 +1,200 @@
+//! The e-mail delivery worker: sends the queued deliveries (`notification_delivery`, written
+//! with their notifications), each address's in the order they were queued.
+//!
+//! A delivery is claimed before it is sent (a lease, so several instances share the queue), and
+//! marked sent once the SMTP server accepted it: a crash in between sends it again, with the
+//! same `Message-ID` (at least once). A refusal or silence is retried after a doubling pause
+//! with jitter (`retry_base_ms` … 1 h) until `max_attempts`, then the delivery is `dead`. While
+//! an address's oldest delivery waits for its retry, its later ones wait too (order is kept).
+//! A user who was sent `max_per_user_per_hour` e-mails in the last hour gets the rest of the
+//! hour's notifications in one digest when the hour ends. The worker never blocks job
+//! processing: the queue is a table, and a dead SMTP server only grows it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, instrument, warn};
+
+use super::email::{EmailError, Mailer};
+use crate::settings::SmtpSettings;
+use crate::store::{Delivery, DeliveryStatus, Store};
+
+/// Deliveries read per round.
+const ROUND: u32 = 200;
+/// Longest sleep between rounds (a commit on another instance wakes nobody here).
+const POLL: Duration = Duration::from_secs(2);
+/// How long a claim holds a delivery (longer than a send can take).
+const LEASE_MS: i64 = 120_000;
+/// Longest pause between retries.
+const MAX_RETRY: Duration = Duration::from_secs(3600);
+
+/// Sends queued e-mail until `shutdown`.
+pub struct Deliverer {
+    pub store: Store,
+    pub mailer: Arc<Mailer>,
+    pub smtp: SmtpSettings,
+    /// Rung after a notification with an e-mail is committed on this instance.
+    pub wake: Arc<Notify>,
+}
+
+impl Deliverer {
+    pub async fn run(self, shutdown: CancellationToken) {
+        info!(host = %self.smtp.host, port = self.smtp.port, "e-mail delivery started");
+        loop {
+            let woken = self.wake.notified();
+            let next = match self.round().await {
+                Ok(next) => next,
+                Err(e) => {
+                    warn!(error = %e, "reading the e-mail queue failed");
+                    None
+                }
+            };
+            let pause = next
+                .map(|t| (t - crate::clock::now()).to_std().unwrap_or_default())
+                .unwrap_or(POLL)
+                .min(POLL);
+            tokio::select! {
+                () = woken => {}
+                () = tokio::time::sleep(pause) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// Sends what is due; returns when the next delivery not yet due is.
+    #[instrument(skip_all, err)]
+    async fn round(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let open = self.store.open_deliveries(ROUND).await?;
+        let now = crate::clock::now();
+        let mut next: Option<DateTime<Utc>> = None;
+        let mut heads: HashMap<&str, &Delivery> = HashMap::new();
+        for d in &open {
+            // Only each address's oldest is sent; the rest wait their turn — or, behind a
+            // digest that waits for the hour's end, join it.
+            if let Some(head) = heads.get(d.target.as_str()) {
+                if head.status == DeliveryStatus::Digest && d.status == DeliveryStatus::Pending {
+                    self.store.delivery_held(d.id, head.next_attempt_at).await?;
+                }
+                continue;
+            }
+            heads.insert(&d.target, d);
+            if d.next_attempt_at > now {
+                next = Some(next.map_or(d.next_attempt_at, |n| n.min(d.next_attempt_at)));
+                continue;
+            }
+            match d.status {
+                DeliveryStatus::Digest => {
+                    let batch: Vec<&Delivery> = open
+                        .iter()
+                        .filter(|x| {
+                            x.target == d.target && x.status == DeliveryStatus::Digest && x.next_attempt_at <= now
+                        })
+                        .collect();
+                    self.digest(&batch).await?;
+                }
+                _ => self.one(d).await?,
+            }
+        }
+        Ok(next)
+    }
+
+    /// The pause before attempt `attempts + 1`: `retry_base_ms · 2^attempts`, at most an hour,
+    /// drawn uniformly from its upper half (jitter, so retries after an outage spread out).
+    fn backoff(&self, attempts: u32) -> Duration {
+        let base = Duration::from_millis(self.smtp.retry_base_ms.max(1));
+        let full = base.saturating_mul(1 << attempts.min(20)).min(MAX_RETRY);
+        let half = full / 2;
+        half + Duration::from_millis(rand::rng().random_range(0..=u64::try_from(half.as_millis()).unwrap_or(0)))
+    }
+
+    async fn one(&self, d: &Delivery) -> anyhow::Result<()> {
+        let now = crate::clock::now();
+        if !self.store.claim_delivery(d.id, now, LEASE_MS).await? {
+            return Ok(());
+        }
+        let hour_ago = now - chrono::Duration::hours(1);
+        let sent = self.store.emails_sent_since(d.user_id, hour_ago).await?;
+        if sent.len() >= self.smtp.max_per_user_per_hour as usize
+            && let Some(oldest) = sent.first()
+        {
+            let until = *oldest + chrono::Duration::hours(1);
+            debug!(delivery = %d.id, %until, "hourly limit reached; held for the digest");
+            self.store.delivery_held(d.id, until).await?;
+            return Ok(());
+        }
+        let Some(n) = self.store.notification(d.notification_id).await? else {
+            self.store
+                .delivery_failed(d.id, "the notification is gone", None)
+                .await?;
+            return Ok(());
+        };
+        let job = self.store.get_job(n.job_id).await.ok().map(|u| u.job);
+        let result = match self.mailer.compose(&d.target, &n, job.as_ref()) {
+            Ok(m) => self.mailer.send(m).await,
+            Err(e) => Err(e),
+        };
+        self.settle(&[d], result, n.created_at).await
+    }
+
+    async fn digest(&self, batch: &[&Delivery]) -> anyhow::Result<()> {
+        let now = crate::clock::now();
+        let mut claimed = Vec::new();
+        let mut items = Vec::new();
+        for d in batch {
+            if self.store.claim_delivery(d.id, now, LEASE_MS).await?
+                && let Some(n) = self.store.notification(d.notification_id).await?
+            {
+                claimed.push(*d);
+                items.push(n);
+            }
+        }
+        let (Some(first), Some(target)) = (items.first(), claimed.first().map(|d| d.target.clone())) else {
+            return Ok(());
+        };
+        let created = first.created_at;
+        let result = match self.mailer.compose_digest(&target, &items) {
+            Ok(m) => self.mailer.send(m).await,
+            Err(e) => Err(e),
+        };
+        self.settle(&claimed, result, created).await
+    }
+
+    /// Records how sending `deliveries` (one message) went.
+    async fn settle(
+        &self,
+        deliveries: &[&Delivery],
+        result: Result<(), EmailError>,
+        created: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let now = crate::clock::now();
+        match result {
+            Ok(()) => {
+                let ids: Vec<_> = deliveries.iter().map(|d| d.id).collect();
+                let latency = (now - created).num_milliseconds().max(0);
+                self.store.deliveries_sent(&ids, now, latency).await?;
+                debug!(n = ids.len(), latency_ms = latency, "e-mail sent");
+            }
+            Err(e) => {
+                for d in deliveries {
+                    let attempts = d.attempts + 1;
+                    let retry_at = (e.retryable() && attempts < self.smtp.max_attempts).then(|| {
+                        now + chrono::Duration::from_std(self.backoff(d.attempts))
+                            .unwrap_or_else(|_| chrono::Duration::hours(1))
+                    });
+                    if retry_at.is_none() {
+                        warn!(delivery = %d.id, error = %e, attempts, "e-mail given up");
+                    } else {
+                        debug!(delivery = %d.id, error = %e, attempts, "e-mail failed; retrying");
+                    }
+                    self.store.delivery_failed(d.id, &e.to_string(), retry_at).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

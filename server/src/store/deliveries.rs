@@ -1,0 +1,225 @@
+//! Deliveries of notifications by e-mail (migration 0013): queued with their notification, sent
+//! by the delivery worker (`notify::deliver`), which claims a row before it sends.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use tracing::instrument;
+use uuid::Uuid;
+
+use super::{Result, Store, StoreError, from_millis, parse, to_millis};
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// To be sent at `next_attempt_at`.
+    Pending,
+    /// Held by the hourly per-user limit; goes out in one digest at `next_attempt_at`.
+    Digest,
+    Sent,
+    /// Given up after the last attempt.
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Digest => "digest",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Digest,
+            DeliveryStatus::Sent,
+            DeliveryStatus::Dead,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// The channel name of e-mail deliveries.
+pub const EMAIL: &str = "email";
+
+/// One queued delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub notification_id: Uuid,
+    pub user_id: Uuid,
+    /// The address.
+    pub target: String,
+    pub status: DeliveryStatus,
+    /// Attempts made so far.
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+}
+
+const COLUMNS: &str = "notification_delivery_id, notification_id, user_id, target, status, attempts, \
+                       next_attempt_at, created_at, last_error";
+
+fn from_row(row: &AnyRow) -> Result<Delivery> {
+    let status: String = row.try_get("status")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(Delivery {
+        id: parse(
+            "notification_delivery_id",
+            &row.try_get::<String, _>("notification_delivery_id")?,
+        )?,
+        notification_id: parse("notification_id", &row.try_get::<String, _>("notification_id")?)?,
+        user_id: parse("user_id", &row.try_get::<String, _>("user_id")?)?,
+        target: row.try_get("target")?,
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("delivery status {status}")))?,
+        attempts: u32::try_from(attempts).map_err(|_| StoreError::Corrupt(format!("attempts {attempts}")))?,
+        next_attempt_at: from_millis(row.try_get("next_attempt_at")?)?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+impl Store {
+    /// Queues an e-mail of notification `notification_id` to `target` inside `tx` (the
+    /// transaction that saves the notification).
+    pub(super) async fn queue_email(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        notification_id: Uuid,
+        user_id: Uuid,
+        target: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "insert into notification_delivery (notification_delivery_id, notification_id, user_id, channel, target, \
+             status, attempts, next_attempt_at, created_at) values ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(notification_id.to_string())
+        .bind(user_id.to_string())
+        .bind(EMAIL)
+        .bind(target.to_owned())
+        .bind(to_millis(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The oldest `limit` e-mail deliveries still to send (pending or held for a digest), in
+    /// the order they were queued, due or not: the worker keeps each address's order by
+    /// sending only an address's oldest one.
+    #[instrument(skip(self), err)]
+    pub async fn open_deliveries(&self, limit: u32) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(&format!(
+            "select {COLUMNS} from notification_delivery where status in ('pending', 'digest') \
+             order by created_at, notification_delivery_id limit $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Takes delivery `id` for `lease_ms` unless another worker holds it; `false` when it is
+    /// taken or no longer open.
+    pub async fn claim_delivery(&self, id: Uuid, now: DateTime<Utc>, lease_ms: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "update notification_delivery set claimed_until = $1 where notification_delivery_id = $2 \
+             and status in ('pending', 'digest') and (claimed_until is null or claimed_until < $3)",
+        )
+        .bind(to_millis(now) + lease_ms)
+        .bind(id.to_string())
+        .bind(to_millis(now))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Records that deliveries `ids` went out at `now`, `latency_ms` after their notification.
+    pub async fn deliveries_sent(&self, ids: &[Uuid], now: DateTime<Utc>, latency_ms: i64) -> Result<()> {
+        for id in ids {
+            sqlx::query(
+                "update notification_delivery set status = 'sent', sent_at = $1, latency_ms = $2, \
+                 attempts = attempts + 1, claimed_until = null, last_error = null where notification_delivery_id = $3",
+            )
+            .bind(to_millis(now))
+            .bind(latency_ms)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Records a failed attempt: tried again at `retry_at`, or given up (`dead`) when `None`.
+    pub async fn delivery_failed(&self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+        let (status, next) = match retry_at {
+            Some(t) => (DeliveryStatus::Pending, Some(to_millis(t))),
+            None => (DeliveryStatus::Dead, None),
+        };
+        sqlx::query(
+            "update notification_delivery set status = $1, attempts = attempts + 1, \
+             next_attempt_at = coalesce($2, next_attempt_at), last_error = $3, claimed_until = null \
+             where notification_delivery_id = $4",
+        )
+        .bind(status.as_str())
+        .bind(next)
+        .bind(error.chars().take(1000).collect::<String>())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Holds delivery `id` for the digest sent at `until` (the user reached their hourly limit).
+    pub async fn delivery_held(&self, id: Uuid, until: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "update notification_delivery set status = 'digest', next_attempt_at = $1, claimed_until = null \
+             where notification_delivery_id = $2",
+        )
+        .bind(to_millis(until))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The times e-mails went to `user_id` at or after `since`, oldest first, one per message
+    /// (a digest's rows share theirs): the hourly limit counts them and the oldest says when
+    /// the hour ends.
+    pub async fn emails_sent_since(&self, user_id: Uuid, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>> {
+        let rows = sqlx::query(
+            "select sent_at from notification_delivery where user_id = $1 and channel = $2 and status = 'sent' \
+             and sent_at >= $3 order by sent_at",
+        )
+        .bind(user_id.to_string())
+        .bind(EMAIL)
+        .bind(to_millis(since))
+        .fetch_all(&self.reader)
+        .await?;
+        let mut times = rows
+            .iter()
+            .map(|r| from_millis(r.try_get("sent_at")?))
+            .collect::<Result<Vec<_>>>()?;
+        times.dedup();
+        Ok(times)
+    }
+
+    /// The deliveries of one notification (for tests and the delivery log).
+    pub async fn deliveries_of(&self, notification_id: Uuid) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(&format!(
+            "select {COLUMNS} from notification_delivery where notification_id = $1 order by created_at"
+        ))
+        .bind(notification_id.to_string())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+}
