@@ -4,6 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
 import { HOOK_TIMEOUT_MS, launchBrowser, signInWithPassword, startServer } from './support.mjs';
 
 const shots = process.env.CH_SCREENSHOTS ?? 'target/screenshots';
@@ -15,7 +17,8 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer();
+  // The webhook receiver below listens on this host.
+  server = await startServer({ CH_NOTIFY__WEBHOOKS__ALLOW_PRIVATE: 'true', CH_NOTIFY__WEBHOOKS__RETRY_BASE_MS: '200' });
   browser = await launchBrowser();
   assert.equal((await server.api('/api/projects', json('POST', { name: 'radio' }))).status, 201);
   const res = await server.api('/api/users', json('POST', { username: 'ada', password: PASSWORD, role: 'scientist' }));
@@ -100,4 +103,63 @@ test('a failed job reaches the bell live, the inbox lists it, and marking it rea
   // The browser logs the refused save (422) as a failed resource; nothing else may fail.
   assert.deepEqual(errors.filter((e) => !/status of 422/.test(e)), []);
   await context.close();
+});
+
+test('a webhook added on the page receives the next notification, signed, and its log says so', async () => {
+  // A receiver that refuses the first request (503), then verifies and accepts.
+  const got = [];
+  let refuse = 1;
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      got.push({ headers: req.headers, body });
+      res.statusCode = refuse-- > 0 ? 503 : 200;
+      res.end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+  try {
+    const { context, page, errors } = await signInWithPassword(browser, server, 'ada', PASSWORD, '/notifications');
+    // A bad URL is named first.
+    await page.fill('[data-testid="webhook-url"]', 'ftp://example.org/x');
+    await page.click('[data-testid="add-webhook"]');
+    await page.locator('#webhook-url-problem').waitFor({ state: 'visible' });
+    assert.match(await page.textContent('#webhook-url-problem'), /not http or https/);
+    await page.fill('[data-testid="webhook-url"]', hookUrl);
+    await page.fill('[data-testid="webhook-description"]', 'lab bot');
+    await page.click('[data-testid="add-webhook"]');
+    const hook = page.locator('[data-testid="webhook"]');
+    await hook.waitFor();
+    await hook.locator('[data-testid="show-secret"]').click();
+    const secret = (await hook.locator('[data-testid="webhook-secret"]').textContent()).trim();
+    assert.match(secret, /^whsec_/);
+
+    // Ada's rules (from the first test) tell her about starts: submit one.
+    const res = await page.evaluate(async () => {
+      const r = await fetch('/api/jobs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'hooked', project: 'radio', command: 'true' }),
+      });
+      return r.status;
+    });
+    assert.equal(res, 201);
+    await page.waitForSelector('[data-testid="delivery"][data-status="sent"]', { timeout: 20_000 });
+    assert.equal(got.length, 2, 'refused once, then taken');
+    const { headers, body } = got[1];
+    assert.equal(headers['webhook-id'], got[0].headers['webhook-id'], 'the same id on the retry');
+    const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+    const want = createHmac('sha256', key).update(`${headers['webhook-id']}.${headers['webhook-timestamp']}.${body}`).digest('base64');
+    assert.equal(headers['webhook-signature'], `v1,${want}`);
+    assert.equal(JSON.parse(body).data.notification.kind, 'started');
+    const row = page.locator('[data-testid="delivery"]').first();
+    assert.match(await row.textContent(), /HTTP 200/);
+    await page.screenshot({ path: `${shots}/notifications-webhooks.png`, fullPage: true });
+    assert.deepEqual(errors.filter((e) => !/status of 422/.test(e)), []);
+    await context.close();
+  } finally {
+    receiver.close();
+  }
 });

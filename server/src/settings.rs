@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 mod notify;
 
-pub use notify::{NotifySettings, SmtpSecurity, SmtpSettings};
+pub use notify::{NotifySettings, SmtpSecurity, SmtpSettings, WebhookSettings};
 
 /// A value that never shows up in logs or `Debug` output.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -192,17 +192,14 @@ pub async fn run(
 
     // Notifications must not miss a job's end: a saved cursor, so what ended while the server
     // was down is notified after the restart (the first run starts at this start's log end).
-    let email_wake = settings
-        .notify
-        .smtp
-        .as_ref()
-        .map(|_| Arc::new(tokio::sync::Notify::new()));
+    let delivery_wake = Arc::new(tokio::sync::Notify::new());
     tasks.spawn(crate::bus::run_relay(
         store.clone(),
         Arc::new(crate::notify::Notifier::new(
             store.clone(),
             signal.clone(),
-            email_wake.clone(),
+            settings.notify.smtp.is_some(),
+            delivery_wake.clone(),
         )),
         signal.clone(),
         Cursor::Saved { first: log_at_start },
@@ -224,22 +221,28 @@ pub async fn run(
             addr.port()
         );
     }
-    if let (Some(smtp), Some(wake)) = (settings.notify.smtp.clone(), email_wake) {
-        let public_url = settings
-            .notify
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
-        let mailer = crate::notify::email::Mailer::new(&smtp, &public_url, auth.clone())
-            .context("configuring e-mail ([notify.smtp])")?;
-        let deliverer = crate::notify::Deliverer {
+    let email = match settings.notify.smtp.clone() {
+        Some(smtp) => {
+            let public_url = settings
+                .notify
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}"));
+            let mailer = crate::notify::email::Mailer::new(&smtp, &public_url, auth.clone())
+                .context("configuring e-mail ([notify.smtp])")?;
+            Some((Arc::new(mailer), smtp))
+        }
+        None => None,
+    };
+    tasks.spawn(
+        crate::notify::Deliverer {
             store: store.clone(),
-            mailer: Arc::new(mailer),
-            smtp,
-            wake,
-        };
-        tasks.spawn(deliverer.run(token.clone()));
-    }
+            email,
+            webhooks: settings.notify.webhooks.clone(),
+            wake: delivery_wake,
+        }
+        .run(token.clone()),
+    );
     let templates = ch_api::TemplateCatalog {
         allow_commands: settings.executor.allow_commands,
         templates: settings.executor.templates.clone(),
@@ -294,6 +297,7 @@ pub async fn run(
             signal.clone(),
             auth.clone(),
             settings.notify.smtp.is_some(),
+            settings.notify.webhooks.allow_private,
         )),
         confinement: Arc::new(confinement),
         archive,

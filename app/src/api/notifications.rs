@@ -1,6 +1,6 @@
 //! Server functions for the inbox and the bell: thin calls into `NotificationService`.
 
-use ch_api::{InboxPage, MarkAction, Marked};
+use ch_api::{DeliveryRecord, InboxPage, MarkAction, Marked, Webhook};
 use ch_domain::NotificationRules;
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -61,4 +61,33 @@ pub async fn get_rules() -> Result<RulesView, UiError> {
 #[server(input = server_fn::codec::Json)]
 pub async fn post_rules(rules: NotificationRules) -> Result<NotificationRules, UiError> {
     Ok(notifications()?.save_rules(&caller(), rules).await?)
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn get_webhooks() -> Result<Vec<Webhook>, UiError> {
+    Ok(notifications()?.webhooks(&caller()).await?)
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn post_webhook(url: String, description: String) -> Result<Webhook, UiError> {
+    Ok(notifications()?
+        .create_webhook(&caller(), ch_api::NewWebhook { url, description })
+        .await?)
+}
+
+#[server(input = server_fn::codec::Json)]
+pub async fn post_delete_webhook(id: Uuid) -> Result<(), UiError> {
+    Ok(notifications()?.delete_webhook(&caller(), id).await?)
+}
+
+/// A webhook's delivery log, newest first.
+#[server(input = server_fn::codec::Json)]
+pub async fn get_webhook_deliveries(id: Uuid) -> Result<Vec<DeliveryRecord>, UiError> {
+    Ok(notifications()?.webhook_deliveries(&caller(), id).await?)
+}
+
+/// Sends a given-up delivery again.
+#[server(input = server_fn::codec::Json)]
+pub async fn post_retry_delivery(id: Uuid) -> Result<DeliveryRecord, UiError> {
+    Ok(notifications()?.retry_delivery(&caller(), id).await?)
 }

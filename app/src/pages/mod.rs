@@ -7,3 +7,4 @@ pub mod login;
 pub mod notifications;
 pub mod submit;
 mod submit_queue;
+mod webhooks;

@@ -107,6 +107,7 @@ pub fn NotificationsPage() -> impl IntoView {
             </button>
         </section>
         <Rules />
+        <super::webhooks::Webhooks />
     }
 }
 

@@ -25,7 +25,8 @@ pub use accounts::{
 pub use archive::{Access, ArchiveCaller, ArchiveFile, ArchiveService, InMemory, Rendered};
 pub use error::{ServiceError, ServiceResult};
 pub use notifications::{
-    InboxPage, MarkAction, MarkRequest, Marked, NotificationService, SharedNotificationService, UnreadCount,
+    DeliveryRecord, InboxPage, MarkAction, MarkRequest, Marked, NewWebhook, NotificationService,
+    SharedNotificationService, UnreadCount, Webhook,
 };
 pub use policy::{Action, Denied, ProjectRef, Resource, SitePolicy, authorize};
 pub use principal::{Credential, GlobalRole, Membership, Principal, ProjectRole, Scope, UserIdentity};

@@ -47,6 +47,52 @@ pub struct UnreadCount {
     pub unread: i64,
 }
 
+/// A webhook of the caller's: each of their notifications is POSTed to `url`, signed per the
+/// Standard Webhooks specification (`webhook-id`, `webhook-timestamp`, `webhook-signature:
+/// v1,<base64 HMAC-SHA256 of "id.timestamp.body">` with `secret`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Webhook {
+    pub id: Uuid,
+    pub url: String,
+    pub description: String,
+    /// `whsec_<base64 of 24 random bytes>`: the key the receiver verifies signatures with.
+    pub secret: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A webhook to add.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    /// `https://…` (or `http://`), at most 2,048 characters; addresses on this host or a
+    /// private network are refused unless the site allows them.
+    pub url: String,
+    /// What it is for (at most 200 characters).
+    #[serde(default)]
+    pub description: String,
+}
+
+/// One delivery of a notification to a webhook, as its log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryRecord {
+    pub id: Uuid,
+    pub notification_id: Uuid,
+    /// `pending` (waiting for its next attempt), `sent` or `dead` (given up: send it again
+    /// with `POST /api/notifications/deliveries/{id}/retry`).
+    pub status: String,
+    pub attempts: u32,
+    /// The receiver's HTTP status on the last attempt (none when it did not answer).
+    pub response_status: Option<u16>,
+    /// From the notification to the receiver's answer, in milliseconds (once sent).
+    pub latency_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// What to do to notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -131,6 +177,18 @@ pub trait NotificationService: Send + Sync + 'static {
     /// # Errors
     /// 400 naming `token` when it is forged, expired or for another purpose.
     async fn unsubscribe(&self, token: &str) -> ServiceResult<String>;
+    /// The caller's active webhooks.
+    async fn webhooks(&self, caller: &Principal) -> ServiceResult<Vec<Webhook>>;
+    /// Adds a webhook (at most 10 per user); 422 naming `url` for one that is malformed, not
+    /// http(s), or on this host or a private network where the site forbids that.
+    async fn create_webhook(&self, caller: &Principal, new: NewWebhook) -> ServiceResult<Webhook>;
+    /// Removes one of the caller's webhooks (its pending deliveries are given up).
+    async fn delete_webhook(&self, caller: &Principal, id: Uuid) -> ServiceResult<()>;
+    /// The newest 100 deliveries to one of the caller's webhooks.
+    async fn webhook_deliveries(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<DeliveryRecord>>;
+    /// Sends a dead delivery of the caller's again (attempts start afresh); 409 when it is
+    /// not dead.
+    async fn retry_delivery(&self, caller: &Principal, id: Uuid) -> ServiceResult<DeliveryRecord>;
 }
 
 pub type SharedNotificationService = Arc<dyn NotificationService>;

@@ -73,6 +73,11 @@ pub use jobs::CORRELATION_HEADER;
         notifications::save_rules,
         notifications::unsubscribe_page,
         notifications::unsubscribe_one_click,
+        notifications::webhooks,
+        notifications::create_webhook,
+        notifications::delete_webhook,
+        notifications::webhook_deliveries,
+        notifications::retry_delivery,
         events::list,
         regions::get,
         regions::put,
@@ -194,6 +199,22 @@ pub fn router(max_body_bytes: usize, archive: &crate::settings::ArchiveSettings)
         .route("/api/notifications", get(notifications::list))
         .route("/api/notifications/unread", get(notifications::unread))
         .route("/api/notifications/mark", post(notifications::mark))
+        .route(
+            "/api/notifications/webhooks",
+            get(notifications::webhooks).post(notifications::create_webhook),
+        )
+        .route(
+            "/api/notifications/webhooks/{id}",
+            delete(notifications::delete_webhook),
+        )
+        .route(
+            "/api/notifications/webhooks/{id}/deliveries",
+            get(notifications::webhook_deliveries),
+        )
+        .route(
+            "/api/notifications/deliveries/{id}/retry",
+            post(notifications::retry_delivery),
+        )
         .route(
             "/api/notifications/unsubscribe",
             get(notifications::unsubscribe_page).post(notifications::unsubscribe_one_click),

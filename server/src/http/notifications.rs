@@ -3,9 +3,12 @@
 //! the notification service decides and stores.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use ch_api::notifications::MAX_PAGE;
-use ch_api::{InboxPage, MarkRequest, Marked, SharedNotificationService, UnreadCount};
+use ch_api::{
+    DeliveryRecord, InboxPage, MarkRequest, Marked, NewWebhook, SharedNotificationService, UnreadCount, Webhook,
+};
 use ch_domain::NotificationRules;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -160,4 +163,92 @@ pub async fn unsubscribe_one_click(
 ) -> Result<Json<Unsubscribed>, ApiError> {
     let email = notifications.unsubscribe(unsubscribe_token(&q)?).await?;
     Ok(Json(Unsubscribed { email }))
+}
+
+/// Your webhooks (each with its signing secret).
+#[utoipa::path(get, path = "/api/notifications/webhooks", operation_id = "list_webhooks", tag = "notifications",
+    responses((status = 200, body = Vec<Webhook>), (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse)))]
+pub async fn webhooks(
+    State(notifications): State<SharedNotificationService>,
+    Caller(caller): Caller,
+) -> Result<Json<Vec<Webhook>>, ApiError> {
+    Ok(Json(notifications.webhooks(&caller).await?))
+}
+
+/// Adds a webhook: each of your notifications is POSTed to it, signed per Standard Webhooks
+/// with the `secret` in the answer. 422 naming `url` for a URL that is malformed, not http(s),
+/// or (unless the site allows it) on this host or a private network; 409 past 10 webhooks.
+#[utoipa::path(post, path = "/api/notifications/webhooks", operation_id = "create_webhook",
+    request_body = NewWebhook, tag = "notifications",
+    responses((status = 201, body = Webhook), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 413, body = ErrorResponse),
+        (status = 415, body = ErrorResponse), (status = 422, body = ErrorResponse)))]
+pub async fn create_webhook(
+    State(notifications): State<SharedNotificationService>,
+    Caller(caller): Caller,
+    ApiJson(new): ApiJson<NewWebhook>,
+) -> Result<(StatusCode, Json<Webhook>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(notifications.create_webhook(&caller, new).await?),
+    ))
+}
+
+/// Removes one of your webhooks; what was still to be sent to it is given up.
+#[utoipa::path(delete, path = "/api/notifications/webhooks/{id}", operation_id = "delete_webhook",
+    params(("id" = Uuid, Path, description = "webhook id")), tag = "notifications",
+    responses((status = 204), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn delete_webhook(
+    State(notifications): State<SharedNotificationService>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    notifications.delete_webhook(&caller, id_of(&id, "webhook")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The delivery log of one of your webhooks: its newest 100 deliveries with the receiver's
+/// status, latency, attempts and last error.
+#[utoipa::path(get, path = "/api/notifications/webhooks/{id}/deliveries", operation_id = "webhook_deliveries",
+    params(("id" = Uuid, Path, description = "webhook id")), tag = "notifications",
+    responses((status = 200, body = Vec<DeliveryRecord>), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+pub async fn webhook_deliveries(
+    State(notifications): State<SharedNotificationService>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<DeliveryRecord>>, ApiError> {
+    Ok(Json(
+        notifications
+            .webhook_deliveries(&caller, id_of(&id, "webhook")?)
+            .await?,
+    ))
+}
+
+/// Sends a given-up (`dead`) delivery of yours again, attempts from zero; 409 when it is not
+/// dead.
+#[utoipa::path(post, path = "/api/notifications/deliveries/{id}/retry", operation_id = "retry_delivery",
+    params(("id" = Uuid, Path, description = "delivery id")), tag = "notifications",
+    responses((status = 200, body = DeliveryRecord), (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse), (status = 403, body = ErrorResponse), (status = 404, body = ErrorResponse),
+        (status = 409, body = ErrorResponse)))]
+pub async fn retry_delivery(
+    State(notifications): State<SharedNotificationService>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DeliveryRecord>, ApiError> {
+    Ok(Json(
+        notifications.retry_delivery(&caller, id_of(&id, "delivery")?).await?,
+    ))
+}
+
+/// A path's id: 400 naming `id` unless it is a UUID.
+fn id_of(raw: &str, what: &str) -> Result<Uuid, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError::bad_request(
+            Some("id"),
+            format!("'{raw}' is not a valid {what} id (expected a UUID)"),
+        )
+    })
 }

@@ -60,6 +60,10 @@ pub const API_RULES: &[(&str, Rule)] = &[
     ("/api/notifications/unread", Rule::SignedIn),
     ("/api/notifications/mark", Rule::SignedIn),
     ("/api/notifications/rules", Rule::SignedIn),
+    ("/api/notifications/webhooks", Rule::SignedIn),
+    ("/api/notifications/webhooks/{id}", Rule::SignedIn),
+    ("/api/notifications/webhooks/{id}/deliveries", Rule::SignedIn),
+    ("/api/notifications/deliveries/{id}/retry", Rule::SignedIn),
     // An e-mail's link: the signed token is the credential.
     ("/api/notifications/unsubscribe", Rule::Public),
     ("/api/fits/{source}/{*path}", Rule::Authorized),

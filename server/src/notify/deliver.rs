@@ -1,11 +1,12 @@
-//! The e-mail delivery worker: sends the queued deliveries (`notification_delivery`, written
-//! with their notifications), each address's in the order they were queued.
+//! The delivery worker: sends the queued deliveries (`notification_delivery`, written with
+//! their notifications) by e-mail and to webhooks, each target's in the order they were queued.
 //!
 //! A delivery is claimed before it is sent (a lease, so several instances share the queue), and
-//! marked sent once the SMTP server accepted it: a crash in between sends it again, with the
-//! same `Message-ID` (at least once). A refusal or silence is retried after a doubling pause
-//! with jitter (`retry_base_ms` … 1 h) until `max_attempts`, then the delivery is `dead`. While
-//! an address's oldest delivery waits for its retry, its later ones wait too (order is kept).
+//! marked sent once the SMTP server accepted it or the webhook's receiver answered 2xx: a crash
+//! in between sends it again, with the same `Message-ID` / `webhook-id` (at least once). A
+//! refusal or silence is retried after a doubling pause with jitter (`retry_base_ms` … 1 h)
+//! until `max_attempts`, then the delivery is `dead` (its owner may send it again). While a
+//! target's oldest delivery waits for its retry, its later ones wait too (order is kept).
 //! A user who was sent `max_per_user_per_hour` e-mails in the last hour gets the rest of the
 //! hour's notifications in one digest when the hour ends. The worker never blocks job
 //! processing: the queue is a table, and a dead SMTP server only grows it.
@@ -20,9 +21,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, instrument, warn};
 
-use super::email::{EmailError, Mailer};
-use crate::settings::SmtpSettings;
-use crate::store::{Delivery, DeliveryStatus, Store};
+use super::email::Mailer;
+use crate::settings::{SmtpSettings, WebhookSettings};
+use crate::store::{Delivery, DeliveryStatus, EMAIL, Store};
 
 /// Deliveries read per round.
 const ROUND: u32 = 200;
@@ -33,24 +34,32 @@ const LEASE_MS: i64 = 120_000;
 /// Longest pause between retries.
 const MAX_RETRY: Duration = Duration::from_secs(3600);
 
-/// Sends queued e-mail until `shutdown`.
+/// Sends queued deliveries until `shutdown`.
 pub struct Deliverer {
     pub store: Store,
-    pub mailer: Arc<Mailer>,
-    pub smtp: SmtpSettings,
-    /// Rung after a notification with an e-mail is committed on this instance.
+    /// The mailer and its server's settings, when the site sends e-mail.
+    pub email: Option<(Arc<Mailer>, SmtpSettings)>,
+    pub webhooks: WebhookSettings,
+    /// Rung after a notification with deliveries is committed on this instance.
     pub wake: Arc<Notify>,
+}
+
+/// How one attempt went: the receiver's status (webhooks), and the error if it failed
+/// (`retryable`: whether trying later may work).
+struct Attempt {
+    status: Option<u16>,
+    error: Option<(String, bool)>,
 }
 
 impl Deliverer {
     pub async fn run(self, shutdown: CancellationToken) {
-        info!(host = %self.smtp.host, port = self.smtp.port, "e-mail delivery started");
+        info!(email = self.email.is_some(), "notification delivery started");
         loop {
             let woken = self.wake.notified();
             let next = match self.round().await {
                 Ok(next) => next,
                 Err(e) => {
-                    warn!(error = %e, "reading the e-mail queue failed");
+                    warn!(error = %e, "reading the delivery queue failed");
                     None
                 }
             };
@@ -66,13 +75,16 @@ impl Deliverer {
         }
     }
 
-    /// Sends what is due; returns when the next delivery not yet due is.
+    /// Sends what is due; returns when the next round is due: at once after a round that sent
+    /// something (what it sent may have failed and have a retry due before the next poll),
+    /// else when the next delivery not yet due is.
     #[instrument(skip_all, err)]
     async fn round(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
         let open = self.store.open_deliveries(ROUND).await?;
         let now = crate::clock::now();
         let mut next: Option<DateTime<Utc>> = None;
         let mut heads: HashMap<&str, &Delivery> = HashMap::new();
+        let mut worked = false;
         for d in &open {
             // Only each address's oldest is sent; the rest wait their turn — or, behind a
             // digest that waits for the hour's end, join it.
@@ -99,17 +111,31 @@ impl Deliverer {
                 }
                 _ => self.one(d).await?,
             }
+            worked = true;
         }
-        Ok(next)
+        Ok(if worked { Some(now) } else { next })
     }
 
-    /// The pause before attempt `attempts + 1`: `retry_base_ms · 2^attempts`, at most an hour,
-    /// drawn uniformly from its upper half (jitter, so retries after an outage spread out).
-    fn backoff(&self, attempts: u32) -> Duration {
-        let base = Duration::from_millis(self.smtp.retry_base_ms.max(1));
-        let full = base.saturating_mul(1 << attempts.min(20)).min(MAX_RETRY);
+    /// The pause before attempt `attempts + 1` of a delivery along `channel`:
+    /// `retry_base_ms · 2^attempts`, at most an hour, drawn uniformly from its upper half
+    /// (jitter, so retries after an outage spread out).
+    fn backoff(&self, channel: &str, attempts: u32) -> Duration {
+        let base_ms = match (&self.email, channel == EMAIL) {
+            (Some((_, smtp)), true) => smtp.retry_base_ms,
+            _ => self.webhooks.retry_base_ms,
+        };
+        let full = Duration::from_millis(base_ms.max(1))
+            .saturating_mul(1 << attempts.min(20))
+            .min(MAX_RETRY);
         let half = full / 2;
         half + Duration::from_millis(rand::rng().random_range(0..=u64::try_from(half.as_millis()).unwrap_or(0)))
+    }
+
+    fn max_attempts(&self, channel: &str) -> u32 {
+        match (&self.email, channel == EMAIL) {
+            (Some((_, smtp)), true) => smtp.max_attempts,
+            _ => self.webhooks.max_attempts,
+        }
     }
 
     async fn one(&self, d: &Delivery) -> anyhow::Result<()> {
@@ -117,28 +143,76 @@ impl Deliverer {
         if !self.store.claim_delivery(d.id, now, LEASE_MS).await? {
             return Ok(());
         }
-        let hour_ago = now - chrono::Duration::hours(1);
-        let sent = self.store.emails_sent_since(d.user_id, hour_ago).await?;
-        if sent.len() >= self.smtp.max_per_user_per_hour as usize
-            && let Some(oldest) = sent.first()
-        {
-            let until = *oldest + chrono::Duration::hours(1);
-            debug!(delivery = %d.id, %until, "hourly limit reached; held for the digest");
-            self.store.delivery_held(d.id, until).await?;
-            return Ok(());
-        }
         let Some(n) = self.store.notification(d.notification_id).await? else {
             self.store
-                .delivery_failed(d.id, "the notification is gone", None)
+                .delivery_failed(d.id, "the notification is gone", None, None)
                 .await?;
             return Ok(());
         };
         let job = self.store.get_job(n.job_id).await.ok().map(|u| u.job);
-        let result = match self.mailer.compose(&d.target, &n, job.as_ref()) {
-            Ok(m) => self.mailer.send(m).await,
-            Err(e) => Err(e),
+        let attempt = if d.channel == EMAIL {
+            let Some((mailer, smtp)) = &self.email else {
+                self.store
+                    .delivery_failed(d.id, "this site no longer sends e-mail", None, None)
+                    .await?;
+                return Ok(());
+            };
+            let hour_ago = now - chrono::Duration::hours(1);
+            let sent = self.store.emails_sent_since(d.user_id, hour_ago).await?;
+            if sent.len() >= smtp.max_per_user_per_hour as usize
+                && let Some(oldest) = sent.first()
+            {
+                let until = *oldest + chrono::Duration::hours(1);
+                debug!(delivery = %d.id, %until, "hourly limit reached; held for the digest");
+                self.store.delivery_held(d.id, until).await?;
+                return Ok(());
+            }
+            let result = match mailer.compose(&d.target, &n, job.as_ref()) {
+                Ok(m) => mailer.send(m).await,
+                Err(e) => Err(e),
+            };
+            Attempt {
+                status: None,
+                error: result.err().map(|e| (e.to_string(), e.retryable())),
+            }
+        } else {
+            let Some((_, hook)) = (match d.webhook() {
+                Some(id) => self.store.webhook(id).await?,
+                None => None,
+            }) else {
+                self.store
+                    .delivery_failed(d.id, "the webhook was removed", None, None)
+                    .await?;
+                return Ok(());
+            };
+            let body = serde_json::json!({
+                "type": "notification.sent",
+                "timestamp": n.created_at,
+                "data": { "notification": n, "job": job },
+            });
+            let body = serde_json::to_vec(&body)?;
+            let timeout = Duration::from_secs(self.webhooks.timeout_secs.max(1));
+            match super::webhook::send(
+                &d.target,
+                &hook.secret,
+                &d.id.to_string(),
+                body,
+                self.webhooks.allow_private,
+                timeout,
+            )
+            .await
+            {
+                Ok(status) => Attempt {
+                    status: Some(status),
+                    error: None,
+                },
+                Err(e) => Attempt {
+                    status: e.status,
+                    error: Some((e.message, true)),
+                },
+            }
         };
-        self.settle(&[d], result, n.created_at).await
+        self.settle(&[d], attempt, n.created_at).await
     }
 
     async fn digest(&self, batch: &[&Delivery]) -> anyhow::Result<()> {
@@ -157,41 +231,45 @@ impl Deliverer {
             return Ok(());
         };
         let created = first.created_at;
-        let result = match self.mailer.compose_digest(&target, &items) {
-            Ok(m) => self.mailer.send(m).await,
+        let Some((mailer, _)) = &self.email else {
+            return Ok(());
+        };
+        let result = match mailer.compose_digest(&target, &items) {
+            Ok(m) => mailer.send(m).await,
             Err(e) => Err(e),
         };
-        self.settle(&claimed, result, created).await
+        let attempt = Attempt {
+            status: None,
+            error: result.err().map(|e| (e.to_string(), e.retryable())),
+        };
+        self.settle(&claimed, attempt, created).await
     }
 
     /// Records how sending `deliveries` (one message) went.
-    async fn settle(
-        &self,
-        deliveries: &[&Delivery],
-        result: Result<(), EmailError>,
-        created: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
+    async fn settle(&self, deliveries: &[&Delivery], attempt: Attempt, created: DateTime<Utc>) -> anyhow::Result<()> {
         let now = crate::clock::now();
-        match result {
-            Ok(()) => {
+        match attempt.error {
+            None => {
                 let ids: Vec<_> = deliveries.iter().map(|d| d.id).collect();
                 let latency = (now - created).num_milliseconds().max(0);
-                self.store.deliveries_sent(&ids, now, latency).await?;
-                debug!(n = ids.len(), latency_ms = latency, "e-mail sent");
+                self.store.deliveries_sent(&ids, now, latency, attempt.status).await?;
+                debug!(n = ids.len(), latency_ms = latency, "notification delivered");
             }
-            Err(e) => {
+            Some((error, retryable)) => {
                 for d in deliveries {
                     let attempts = d.attempts + 1;
-                    let retry_at = (e.retryable() && attempts < self.smtp.max_attempts).then(|| {
-                        now + chrono::Duration::from_std(self.backoff(d.attempts))
+                    let retry_at = (retryable && attempts < self.max_attempts(&d.channel)).then(|| {
+                        now + chrono::Duration::from_std(self.backoff(&d.channel, d.attempts))
                             .unwrap_or_else(|_| chrono::Duration::hours(1))
                     });
                     if retry_at.is_none() {
-                        warn!(delivery = %d.id, error = %e, attempts, "e-mail given up");
+                        warn!(delivery = %d.id, channel = %d.channel, %error, attempts, "delivery given up");
                     } else {
-                        debug!(delivery = %d.id, error = %e, attempts, "e-mail failed; retrying");
+                        debug!(delivery = %d.id, channel = %d.channel, %error, attempts, "delivery failed; retrying");
                     }
-                    self.store.delivery_failed(d.id, &e.to_string(), retry_at).await?;
+                    self.store
+                        .delivery_failed(d.id, &error, attempt.status, retry_at)
+                        .await?;
                 }
             }
         }

@@ -3,16 +3,16 @@
 use async_trait::async_trait;
 use ch_api::notifications::{MAX_PAGE, recipient};
 use ch_api::{
-    InboxPage, MarkAction, MarkRequest, Marked, NotificationService, Principal, Scope, ServiceError, ServiceResult,
-    UnreadCount,
+    DeliveryRecord, InboxPage, MarkAction, MarkRequest, Marked, NewWebhook, NotificationService, Principal, Scope,
+    ServiceError, ServiceResult, UnreadCount, Webhook,
 };
-use ch_domain::{NewEvent, NotificationRules};
+use ch_domain::{FieldError, NewEvent, NotificationRules};
 use tracing::instrument;
 use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::bus::CommitSignal;
-use crate::store::{Mark, Store};
+use crate::store::{Delivery, Mark, Store, WEBHOOK_PREFIX};
 
 /// The inbox service; cheap to clone.
 #[derive(Clone)]
@@ -22,17 +22,48 @@ pub struct Inbox {
     /// Verifies unsubscribe links.
     auth: Auth,
     email: bool,
+    /// Whether webhooks may point at private networks (`notify.webhooks.allow_private`).
+    allow_private: bool,
 }
 
+/// Most webhooks one user may have.
+pub const MAX_WEBHOOKS: usize = 10;
+/// Longest webhook description, in characters.
+const MAX_DESCRIPTION: usize = 200;
+
 impl Inbox {
-    /// `email`: whether the site has an SMTP server.
-    pub fn new(store: Store, signal: CommitSignal, auth: Auth, email: bool) -> Self {
+    /// `email`: whether the site has an SMTP server; `allow_private`: whether webhooks may
+    /// point at this host or a private network.
+    pub fn new(store: Store, signal: CommitSignal, auth: Auth, email: bool, allow_private: bool) -> Self {
         Self {
             store,
             signal,
             auth,
             email,
+            allow_private,
         }
+    }
+
+    /// `user_id`'s webhook `id`, or 404.
+    async fn own_webhook(&self, user_id: Uuid, id: Uuid) -> ServiceResult<Webhook> {
+        match self.store.webhook(id).await? {
+            Some((owner, hook)) if owner == user_id => Ok(hook),
+            _ => Err(ServiceError::NotFound(format!("webhook {id}"))),
+        }
+    }
+}
+
+fn record(d: Delivery) -> DeliveryRecord {
+    DeliveryRecord {
+        id: d.id,
+        notification_id: d.notification_id,
+        status: d.status.as_str().to_owned(),
+        attempts: d.attempts,
+        response_status: d.response_status,
+        latency_ms: d.latency_ms,
+        last_error: d.last_error,
+        next_attempt_at: d.next_attempt_at,
+        sent_at: d.sent_at,
     }
 }
 
@@ -133,5 +164,85 @@ impl NotificationService for Inbox {
             tracing::info!(%user_id, "unsubscribed from e-mail through a link");
         }
         Ok(address)
+    }
+
+    async fn webhooks(&self, caller: &Principal) -> ServiceResult<Vec<Webhook>> {
+        let user = recipient(caller, Scope::Read)?;
+        Ok(self.store.webhooks_of(user.user_id).await?)
+    }
+
+    #[instrument(skip(self, caller), err(level = "debug"))]
+    async fn create_webhook(&self, caller: &Principal, new: NewWebhook) -> ServiceResult<Webhook> {
+        let user = recipient(caller, Scope::Submit)?;
+        let description = new.description.trim().to_owned();
+        if description.chars().count() > MAX_DESCRIPTION || description.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "description",
+                format!("at most {MAX_DESCRIPTION} characters, no control characters"),
+            )
+            .into());
+        }
+        let url = new.url.trim().to_owned();
+        super::webhook::check_url(&url, self.allow_private)
+            .await
+            .map_err(|why| {
+                FieldError::new(
+                    "url",
+                    format!("cannot send webhooks to '{}': {why}", url.escape_debug()),
+                )
+            })?;
+        if self.store.webhooks_of(user.user_id).await?.len() >= MAX_WEBHOOKS {
+            return Err(ServiceError::Conflict(format!(
+                "you have {MAX_WEBHOOKS} webhooks already; remove one first"
+            )));
+        }
+        let hook = Webhook {
+            id: Uuid::now_v7(),
+            url,
+            description,
+            secret: super::webhook::new_secret(),
+            created_at: crate::clock::now(),
+        };
+        self.store.create_webhook(user.user_id, &hook).await?;
+        Ok(hook)
+    }
+
+    async fn delete_webhook(&self, caller: &Principal, id: Uuid) -> ServiceResult<()> {
+        let user = recipient(caller, Scope::Submit)?;
+        if !self
+            .store
+            .disable_webhook(user.user_id, id, crate::clock::now())
+            .await?
+        {
+            return Err(ServiceError::NotFound(format!("webhook {id}")));
+        }
+        self.store
+            .abandon_deliveries(&format!("{WEBHOOK_PREFIX}{id}"), "the webhook was removed")
+            .await?;
+        Ok(())
+    }
+
+    async fn webhook_deliveries(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<DeliveryRecord>> {
+        let user = recipient(caller, Scope::Read)?;
+        self.own_webhook(user.user_id, id).await?;
+        let log = self.store.deliveries_on(&format!("{WEBHOOK_PREFIX}{id}"), 100).await?;
+        Ok(log.into_iter().map(record).collect())
+    }
+
+    async fn retry_delivery(&self, caller: &Principal, id: Uuid) -> ServiceResult<DeliveryRecord> {
+        let user = recipient(caller, Scope::Submit)?;
+        let not_found = || ServiceError::NotFound(format!("delivery {id}"));
+        let d = self.store.delivery(id).await?.ok_or_else(not_found)?;
+        if d.user_id != user.user_id {
+            return Err(not_found());
+        }
+        if !self.store.revive_delivery(id, crate::clock::now()).await? {
+            return Err(ServiceError::Conflict(format!(
+                "delivery {id} is {}, not dead: only a given-up delivery is sent again",
+                d.status.as_str()
+            )));
+        }
+        let d = self.store.delivery(id).await?.ok_or_else(not_found)?;
+        Ok(record(d))
     }
 }

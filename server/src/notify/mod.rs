@@ -8,9 +8,9 @@
 //! after a crash has no second effect. The gateway carries `notification.*` events on the
 //! recipient's `user:{id}:notifications` channel alone — the in-app badge is live.
 //!
-//! A notification for a user with an e-mail address in their rules is queued for e-mail in the
-//! same transaction when the site has an SMTP server (`[notify.smtp]`); the [`Deliverer`]
-//! sends it ([`deliver`], [`email`]).
+//! A notification is queued in the same transaction for e-mail (when its user gave an address
+//! and the site has an SMTP server, `[notify.smtp]`) and for each of its user's webhooks; the
+//! [`Deliverer`] sends them ([`deliver`], [`email`], [`webhook`]).
 //!
 //! [`Inbox`] is the service behind `/api/notifications` (list, unread count, mark read,
 //! unread or dismissed, rules, unsubscribe links).
@@ -18,6 +18,7 @@
 pub mod deliver;
 pub mod email;
 mod inbox;
+pub mod webhook;
 
 use std::collections::HashMap;
 
@@ -30,7 +31,7 @@ use tracing::{debug, instrument};
 use uuid::Uuid;
 
 use crate::bus::{CommitSignal, EventSink};
-use crate::store::Store;
+use crate::store::{EMAIL, Route, Store, WEBHOOK_PREFIX};
 
 pub use deliver::Deliverer;
 pub use inbox::Inbox;
@@ -42,19 +43,34 @@ pub const ACTOR: &str = "notification-service";
 pub struct Notifier {
     store: Store,
     signal: CommitSignal,
-    /// Rung when e-mail was queued; `None` when the site sends no e-mail.
-    email: Option<Arc<tokio::sync::Notify>>,
+    /// Whether the site sends e-mail.
+    email: bool,
+    /// Rung when deliveries were queued (the delivery worker's wake-up).
+    wake: Arc<tokio::sync::Notify>,
+}
+
+/// A job owner as the notifier sees them.
+struct Recipient {
+    user_id: Uuid,
+    rules: NotificationRules,
+    /// Deliveries beyond the inbox each of their notifications gets.
+    routes: Vec<Route>,
 }
 
 impl Notifier {
-    /// `email`: the delivery worker's wake-up, when the site has an SMTP server.
-    pub fn new(store: Store, signal: CommitSignal, email: Option<Arc<tokio::sync::Notify>>) -> Self {
-        Self { store, signal, email }
+    /// `email`: whether the site has an SMTP server; `wake`: the delivery worker's wake-up.
+    pub fn new(store: Store, signal: CommitSignal, email: bool, wake: Arc<tokio::sync::Notify>) -> Self {
+        Self {
+            store,
+            signal,
+            email,
+            wake,
+        }
     }
 
     /// The user a job's notifications go to (its owner, when an enabled account of that name
-    /// exists) and their rules.
-    async fn recipient(&self, owner: &str) -> anyhow::Result<Option<(Uuid, NotificationRules)>> {
+    /// exists), their rules and routes.
+    async fn recipient(&self, owner: &str) -> anyhow::Result<Option<Recipient>> {
         let Some(user) = self.store.user_by_name(owner).await? else {
             return Ok(None);
         };
@@ -62,7 +78,26 @@ impl Notifier {
             return Ok(None);
         }
         let rules = self.store.notification_rules(user.user_id).await?.unwrap_or_default();
-        Ok(Some((user.user_id, rules)))
+        let mut routes: Vec<Route> = rules
+            .email
+            .iter()
+            .filter(|_| self.email)
+            .map(|address| Route {
+                channel: EMAIL.to_owned(),
+                target: address.clone(),
+            })
+            .collect();
+        for hook in self.store.webhooks_of(user.user_id).await? {
+            routes.push(Route {
+                channel: format!("{WEBHOOK_PREFIX}{}", hook.id),
+                target: hook.url,
+            });
+        }
+        Ok(Some(Recipient {
+            user_id: user.user_id,
+            rules,
+            routes,
+        }))
     }
 }
 
@@ -74,7 +109,7 @@ impl EventSink for Notifier {
 
     #[instrument(skip_all, fields(events = events.len()))]
     async fn publish(&self, events: &[JobEvent]) -> anyhow::Result<()> {
-        let mut recipients: HashMap<String, Option<(Uuid, NotificationRules)>> = HashMap::new();
+        let mut recipients: HashMap<String, Option<Recipient>> = HashMap::new();
         let mut items = Vec::new();
         for event in events {
             let Some((kind, job)) = NotificationKind::of_event(event) else {
@@ -84,11 +119,10 @@ impl EventSink for Notifier {
                 let r = self.recipient(&job.owner).await?;
                 recipients.insert(job.owner.clone(), r);
             }
-            let Some(Some((user_id, rules))) = recipients.get(&job.owner) else {
+            let Some(Some(Recipient { user_id, rules, routes })) = recipients.get(&job.owner) else {
                 continue;
             };
-            let email = rules.email.clone().filter(|_| self.email.is_some());
-            if !rules.wants(kind) || (!rules.in_app && email.is_none()) {
+            if !rules.wants(kind) || (!rules.in_app && routes.is_empty()) {
                 continue;
             }
             let now = crate::clock::now();
@@ -102,7 +136,7 @@ impl EventSink for Notifier {
                 body: summary(kind, &job),
                 created_at: now,
                 read_at: None,
-                // E-mail only: kept (the delivery refers to it) but out of the inbox.
+                // Delivered elsewhere only: kept (its deliveries refer to it) but out of the inbox.
                 dismissed_at: (!rules.in_app).then_some(now),
             };
             let sent = NewEvent::notification(
@@ -113,15 +147,15 @@ impl EventSink for Notifier {
                 &event.correlation_id,
                 now,
             );
-            items.push((n, sent, email));
+            items.push((n, sent, routes.clone()));
         }
-        let emails = items.iter().any(|(_, _, e)| e.is_some());
+        let deliveries = items.iter().any(|(_, _, r)| !r.is_empty());
         let committed = self.store.record_notifications(items).await?;
         if !committed.is_empty() {
             debug!(sent = committed.len(), "notifications sent");
             self.signal.committed();
-            if emails && let Some(wake) = &self.email {
-                wake.notify_one();
+            if deliveries {
+                self.wake.notify_one();
             }
         }
         Ok(())

@@ -15,6 +15,37 @@ pub struct NotifySettings {
     /// The SMTP server e-mail goes through; without it nobody is e-mailed (the inbox still
     /// works, and the rules page says so).
     pub smtp: Option<SmtpSettings>,
+    /// Users' webhooks (always on; these are their limits).
+    pub webhooks: WebhookSettings,
+}
+
+/// Users' webhooks: where they may point and how deliveries are retried.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether a webhook may point at this host or a private network (loopback, RFC 1918,
+    /// link-local, unique-local IPv6…). Off by default: otherwise any user could make the
+    /// server send requests into the site's own network (server-side request forgery).
+    pub allow_private: bool,
+    /// Longest wait for a receiver's answer, in seconds. Default 10.
+    pub timeout_secs: u64,
+    /// Pause before the first retry, in milliseconds; doubling with jitter up to an hour.
+    /// Default 30,000.
+    pub retry_base_ms: u64,
+    /// Attempts before a delivery is given up (`dead`, shown to its owner with "send again").
+    /// Default 15 (about nine hours of retries).
+    pub max_attempts: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            timeout_secs: 10,
+            retry_base_ms: 30_000,
+            max_attempts: 15,
+        }
+    }
 }
 
 /// How the connection to the SMTP server is secured.

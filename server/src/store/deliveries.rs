@@ -1,5 +1,6 @@
-//! Deliveries of notifications by e-mail (migration 0013): queued with their notification, sent
-//! by the delivery worker (`notify::deliver`), which claims a row before it sends.
+//! Deliveries of notifications by e-mail and to webhooks (migrations 0013, 0014): queued with
+//! their notification, sent by the delivery worker (`notify::deliver`), which claims a row
+//! before it sends.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -45,6 +46,16 @@ impl DeliveryStatus {
 
 /// The channel name of e-mail deliveries.
 pub const EMAIL: &str = "email";
+/// Channel names of webhook deliveries: this prefix and the webhook's id.
+pub const WEBHOOK_PREFIX: &str = "webhook:";
+
+/// Where a new notification goes besides the inbox: a channel (`email`, `webhook:<id>`) and
+/// its target there (the address, the URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub channel: String,
+    pub target: String,
+}
 
 /// One queued delivery.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +63,9 @@ pub struct Delivery {
     pub id: Uuid,
     pub notification_id: Uuid,
     pub user_id: Uuid,
-    /// The address.
+    /// `email` or `webhook:<id>`.
+    pub channel: String,
+    /// The address or URL.
     pub target: String,
     pub status: DeliveryStatus,
     /// Attempts made so far.
@@ -60,10 +73,21 @@ pub struct Delivery {
     pub next_attempt_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub last_error: Option<String>,
+    /// The receiver's HTTP status on the last attempt (webhooks).
+    pub response_status: Option<u16>,
+    pub latency_ms: Option<i64>,
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "notification_delivery_id, notification_id, user_id, target, status, attempts, \
-                       next_attempt_at, created_at, last_error";
+impl Delivery {
+    /// The webhook a webhook delivery goes to.
+    pub fn webhook(&self) -> Option<Uuid> {
+        self.channel.strip_prefix(WEBHOOK_PREFIX)?.parse().ok()
+    }
+}
+
+const COLUMNS: &str = "notification_delivery_id, notification_id, user_id, channel, target, status, attempts, \
+                       next_attempt_at, created_at, last_error, response_status, latency_ms, sent_at";
 
 fn from_row(row: &AnyRow) -> Result<Delivery> {
     let status: String = row.try_get("status")?;
@@ -75,6 +99,7 @@ fn from_row(row: &AnyRow) -> Result<Delivery> {
         )?,
         notification_id: parse("notification_id", &row.try_get::<String, _>("notification_id")?)?,
         user_id: parse("user_id", &row.try_get::<String, _>("user_id")?)?,
+        channel: row.try_get("channel")?,
         target: row.try_get("target")?,
         status: DeliveryStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("delivery status {status}")))?,
@@ -82,18 +107,23 @@ fn from_row(row: &AnyRow) -> Result<Delivery> {
         next_attempt_at: from_millis(row.try_get("next_attempt_at")?)?,
         created_at: from_millis(row.try_get("created_at")?)?,
         last_error: row.try_get("last_error")?,
+        response_status: row
+            .try_get::<Option<i64>, _>("response_status")?
+            .and_then(|s| u16::try_from(s).ok()),
+        latency_ms: row.try_get("latency_ms")?,
+        sent_at: row.try_get::<Option<i64>, _>("sent_at")?.map(from_millis).transpose()?,
     })
 }
 
 impl Store {
-    /// Queues an e-mail of notification `notification_id` to `target` inside `tx` (the
+    /// Queues a delivery of notification `notification_id` along `route` inside `tx` (the
     /// transaction that saves the notification).
-    pub(super) async fn queue_email(
+    pub(super) async fn queue_delivery(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         notification_id: Uuid,
         user_id: Uuid,
-        target: &str,
+        route: &Route,
         now: DateTime<Utc>,
     ) -> Result<()> {
         sqlx::query(
@@ -103,17 +133,17 @@ impl Store {
         .bind(Uuid::now_v7().to_string())
         .bind(notification_id.to_string())
         .bind(user_id.to_string())
-        .bind(EMAIL)
-        .bind(target.to_owned())
+        .bind(route.channel.clone())
+        .bind(route.target.clone())
         .bind(to_millis(now))
         .execute(&mut **tx)
         .await?;
         Ok(())
     }
 
-    /// The oldest `limit` e-mail deliveries still to send (pending or held for a digest), in
-    /// the order they were queued, due or not: the worker keeps each address's order by
-    /// sending only an address's oldest one.
+    /// The oldest `limit` deliveries still to send (pending or held for a digest), in the
+    /// order they were queued, due or not: the worker keeps each target's order by sending
+    /// only a target's oldest one.
     #[instrument(skip(self), err)]
     pub async fn open_deliveries(&self, limit: u32) -> Result<Vec<Delivery>> {
         let rows = sqlx::query(&format!(
@@ -142,15 +172,24 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Records that deliveries `ids` went out at `now`, `latency_ms` after their notification.
-    pub async fn deliveries_sent(&self, ids: &[Uuid], now: DateTime<Utc>, latency_ms: i64) -> Result<()> {
+    /// Records that deliveries `ids` went out at `now`, `latency_ms` after their notification
+    /// (the receiver answered `response_status`, for webhooks).
+    pub async fn deliveries_sent(
+        &self,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+        latency_ms: i64,
+        response_status: Option<u16>,
+    ) -> Result<()> {
         for id in ids {
             sqlx::query(
                 "update notification_delivery set status = 'sent', sent_at = $1, latency_ms = $2, \
-                 attempts = attempts + 1, claimed_until = null, last_error = null where notification_delivery_id = $3",
+                 attempts = attempts + 1, claimed_until = null, last_error = null, response_status = $3 \
+                 where notification_delivery_id = $4",
             )
             .bind(to_millis(now))
             .bind(latency_ms)
+            .bind(response_status.map(i64::from))
             .bind(id.to_string())
             .execute(&self.pool)
             .await?;
@@ -158,20 +197,28 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed attempt: tried again at `retry_at`, or given up (`dead`) when `None`.
-    pub async fn delivery_failed(&self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+    /// Records a failed attempt (the receiver's `response_status`, if it answered): tried
+    /// again at `retry_at`, or given up (`dead`) when `None`.
+    pub async fn delivery_failed(
+        &self,
+        id: Uuid,
+        error: &str,
+        response_status: Option<u16>,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
         let (status, next) = match retry_at {
             Some(t) => (DeliveryStatus::Pending, Some(to_millis(t))),
             None => (DeliveryStatus::Dead, None),
         };
         sqlx::query(
             "update notification_delivery set status = $1, attempts = attempts + 1, \
-             next_attempt_at = coalesce($2, next_attempt_at), last_error = $3, claimed_until = null \
-             where notification_delivery_id = $4",
+             next_attempt_at = coalesce($2, next_attempt_at), last_error = $3, claimed_until = null, \
+             response_status = $4 where notification_delivery_id = $5",
         )
         .bind(status.as_str())
         .bind(next)
         .bind(error.chars().take(1000).collect::<String>())
+        .bind(response_status.map(i64::from))
         .bind(id.to_string())
         .execute(&self.pool)
         .await?;
@@ -210,6 +257,58 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         times.dedup();
         Ok(times)
+    }
+
+    /// The newest `limit` deliveries along `channel`, newest first (a webhook's log).
+    pub async fn deliveries_on(&self, channel: &str, limit: u32) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(&format!(
+            "select {COLUMNS} from notification_delivery where channel = $1 \
+             order by created_at desc, notification_delivery_id desc limit $2"
+        ))
+        .bind(channel.to_owned())
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// One delivery by id.
+    pub async fn delivery(&self, id: Uuid) -> Result<Option<Delivery>> {
+        let row = sqlx::query(&format!(
+            "select {COLUMNS} from notification_delivery where notification_delivery_id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Queues dead delivery `id` again (attempts from zero, due at `now`); `false` when it is
+    /// not dead.
+    pub async fn revive_delivery(&self, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+        let n = sqlx::query(
+            "update notification_delivery set status = 'pending', attempts = 0, next_attempt_at = $1, \
+             claimed_until = null where notification_delivery_id = $2 and status = 'dead'",
+        )
+        .bind(to_millis(now))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Gives up every open delivery along `channel` (a webhook that was removed).
+    pub async fn abandon_deliveries(&self, channel: &str, why: &str) -> Result<()> {
+        sqlx::query(
+            "update notification_delivery set status = 'dead', last_error = $1, claimed_until = null \
+             where channel = $2 and status in ('pending', 'digest')",
+        )
+        .bind(why.to_owned())
+        .bind(channel.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// The deliveries of one notification (for tests and the delivery log).

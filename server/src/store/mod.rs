@@ -14,6 +14,7 @@ mod regions;
 mod service_error;
 mod slurm;
 mod submissions;
+mod webhooks;
 
 use std::str::FromStr;
 
@@ -26,7 +27,7 @@ pub use accounts::{MemberRow, ProjectRow, UserRow};
 pub use audit::AccessRecord;
 pub use credentials::{AuthEvent, SessionRow, TokenRow};
 pub use cursors::RelayLease;
-pub use deliveries::{Delivery, DeliveryStatus};
+pub use deliveries::{Delivery, DeliveryStatus, EMAIL, Route, WEBHOOK_PREFIX};
 pub use events::COMMIT_CHANNEL;
 pub use jobs::JobUpdate;
 pub use notifications::{InboxPage, MARK_ALL_LIMIT, Mark};

@@ -76,22 +76,22 @@ fn from_row(row: &AnyRow) -> Result<Notification> {
 }
 
 impl Store {
-    /// Saves notifications, each with its `notification.sent` event and, when it names an
-    /// address, its e-mail delivery, in one transaction. A notification whose (user, source
-    /// event) pair is already saved is skipped with its event and delivery: the notifier may
-    /// offer the same job event again after a crash. Returns the events committed (those of the
+    /// Saves notifications, each with its `notification.sent` event and its deliveries (e-mail,
+    /// webhooks: its `routes`), in one transaction. A notification whose (user, source event)
+    /// pair is already saved is skipped with its event and deliveries: the notifier may offer
+    /// the same job event again after a crash. Returns the events committed (those of the
     /// notifications that were new), in offset order.
     #[instrument(skip_all, fields(n = items.len()), err)]
     pub async fn record_notifications(
         &self,
-        items: Vec<(Notification, NewEvent, Option<String>)>,
+        items: Vec<(Notification, NewEvent, Vec<super::Route>)>,
     ) -> Result<Vec<JobEvent>> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
         let mut tx = self.pool.begin().await?;
         let mut events = Vec::with_capacity(items.len());
-        for (n, event, email) in items {
+        for (n, event, routes) in items {
             let inserted = sqlx::query(&format!(
                 "insert into notification ({COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  on conflict (user_id, source_event_id) do nothing"
@@ -110,8 +110,8 @@ impl Store {
             .await?
             .rows_affected();
             if inserted == 1 {
-                if let Some(address) = email {
-                    self.queue_email(&mut tx, n.id, n.user_id, &address, n.created_at)
+                for route in &routes {
+                    self.queue_delivery(&mut tx, n.id, n.user_id, route, n.created_at)
                         .await?;
                 }
                 events.push(event);

@@ -19,3 +19,4 @@ mod regions;
 mod site;
 mod slurm;
 mod store_contract;
+mod webhooks;
