@@ -106,6 +106,8 @@ impl Fields {
             max_retries: None,
             template,
             parameters,
+            // The owner's notification rules decide.
+            notify: None,
         })
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::DomainError;
+use crate::notification_kind::NotificationKind;
 use crate::status::JobStatus;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -114,6 +115,10 @@ pub struct Job {
     pub retry_count: u32,
     pub max_retries: u32,
     pub result_location: Option<String>,
+    /// What the owner is told about for this job, chosen at submit (as Slurm's
+    /// `--mail-type`) in place of the kinds in their rules; `null`: their rules decide.
+    #[serde(default)]
+    pub notify: Option<Vec<NotificationKind>>,
 }
 
 /// How a job ended, as reported by an executor.

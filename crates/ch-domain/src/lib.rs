@@ -9,6 +9,7 @@ pub mod error;
 pub mod event;
 pub mod job;
 pub mod notification;
+pub mod notification_kind;
 pub mod query;
 pub mod scheduler;
 pub mod status;

@@ -5,8 +5,6 @@
 //! event (its *source*), at most once per user and source event, so a redelivered event has no
 //! second effect.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -14,6 +12,7 @@ use uuid::Uuid;
 use crate::error::FieldError;
 use crate::event::{EventType, JobEvent, NewEvent, SCHEMA_VERSION};
 use crate::job::Job;
+pub use crate::notification_kind::NotificationKind;
 use crate::status::JobStatus;
 
 /// The job's `error_code` when it ran out of its time limit (local executor and Slurm's
@@ -50,48 +49,7 @@ impl NewEvent {
     }
 }
 
-/// What happened to a job that a user may want to hear about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationKind {
-    /// The job started running (Slurm's `BEGIN`).
-    Started,
-    /// The job completed successfully (`END`).
-    Completed,
-    /// The job failed for good, retries spent (`FAIL`).
-    Failed,
-    /// The job was stopped at its time limit (`TIME_LIMIT`).
-    TimedOut,
-    /// Someone cancelled the job.
-    Cancelled,
-}
-
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 5] = [
-        NotificationKind::Started,
-        NotificationKind::Completed,
-        NotificationKind::Failed,
-        NotificationKind::TimedOut,
-        NotificationKind::Cancelled,
-    ];
-
-    /// The name used in the API and the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::Started => "started",
-            NotificationKind::Completed => "completed",
-            NotificationKind::Failed => "failed",
-            NotificationKind::TimedOut => "timed_out",
-            NotificationKind::Cancelled => "cancelled",
-        }
-    }
-
-    /// Parses [`Self::as_str`]'s names.
-    pub fn parse(s: &str) -> Option<Self> {
-        NotificationKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
     /// The kind a committed job event announces, with the job it carries; `None` for events
     /// nobody is notified of (submissions, progress, queueing, retries, scheduler news).
     pub fn of_event(event: &JobEvent) -> Option<(Self, Job)> {
@@ -105,24 +63,6 @@ impl NotificationKind {
             _ => return None,
         };
         Some((kind, job))
-    }
-
-    /// A short title: `Job 'calibrate' failed`.
-    pub fn title(self, job_name: &str) -> String {
-        let what = match self {
-            NotificationKind::Started => "started",
-            NotificationKind::Completed => "completed",
-            NotificationKind::Failed => "failed",
-            NotificationKind::TimedOut => "reached its time limit",
-            NotificationKind::Cancelled => "was cancelled",
-        };
-        format!("Job '{job_name}' {what}")
-    }
-}
-
-impl fmt::Display for NotificationKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::cost::{SystemCatalog, SystemInfo};
 use crate::error::FieldError;
 use crate::job::{Job, Priority, Resources};
+use crate::notification_kind::NotificationKind;
 use crate::status::JobStatus;
 
 pub const MAX_NAME_LEN: usize = 200;
@@ -94,6 +95,11 @@ pub struct SubmitJob {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
     pub max_retries: Option<i64>,
+    /// What to tell the owner about for this job (as Slurm's `--mail-type`), in place of the
+    /// kinds in their notification rules (their channels still apply): e.g. `["failed",
+    /// "timed_out"]`; `[]` for nothing. Absent: their rules decide.
+    #[serde(default)]
+    pub notify: Option<Vec<NotificationKind>>,
 }
 
 /// A submit request that passed validation.
@@ -109,6 +115,8 @@ pub struct JobSpec {
     pub project: String,
     pub max_retries: u32,
     pub estimated_cost_usd: f64,
+    /// Sorted, without repeats.
+    pub notify: Option<Vec<NotificationKind>>,
 }
 
 fn bounded(field: &str, value: Option<i64>, default: u32, min: i64, max: i64) -> Result<u32, FieldError> {
@@ -256,6 +264,11 @@ impl SubmitJob {
             priority: self.priority.unwrap_or_default(),
             project,
             max_retries,
+            notify: self.notify.clone().map(|mut k| {
+                k.sort();
+                k.dedup();
+                k
+            }),
         })
     }
 }
@@ -288,6 +301,7 @@ impl JobSpec {
             retry_count: 0,
             max_retries: self.max_retries,
             result_location: None,
+            notify: self.notify,
         }
     }
 }

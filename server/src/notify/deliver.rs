@@ -29,8 +29,6 @@ use crate::store::{Delivery, DeliveryStatus, EMAIL, Store};
 const ROUND: u32 = 200;
 /// Longest sleep between rounds (a commit on another instance wakes nobody here).
 const POLL: Duration = Duration::from_secs(2);
-/// How long a claim holds a delivery (longer than a send can take).
-const LEASE_MS: i64 = 120_000;
 /// Longest pause between retries.
 const MAX_RETRY: Duration = Duration::from_secs(3600);
 
@@ -131,6 +129,15 @@ impl Deliverer {
         half + Duration::from_millis(rand::rng().random_range(0..=u64::try_from(half.as_millis()).unwrap_or(0)))
     }
 
+    /// How long a claim holds a delivery: twice the longest send deadline and 5 s, so a claim
+    /// outlives any attempt, and a crashed instance's claim lapses soon (its delivery is then
+    /// sent again, by whichever instance runs).
+    fn lease_ms(&self) -> i64 {
+        let smtp = self.email.as_ref().map_or(0, |(_, s)| s.timeout_secs);
+        let longest = smtp.max(self.webhooks.timeout_secs).max(1);
+        i64::try_from(longest.saturating_mul(2000).saturating_add(5000)).unwrap_or(i64::MAX)
+    }
+
     fn max_attempts(&self, channel: &str) -> u32 {
         match (&self.email, channel == EMAIL) {
             (Some((_, smtp)), true) => smtp.max_attempts,
@@ -140,7 +147,7 @@ impl Deliverer {
 
     async fn one(&self, d: &Delivery) -> anyhow::Result<()> {
         let now = crate::clock::now();
-        if !self.store.claim_delivery(d.id, now, LEASE_MS).await? {
+        if !self.store.claim_delivery(d.id, now, self.lease_ms()).await? {
             return Ok(());
         }
         let Some(n) = self.store.notification(d.notification_id).await? else {
@@ -220,7 +227,7 @@ impl Deliverer {
         let mut claimed = Vec::new();
         let mut items = Vec::new();
         for d in batch {
-            if self.store.claim_delivery(d.id, now, LEASE_MS).await?
+            if self.store.claim_delivery(d.id, now, self.lease_ms()).await?
                 && let Some(n) = self.store.notification(d.notification_id).await?
             {
                 claimed.push(*d);

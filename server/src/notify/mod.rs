@@ -122,7 +122,12 @@ impl EventSink for Notifier {
             let Some(Some(Recipient { user_id, rules, routes })) = recipients.get(&job.owner) else {
                 continue;
             };
-            if !rules.wants(kind) || (!rules.in_app && routes.is_empty()) {
+            // The job's own choice at submit (`notify`, as `--mail-type`) comes before the rules'.
+            let wanted = job
+                .notify
+                .as_ref()
+                .map_or_else(|| rules.wants(kind), |k| k.contains(&kind));
+            if !wanted || (!rules.in_app && routes.is_empty()) {
                 continue;
             }
             let now = crate::clock::now();

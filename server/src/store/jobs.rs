@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Result, Store, StoreError, from_millis, parse, to_millis};
 
 /// Columns written from a [`Job`], in bind order.
-const COLUMNS: [&str; 29] = [
+const COLUMNS: [&str; 30] = [
     "name",
     "owner",
     "project",
@@ -42,10 +42,11 @@ const COLUMNS: [&str; 29] = [
     "retry_count",
     "max_retries",
     "result_location",
+    "notify",
     "version",
 ];
 
-/// Jobs per multi-row `insert` (30 parameters each: under SQLite's 32,766 and PostgreSQL's
+/// Jobs per multi-row `insert` (31 parameters each: under SQLite's 32,766 and PostgreSQL's
 /// 65,535 bind parameters per statement).
 const JOBS_PER_STATEMENT: usize = 256;
 
@@ -114,6 +115,10 @@ fn bind_job<'q>(q: Query<'q, Any, AnyArguments<'q>>, job: &Job, version: i64) ->
         .bind(i64::from(job.retry_count))
         .bind(i64::from(job.max_retries))
         .bind(job.result_location.clone())
+        .bind(job.notify.as_ref().map(|k| {
+            let names: Vec<&str> = k.iter().map(|k| k.as_str()).collect();
+            serde_json::json!(names).to_string()
+        }))
         .bind(version)
 }
 
@@ -165,6 +170,19 @@ pub(super) fn job_from_row(row: &AnyRow) -> Result<JobUpdate> {
         retry_count: int(row, "retry_count")?,
         max_retries: int(row, "max_retries")?,
         result_location: row.try_get("result_location")?,
+        notify: row
+            .try_get::<Option<String>, _>("notify")?
+            .map(|text| {
+                let names: Vec<String> =
+                    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("notify: {e}")))?;
+                Ok::<_, StoreError>(
+                    names
+                        .iter()
+                        .filter_map(|n| ch_domain::NotificationKind::parse(n))
+                        .collect(),
+                )
+            })
+            .transpose()?,
     };
     Ok(JobUpdate {
         job,

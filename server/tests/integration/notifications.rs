@@ -280,6 +280,38 @@ async fn inbox(db: Db) {
         inbox_of(&app, &ada, 2).await["items"][0]["job_id"],
         third.id.to_string()
     );
+
+    // A job's own choice at submit (as `--mail-type`) comes before the rules: only its failure.
+    let (s, e) = call(
+        &app,
+        &ada,
+        "POST",
+        "/api/jobs",
+        Some(json!({ "name": "x", "project": "radio", "command": "true", "notify": ["whenever"] })),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, own) = call(
+        &app,
+        &ada,
+        "POST",
+        "/api/jobs",
+        Some(
+            json!({ "name": "own", "project": "radio", "command": "exit 1", "max_retries": 0,
+                     "notify": ["failed", "failed"] }),
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{own}");
+    assert_eq!(own["notify"], json!(["failed"]), "{own}");
+    let own: ch_domain::Job = serde_json::from_value(own).expect("job");
+    app.wait_status(own.id, JobStatus::Failed).await;
+    let page = inbox_of(&app, &ada, 3).await;
+    assert_eq!(
+        (page["items"][0]["kind"].as_str(), page["items"][0]["job_id"].as_str()),
+        (Some("failed"), Some(own.id.to_string().as_str())),
+        "its failure, not its start: {page}"
+    );
     app.stop().await;
 }
 

@@ -1,6 +1,7 @@
 //! Webhooks against a real HTTP receiver: a job's end is POSTed signed per Standard Webhooks,
 //! retried until the receiver takes it (same `webhook-id` every time), logged; private
-//! addresses are refused; a given-up delivery can be sent again; a removed webhook gets nothing.
+//! addresses are refused; a given-up delivery can be sent again; a removed webhook gets nothing;
+//! a delivery cut by kill -9 goes again after the restart.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,11 +17,13 @@ use sha2::Sha256;
 
 use crate::common::{Db, TestApp};
 
-/// A receiver that answers 503 while `failing` > 0 (counting down), then 200.
+/// A receiver that answers 503 while `failing` > 0 (counting down), then 200; while `hanging`
+/// > 0 (counting down) it takes a request and answers nothing for a minute.
 #[derive(Clone, Default)]
 struct Receiver {
     seen: Arc<Mutex<Vec<(HeaderMap, String, u16)>>>,
     failing: Arc<AtomicU32>,
+    hanging: Arc<AtomicU32>,
 }
 
 impl Receiver {
@@ -33,6 +36,15 @@ impl Receiver {
             axum::routing::post(move |headers: HeaderMap, body: String| {
                 let state = state.clone();
                 async move {
+                    if state
+                        .hanging
+                        .try_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                        .is_ok()
+                    {
+                        state.seen.lock().expect("lock").push((headers, body, 0));
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                        return StatusCode::OK;
+                    }
                     let fail = state
                         .failing
                         .try_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -301,4 +313,89 @@ async fn a_given_up_delivery_can_be_sent_again_and_a_removed_webhook_gets_nothin
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(receiver.seen().len(), 3, "a removed webhook gets nothing");
     app.stop().await;
+}
+
+/// kill -9 while a webhook request is in flight: after the restart the delivery is sent again,
+/// with the same `webhook-id` (the receiver can tell it is the same message), once, and
+/// recorded as sent; the notification itself is not made twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_cut_by_kill_9_is_sent_again_after_the_restart() {
+    let (receiver, url) = Receiver::start(0).await;
+    receiver.hanging.store(1, Ordering::SeqCst);
+    let mut server = crate::common::process::ServerProcess::start_with(&[
+        ("CH_NOTIFY__WEBHOOKS__ALLOW_PRIVATE", "true"),
+        ("CH_NOTIFY__WEBHOOKS__TIMEOUT_SECS", "2"),
+        ("CH_NOTIFY__WEBHOOKS__RETRY_BASE_MS", "100"),
+    ])
+    .await;
+    let token = server.admin_token("read,submit");
+    let admin = crate::common::client_with(&token);
+    let base = server.base.clone();
+    let api = |p: &str| format!("{base}{p}");
+    let hook: Value = admin
+        .post(api("/api/notifications/webhooks"))
+        .json(&json!({ "url": url }))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let secret = hook["secret"].as_str().expect("secret").to_owned();
+    let res = admin
+        .post(api("/api/jobs"))
+        .json(&json!({ "name": "cut", "command": "exit 5", "max_retries": 0 }))
+        .send()
+        .await
+        .expect("submit");
+    assert_eq!(res.status(), 201);
+    // The request arrives and hangs: kill the server while it waits for the answer.
+    receiver.wait_for(1).await;
+    server.kill_9();
+    server.serve().await;
+    // The crashed claim lapses (2 × 2 s + 5 s), then the delivery goes again.
+    let seen = receiver.wait_for(2).await;
+    assert_eq!(seen[1].2, 200);
+    assert_eq!(
+        seen[0].0.get("webhook-id"),
+        seen[1].0.get("webhook-id"),
+        "the same message"
+    );
+    assert!(verify(&secret, &seen[1].0, &seen[1].1));
+    let log_path = api(&format!(
+        "/api/notifications/webhooks/{}/deliveries",
+        hook["id"].as_str().expect("id")
+    ));
+    let mut log = Value::Null;
+    for _ in 0..50 {
+        log = admin
+            .get(&log_path)
+            .send()
+            .await
+            .expect("log")
+            .json()
+            .await
+            .expect("json");
+        if log[0]["status"] == "sent" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(log.as_array().map(Vec::len), Some(1), "one delivery: {log}");
+    assert_eq!(log[0]["status"], "sent", "{log}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(receiver.seen().len(), 2, "sent again once, not more");
+    let inbox: Value = admin
+        .get(api("/api/notifications"))
+        .send()
+        .await
+        .expect("inbox")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        inbox["items"].as_array().map(Vec::len),
+        Some(1),
+        "one notification: {inbox}"
+    );
 }

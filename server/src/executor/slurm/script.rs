@@ -115,6 +115,7 @@ mod tests {
             retry_count: 0,
             max_retries: 0,
             result_location: None,
+            notify: None,
         }
     }
 

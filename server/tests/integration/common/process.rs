@@ -12,6 +12,8 @@ pub struct ServerProcess {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     pub client: reqwest::Client,
+    /// Extra `CH_*` settings the server runs with.
+    pub env: Vec<(String, String)>,
     child: Option<ChildGuard>,
 }
 
@@ -26,6 +28,11 @@ impl Drop for ServerProcess {
 impl ServerProcess {
     /// Starts the server and waits until `/readyz` answers (≤ 30 s).
     pub async fn start() -> ServerProcess {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`ServerProcess::start`], with extra settings as environment variables.
+    pub async fn start_with(env: &[(&str, &str)]) -> ServerProcess {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -36,6 +43,7 @@ impl ServerProcess {
             port,
             base: format!("http://127.0.0.1:{port}"),
             client: anonymous_client(),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             child: None,
         };
         server.serve().await;
@@ -49,6 +57,7 @@ impl ServerProcess {
             .env("CH_DATA_DIR", self.dir.path())
             .env("CH_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("CH_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         c
