@@ -138,20 +138,7 @@ impl Store {
             .await?;
             return rows.iter().map(event_from_row).collect();
         };
-        // $1 is `after`; the project names follow, then the limit.
-        let mut binds = vec![String::new()];
-        let filter = super::in_list("j.project", projects, &mut binds);
-        let sql = format!(
-            "select e.* from job_event e join job j on j.job_id = e.job_id \
-             where e.job_event_offset > $1 and e.recipient_id is null and {filter} order by e.job_event_offset limit ${}",
-            binds.len() + 1
-        );
-        let mut q = sqlx::query(&sql).bind(after);
-        for b in binds.into_iter().skip(1) {
-            q = q.bind(b);
-        }
-        let rows = q.bind(i64::from(limit)).fetch_all(&self.reader).await?;
-        rows.iter().map(event_from_row).collect()
+        self.events_after_in_scope(after, limit, projects, None).await
     }
 
     /// Events after `after` that a stream covering `projects` and `recipient`'s
@@ -165,7 +152,8 @@ impl Store {
         projects: &[String],
         recipient: Option<Uuid>,
     ) -> Result<Vec<JobEvent>> {
-        // $1 is `after`, $2 the recipient; the project names follow, then the limit.
+        // $1 is `after`, $2 the recipient (no event has the empty one); the project names
+        // follow, then the limit.
         let mut binds = vec![String::new(), recipient.map(|r| r.to_string()).unwrap_or_default()];
         let filter = super::in_list("j.project", projects, &mut binds);
         let sql = format!(

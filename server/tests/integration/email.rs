@@ -25,41 +25,31 @@ fn smtp_at(port: u16) -> impl FnOnce(&mut Settings) {
     }
 }
 
-async fn call(app: &TestApp, client: &reqwest::Client, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = client.request(method.parse().expect("method"), app.url(path));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 /// Ada, in project `radio`, who wants e-mail at ada@example.org.
 async fn ada(app: &TestApp) -> reqwest::Client {
     let ada = app.user("ada", "scientist", &[("radio", "member")]).await;
-    let (s, r) = call(
-        app,
-        &ada,
-        "PUT",
-        "/api/notifications/rules",
-        Some(json!({ "kinds": ["failed", "completed"], "in_app": true, "email": "ada@example.org" })),
-    )
-    .await;
+    let (s, r) = app
+        .call(
+            &ada,
+            "PUT",
+            "/api/notifications/rules",
+            Some(json!({ "kinds": ["failed", "completed"], "in_app": true, "email": "ada@example.org" })),
+        )
+        .await;
     assert_eq!(s, 200, "{r}");
     ada
 }
 
 /// Submits a job of Ada's that fails, and waits until it has.
 async fn fail(app: &TestApp, ada: &reqwest::Client, name: &str) -> uuid::Uuid {
-    let (s, job) = call(
-        app,
-        ada,
-        "POST",
-        "/api/jobs",
-        Some(json!({ "name": name, "project": "radio", "command": "exit 3", "max_retries": 0 })),
-    )
-    .await;
+    let (s, job) = app
+        .call(
+            ada,
+            "POST",
+            "/api/jobs",
+            Some(json!({ "name": name, "project": "radio", "command": "exit 3", "max_retries": 0 })),
+        )
+        .await;
     assert_eq!(s, 201, "{job}");
     let id = job["id"].as_str().and_then(|i| i.parse().ok()).expect("id");
     app.wait_status(id, JobStatus::Failed).await;
@@ -93,7 +83,7 @@ async fn a_failed_job_is_emailed_with_an_unsubscribe_link_that_works() {
         header(m, "From").is_some_and(|f| f.contains("horizons@example.org")),
         "{m}"
     );
-    let (_, inbox) = call(&app, &ada, "GET", "/api/notifications", None).await;
+    let (_, inbox) = app.call(&ada, "GET", "/api/notifications", None).await;
     let nid = inbox["items"][0]["id"].as_str().expect("notification").to_owned();
     assert_eq!(
         header(m, "Message-ID"),
@@ -118,14 +108,9 @@ async fn a_failed_job_is_emailed_with_an_unsubscribe_link_that_works() {
         .expect("a site URL");
 
     // A forged link is refused by name; the real one works without signing in.
-    let (s, e) = call(
-        &app,
-        &app.anon,
-        "GET",
-        "/api/notifications/unsubscribe?token=forged",
-        None,
-    )
-    .await;
+    let (s, e) = app
+        .call(&app.anon, "GET", "/api/notifications/unsubscribe?token=forged", None)
+        .await;
     assert_eq!((s, e["error"]["field"].as_str()), (400, Some("token")), "{e}");
     let page = app.anon.get(app.url(&path)).send().await.expect("unsubscribe");
     assert_eq!(page.status(), 200);
@@ -135,13 +120,13 @@ async fn a_failed_job_is_emailed_with_an_unsubscribe_link_that_works() {
             .expect("html")
             .contains("no more e-mail to ada@example.org")
     );
-    let (_, rules) = call(&app, &ada, "GET", "/api/notifications/rules", None).await;
+    let (_, rules) = app.call(&ada, "GET", "/api/notifications/rules", None).await;
     assert_eq!(rules["email"], Value::Null, "{rules}");
 
     fail(&app, &ada, "again").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(smtp.messages().len(), 1, "no e-mail after unsubscribing");
-    let (_, inbox) = call(&app, &ada, "GET", "/api/notifications", None).await;
+    let (_, inbox) = app.call(&ada, "GET", "/api/notifications", None).await;
     assert_eq!(
         inbox["items"].as_array().map(Vec::len),
         Some(2),
@@ -207,7 +192,7 @@ async fn past_the_hourly_limit_the_rest_waits_for_a_digest() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(smtp.messages().len(), 2, "two e-mails this hour");
     let store = server::store::Store::connect(&app.database_url).await.expect("store");
-    let (_, inbox) = call(&app, &ada, "GET", "/api/notifications", None).await;
+    let (_, inbox) = app.call(&ada, "GET", "/api/notifications", None).await;
     let mut held = Vec::new();
     for n in inbox["items"].as_array().expect("items") {
         let id = n["id"].as_str().and_then(|i| i.parse().ok()).expect("id");

@@ -15,21 +15,10 @@ both_backends! {
     a_jobs_end_reaches_its_owners_inbox_once_and_marks_work => inbox;
 }
 
-/// `method path` with `client`; the status and the JSON answer.
-async fn call(app: &TestApp, client: &reqwest::Client, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = client.request(method.parse().expect("method"), app.url(path));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 /// Waits (≤ 20 s) until `client`'s inbox lists `n` notifications; returns the page.
 async fn inbox_of(app: &TestApp, client: &reqwest::Client, n: usize) -> Value {
     for _ in 0..200 {
-        let (status, page) = call(app, client, "GET", "/api/notifications", None).await;
+        let (status, page) = app.call(client, "GET", "/api/notifications", None).await;
         assert_eq!(status, 200, "{page}");
         if page["items"].as_array().map(Vec::len) == Some(n) {
             return page;
@@ -37,6 +26,14 @@ async fn inbox_of(app: &TestApp, client: &reqwest::Client, n: usize) -> Value {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the inbox did not reach {n} notifications");
+}
+
+/// Submits `body` as `who` and waits until the job is `status`.
+async fn run_as(app: &TestApp, who: &reqwest::Client, body: Value, status: JobStatus) -> ch_domain::Job {
+    let (s, job) = app.call(who, "POST", "/api/jobs", Some(body)).await;
+    assert_eq!(s, 201, "{job}");
+    let job: ch_domain::Job = serde_json::from_value(job).expect("job");
+    app.wait_status(job.id, status).await
 }
 
 fn ids(v: &Value) -> Vec<String> {
@@ -51,14 +48,14 @@ async fn inbox(db: Db) {
     let Some(app) = TestApp::spawn(db).await else { return };
     let ada = app.user("ada", "scientist", &[("radio", "member")]).await;
     let bob = app.user("bob", "scientist", &[("radio", "member")]).await;
-    let (status, failing) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/jobs",
-        Some(json!({ "name": "calibrate", "project": "radio", "command": "exit 3", "max_retries": 0 })),
-    )
-    .await;
+    let (status, failing) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/jobs",
+            Some(json!({ "name": "calibrate", "project": "radio", "command": "exit 3", "max_retries": 0 })),
+        )
+        .await;
     assert_eq!(status, 201, "{failing}");
     let failing: ch_domain::Job = serde_json::from_value(failing).expect("job");
     app.wait_status(failing.id, JobStatus::Failed).await;
@@ -82,34 +79,32 @@ async fn inbox(db: Db) {
             .all(|e| !e.event_type.is_notification())
     );
 
-    let (_, done) = call(
+    let done = run_as(
         &app,
         &ada,
-        "POST",
-        "/api/jobs",
-        Some(json!({ "name": "image", "project": "radio", "command": "true" })),
+        json!({ "name": "image", "project": "radio", "command": "true" }),
+        JobStatus::Completed,
     )
     .await;
-    let done: ch_domain::Job = serde_json::from_value(done).expect("job");
-    app.wait_status(done.id, JobStatus::Completed).await;
     let page = inbox_of(&app, &ada, 2).await;
     assert_eq!(page["items"][0]["kind"], "completed", "newest first: {page}");
+    assert_eq!(page["items"][0]["job_id"], done.id.to_string());
     let [newest, oldest] = <[String; 2]>::try_from(ids(&page["items"])).expect("two");
 
     // Paging by id.
-    let (_, first) = call(&app, &ada, "GET", "/api/notifications?limit=1", None).await;
+    let (_, first) = app.call(&ada, "GET", "/api/notifications?limit=1", None).await;
     assert_eq!(
         (ids(&first["items"]), first["more"].as_bool()),
         (vec![newest.clone()], Some(true))
     );
-    let (_, next) = call(
-        &app,
-        &ada,
-        "GET",
-        &format!("/api/notifications?limit=1&before={newest}"),
-        None,
-    )
-    .await;
+    let (_, next) = app
+        .call(
+            &ada,
+            "GET",
+            &format!("/api/notifications?limit=1&before={newest}"),
+            None,
+        )
+        .await;
     assert_eq!(
         (ids(&next["items"]), next["more"].as_bool()),
         (vec![oldest.clone()], Some(false))
@@ -123,156 +118,150 @@ async fn inbox(db: Db) {
         }
         b
     };
-    let (s, m) = call(
-        &app,
-        &bob,
-        "POST",
-        "/api/notifications/mark",
-        Some(mark("read", Some(vec![&oldest]))),
-    )
-    .await;
+    let (s, m) = app
+        .call(
+            &bob,
+            "POST",
+            "/api/notifications/mark",
+            Some(mark("read", Some(vec![&oldest]))),
+        )
+        .await;
     assert_eq!((s, m["changed"].as_array().map(Vec::len)), (200, Some(0)), "{m}");
-    let (s, m) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/notifications/mark",
-        Some(mark("read", Some(vec![&oldest]))),
-    )
-    .await;
+    let (s, m) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/notifications/mark",
+            Some(mark("read", Some(vec![&oldest]))),
+        )
+        .await;
     assert_eq!(
         (s, m["changed"].as_array().map(Vec::len), m["unread"].as_i64()),
         (200, Some(1), Some(1)),
         "{m}"
     );
     assert!(m["changed"][0]["read_at"].is_string(), "{m}");
-    let (_, m) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/notifications/mark",
-        Some(mark("read", Some(vec![&oldest]))),
-    )
-    .await;
+    let (_, m) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/notifications/mark",
+            Some(mark("read", Some(vec![&oldest]))),
+        )
+        .await;
     assert_eq!(m["changed"].as_array().map(Vec::len), Some(0), "already read: {m}");
-    let (_, unread) = call(&app, &ada, "GET", "/api/notifications?unread=true", None).await;
+    let (_, unread) = app.call(&ada, "GET", "/api/notifications?unread=true", None).await;
     assert_eq!(ids(&unread["items"]), vec![newest.clone()]);
-    let (_, m) = call(&app, &ada, "POST", "/api/notifications/mark", Some(mark("read", None))).await;
+    let (_, m) = app
+        .call(&ada, "POST", "/api/notifications/mark", Some(mark("read", None)))
+        .await;
     assert_eq!(
         (m["changed"].as_array().map(Vec::len), m["unread"].as_i64()),
         (Some(1), Some(0)),
         "{m}"
     );
-    let (_, m) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/notifications/mark",
-        Some(mark("unread", Some(vec![&newest]))),
-    )
-    .await;
+    let (_, m) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/notifications/mark",
+            Some(mark("unread", Some(vec![&newest]))),
+        )
+        .await;
     assert_eq!(m["unread"], 1, "{m}");
-    let (_, m) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/notifications/mark",
-        Some(mark("dismiss", Some(vec![&newest]))),
-    )
-    .await;
+    let (_, m) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/notifications/mark",
+            Some(mark("dismiss", Some(vec![&newest]))),
+        )
+        .await;
     assert_eq!(m["unread"], 0, "a dismissed notification is not unread: {m}");
-    let (_, page) = call(&app, &ada, "GET", "/api/notifications", None).await;
+    let (_, page) = app.call(&ada, "GET", "/api/notifications", None).await;
     assert_eq!(
         ids(&page["items"]),
         vec![oldest.clone()],
         "dismissed ones leave the inbox"
     );
     assert_eq!(
-        call(&app, &ada, "GET", "/api/notifications/unread", None).await.1["unread"],
+        app.call(&ada, "GET", "/api/notifications/unread", None).await.1["unread"],
         0
     );
 
     // Bad input names the problem.
-    let (s, e) = call(&app, &ada, "GET", "/api/notifications?limit=0", None).await;
+    let (s, e) = app.call(&ada, "GET", "/api/notifications?limit=0", None).await;
     assert_eq!((s, e["error"]["field"].as_str()), (400, Some("limit")), "{e}");
-    let (s, e) = call(&app, &ada, "GET", "/api/notifications?before=yesterday", None).await;
+    let (s, e) = app.call(&ada, "GET", "/api/notifications?before=yesterday", None).await;
     assert_eq!(s, 400, "{e}");
-    let (s, e) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/notifications/mark",
-        Some(mark("unread", None)),
-    )
-    .await;
+    let (s, e) = app
+        .call(&ada, "POST", "/api/notifications/mark", Some(mark("unread", None)))
+        .await;
     assert_eq!((s, e["error"]["field"].as_str()), (422, Some("action")), "{e}");
-    let (s, e) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/notifications/mark",
-        Some(json!({ "action": "burn" })),
-    )
-    .await;
+    let (s, e) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/notifications/mark",
+            Some(json!({ "action": "burn" })),
+        )
+        .await;
     assert_eq!(s, 422, "{e}");
     let many: Vec<String> = (0..501).map(|_| uuid::Uuid::now_v7().to_string()).collect();
-    let (s, e) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/notifications/mark",
-        Some(json!({ "action": "read", "ids": many })),
-    )
-    .await;
+    let (s, e) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/notifications/mark",
+            Some(json!({ "action": "read", "ids": many })),
+        )
+        .await;
     assert_eq!((s, e["error"]["field"].as_str()), (422, Some("ids")), "{e}");
-    let (s, _) = call(&app, &app.anon, "GET", "/api/notifications", None).await;
+    let (s, _) = app.call(&app.anon, "GET", "/api/notifications", None).await;
     assert_eq!(s, 401);
 
     // Rules: the defaults, a bad address refused by name, then only starts.
-    let (s, rules) = call(&app, &ada, "GET", "/api/notifications/rules", None).await;
+    let (s, rules) = app.call(&ada, "GET", "/api/notifications/rules", None).await;
     assert_eq!(s, 200);
     assert_eq!(
         rules,
         json!({ "kinds": ["completed", "failed", "timed_out"], "in_app": true, "email": null })
     );
-    let (s, e) = call(
-        &app,
-        &ada,
-        "PUT",
-        "/api/notifications/rules",
-        Some(json!({ "kinds": ["started"], "in_app": true, "email": "ada at home" })),
-    )
-    .await;
+    let (s, e) = app
+        .call(
+            &ada,
+            "PUT",
+            "/api/notifications/rules",
+            Some(json!({ "kinds": ["started"], "in_app": true, "email": "ada at home" })),
+        )
+        .await;
     assert_eq!((s, e["error"]["field"].as_str()), (422, Some("email")), "{e}");
-    let (s, e) = call(
-        &app,
-        &ada,
-        "PUT",
-        "/api/notifications/rules",
-        Some(json!({ "kinds": ["whenever"], "in_app": true })),
-    )
-    .await;
+    let (s, e) = app
+        .call(
+            &ada,
+            "PUT",
+            "/api/notifications/rules",
+            Some(json!({ "kinds": ["whenever"], "in_app": true })),
+        )
+        .await;
     assert_eq!(s, 422, "{e}");
-    let (s, saved) = call(
-        &app,
-        &ada,
-        "PUT",
-        "/api/notifications/rules",
-        Some(json!({ "kinds": ["started"], "in_app": true, "email": " ada@example.org " })),
-    )
-    .await;
+    let (s, saved) = app
+        .call(
+            &ada,
+            "PUT",
+            "/api/notifications/rules",
+            Some(json!({ "kinds": ["started"], "in_app": true, "email": " ada@example.org " })),
+        )
+        .await;
     assert_eq!(s, 200, "{saved}");
     assert_eq!(saved["email"], "ada@example.org");
-    let (_, third) = call(
+    let third = run_as(
         &app,
         &ada,
-        "POST",
-        "/api/jobs",
-        Some(json!({ "name": "third", "project": "radio", "command": "true" })),
+        json!({ "name": "third", "project": "radio", "command": "true" }),
+        JobStatus::Completed,
     )
     .await;
-    let third: ch_domain::Job = serde_json::from_value(third).expect("job");
-    app.wait_status(third.id, JobStatus::Completed).await;
     let page = inbox_of(&app, &ada, 2).await;
     assert_eq!(page["items"][0]["kind"], "started", "only what the rules ask: {page}");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -282,26 +271,26 @@ async fn inbox(db: Db) {
     );
 
     // A job's own choice at submit (as `--mail-type`) comes before the rules: only its failure.
-    let (s, e) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/jobs",
-        Some(json!({ "name": "x", "project": "radio", "command": "true", "notify": ["whenever"] })),
-    )
-    .await;
+    let (s, e) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/jobs",
+            Some(json!({ "name": "x", "project": "radio", "command": "true", "notify": ["whenever"] })),
+        )
+        .await;
     assert_eq!(s, 422, "{e}");
-    let (s, own) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/jobs",
-        Some(
-            json!({ "name": "own", "project": "radio", "command": "exit 1", "max_retries": 0,
+    let (s, own) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/jobs",
+            Some(
+                json!({ "name": "own", "project": "radio", "command": "exit 1", "max_retries": 0,
                      "notify": ["failed", "failed"] }),
-        ),
-    )
-    .await;
+            ),
+        )
+        .await;
     assert_eq!(s, 201, "{own}");
     assert_eq!(own["notify"], json!(["failed"]), "{own}");
     let own: ch_domain::Job = serde_json::from_value(own).expect("job");
@@ -324,7 +313,7 @@ async fn notifications_are_live_on_their_owners_channel_alone() {
     let ada_token = app.user_token("ada", "scientist", &[("radio", "member")]).await;
     let bob_token = app.user_token("bob", "scientist", &[("radio", "member")]).await;
     let ada = common::client_with(&ada_token);
-    let (_, me) = call(&app, &ada, "GET", "/api/auth/me", None).await;
+    let (_, me) = app.call(&ada, "GET", "/api/auth/me", None).await;
     let ada_id = me["user"]["user_id"].as_str().expect("user id").to_owned();
     let channel = format!("user:{ada_id}:notifications");
 
@@ -355,14 +344,14 @@ async fn notifications_are_live_on_their_owners_channel_alone() {
     let mut ws = connect(ada_token).await;
     send(&mut ws, json!({ "op": "subscribe", "id": 1, "channel": channel })).await;
     assert_eq!(next(&mut ws).await["type"], "subscribed");
-    let (_, job) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/jobs",
-        Some(json!({ "name": "quick", "project": "radio", "command": "exit 1", "max_retries": 0 })),
-    )
-    .await;
+    let (_, job) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/jobs",
+            Some(json!({ "name": "quick", "project": "radio", "command": "exit 1", "max_retries": 0 })),
+        )
+        .await;
     let frame = next(&mut ws).await;
     assert_eq!(
         (frame["type"].as_str(), frame["channel"].as_str()),
@@ -414,28 +403,22 @@ async fn the_notifier_resumes_after_a_restart_and_sends_nothing_twice() {
         return;
     };
     let ada = app.user("ada", "scientist", &[("radio", "member")]).await;
-    let (_, first) = call(
+    let first = run_as(
         &app,
         &ada,
-        "POST",
-        "/api/jobs",
-        Some(json!({ "name": "before", "project": "radio", "command": "true" })),
+        json!({ "name": "before", "project": "radio", "command": "true" }),
+        JobStatus::Completed,
     )
     .await;
-    let first: ch_domain::Job = serde_json::from_value(first).expect("job");
-    app.wait_status(first.id, JobStatus::Completed).await;
     inbox_of(&app, &ada, 1).await;
     let gated = "while [ ! -e go ]; do sleep 0.1; done; exit 4";
-    let (_, meanwhile) = call(
+    let meanwhile = run_as(
         &app,
         &ada,
-        "POST",
-        "/api/jobs",
-        Some(json!({ "name": "meanwhile", "project": "radio", "command": gated, "max_retries": 0 })),
+        json!({ "name": "meanwhile", "project": "radio", "command": gated, "max_retries": 0 }),
+        JobStatus::Running,
     )
     .await;
-    let meanwhile: ch_domain::Job = serde_json::from_value(meanwhile).expect("job");
-    app.wait_status(meanwhile.id, JobStatus::Running).await;
 
     let (dir, url) = app.stop_leaving_jobs().await;
     let job_dir = dir.path().join("data/jobs").join(meanwhile.id.to_string());

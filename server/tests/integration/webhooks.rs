@@ -93,25 +93,15 @@ fn verify(secret: &str, headers: &HeaderMap, body: &str) -> bool {
     h("webhook-signature").split(' ').any(|s| s == want)
 }
 
-async fn call(app: &TestApp, client: &reqwest::Client, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = client.request(method.parse().expect("method"), app.url(path));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
 async fn fail_a_job(app: &TestApp, who: &reqwest::Client, name: &str) -> String {
-    let (s, job) = call(
-        app,
-        who,
-        "POST",
-        "/api/jobs",
-        Some(json!({ "name": name, "project": "radio", "command": "exit 2", "max_retries": 0 })),
-    )
-    .await;
+    let (s, job) = app
+        .call(
+            who,
+            "POST",
+            "/api/jobs",
+            Some(json!({ "name": name, "project": "radio", "command": "exit 2", "max_retries": 0 })),
+        )
+        .await;
     assert_eq!(s, 201, "{job}");
     let id = job["id"].as_str().expect("id").to_owned();
     app.wait_status(id.parse().expect("uuid"), JobStatus::Failed).await;
@@ -134,14 +124,14 @@ async fn a_jobs_end_is_posted_signed_and_retried_until_the_receiver_takes_it() {
     };
     let ada = app.user("ada", "scientist", &[("radio", "member")]).await;
     let bob = app.user("bob", "scientist", &[("radio", "member")]).await;
-    let (s, hook) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/notifications/webhooks",
-        Some(json!({ "url": url, "description": "lab bot" })),
-    )
-    .await;
+    let (s, hook) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/notifications/webhooks",
+            Some(json!({ "url": url, "description": "lab bot" })),
+        )
+        .await;
     assert_eq!(s, 201, "{hook}");
     let secret = hook["secret"].as_str().expect("secret").to_owned();
     assert!(secret.starts_with("whsec_"), "{hook}");
@@ -168,7 +158,7 @@ async fn a_jobs_end_is_posted_signed_and_retried_until_the_receiver_takes_it() {
 
     let hook_id = hook["id"].as_str().expect("id");
     let path = format!("/api/notifications/webhooks/{hook_id}/deliveries");
-    let (s, log) = call(&app, &ada, "GET", &path, None).await;
+    let (s, log) = app.call(&ada, "GET", &path, None).await;
     assert_eq!(s, 200, "{log}");
     assert_eq!(log[0]["status"], "sent", "{log}");
     assert_eq!(
@@ -178,9 +168,9 @@ async fn a_jobs_end_is_posted_signed_and_retried_until_the_receiver_takes_it() {
     );
     assert!(log[0]["latency_ms"].as_i64().is_some_and(|l| l >= 0), "{log}");
     // Another user's webhook is not theirs to see.
-    assert_eq!(call(&app, &bob, "GET", &path, None).await.0, 404);
+    assert_eq!(app.call(&bob, "GET", &path, None).await.0, 404);
     assert_eq!(
-        call(&app, &bob, "GET", "/api/notifications/webhooks", None).await.1,
+        app.call(&bob, "GET", "/api/notifications/webhooks", None).await.1,
         json!([])
     );
     app.stop().await;
@@ -199,32 +189,27 @@ async fn private_addresses_are_refused() {
         ("ftp://example.org/hook", "not http"),
         ("hook", "not a URL"),
     ] {
-        let (s, e) = call(
-            &app,
-            &ada,
-            "POST",
-            "/api/notifications/webhooks",
-            Some(json!({ "url": url })),
-        )
-        .await;
+        let (s, e) = app
+            .call(&ada, "POST", "/api/notifications/webhooks", Some(json!({ "url": url })))
+            .await;
         assert_eq!((s, e["error"]["field"].as_str()), (422, Some("url")), "{url}: {e}");
         assert!(
             e["error"]["message"].as_str().is_some_and(|m| m.contains(why)),
             "{url}: {e}"
         );
     }
-    let (s, e) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/notifications/webhooks",
-        Some(json!({ "url": "https://example.org/hook", "description": "x".repeat(201) })),
-    )
-    .await;
+    let (s, e) = app
+        .call(
+            &ada,
+            "POST",
+            "/api/notifications/webhooks",
+            Some(json!({ "url": "https://example.org/hook", "description": "x".repeat(201) })),
+        )
+        .await;
     assert_eq!((s, e["error"]["field"].as_str()), (422, Some("description")), "{e}");
-    let (s, e) = call(&app, &ada, "DELETE", "/api/notifications/webhooks/nope", None).await;
+    let (s, e) = app.call(&ada, "DELETE", "/api/notifications/webhooks/nope", None).await;
     assert_eq!((s, e["error"]["field"].as_str()), (400, Some("id")), "{e}");
-    let (s, _) = call(&app, &app.anon, "GET", "/api/notifications/webhooks", None).await;
+    let (s, _) = app.call(&app.anon, "GET", "/api/notifications/webhooks", None).await;
     assert_eq!(s, 401);
     app.stop().await;
 }
@@ -236,21 +221,16 @@ async fn a_given_up_delivery_can_be_sent_again_and_a_removed_webhook_gets_nothin
         return;
     };
     let ada = app.user("ada", "scientist", &[("radio", "member")]).await;
-    let (_, hook) = call(
-        &app,
-        &ada,
-        "POST",
-        "/api/notifications/webhooks",
-        Some(json!({ "url": url })),
-    )
-    .await;
+    let (_, hook) = app
+        .call(&ada, "POST", "/api/notifications/webhooks", Some(json!({ "url": url })))
+        .await;
     let hook_id = hook["id"].as_str().expect("id").to_owned();
     let log_path = format!("/api/notifications/webhooks/{hook_id}/deliveries");
     fail_a_job(&app, &ada, "first").await;
     receiver.wait_for(2).await;
     let mut log = Value::Null;
     for _ in 0..100 {
-        log = call(&app, &ada, "GET", &log_path, None).await.1;
+        log = app.call(&ada, "GET", &log_path, None).await.1;
         if log[0]["status"] == "dead" {
             break;
         }
@@ -270,43 +250,31 @@ async fn a_given_up_delivery_can_be_sent_again_and_a_removed_webhook_gets_nothin
     receiver.failing.store(0, Ordering::SeqCst);
     let delivery = log[0]["id"].as_str().expect("delivery id").to_owned();
     let retry = format!("/api/notifications/deliveries/{delivery}/retry");
-    let (s, again) = call(&app, &ada, "POST", &retry, None).await;
+    let (s, again) = app.call(&ada, "POST", &retry, None).await;
     assert_eq!((s, again["status"].as_str()), (200, Some("pending")), "{again}");
     let seen = receiver.wait_for(3).await;
     assert_eq!(seen[2].2, 200);
     for _ in 0..100 {
-        log = call(&app, &ada, "GET", &log_path, None).await.1;
+        log = app.call(&ada, "GET", &log_path, None).await.1;
         if log[0]["status"] == "sent" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(log[0]["status"], "sent", "{log}");
-    let (s, e) = call(&app, &ada, "POST", &retry, None).await;
+    let (s, e) = app.call(&ada, "POST", &retry, None).await;
     assert_eq!(s, 409, "only a dead delivery is sent again: {e}");
 
     assert_eq!(
-        call(
-            &app,
-            &ada,
-            "DELETE",
-            &format!("/api/notifications/webhooks/{hook_id}"),
-            None
-        )
-        .await
-        .0,
+        app.call(&ada, "DELETE", &format!("/api/notifications/webhooks/{hook_id}"), None)
+            .await
+            .0,
         204
     );
     assert_eq!(
-        call(
-            &app,
-            &ada,
-            "DELETE",
-            &format!("/api/notifications/webhooks/{hook_id}"),
-            None
-        )
-        .await
-        .0,
+        app.call(&ada, "DELETE", &format!("/api/notifications/webhooks/{hook_id}"), None)
+            .await
+            .0,
         404
     );
     fail_a_job(&app, &ada, "after").await;

@@ -421,6 +421,18 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// `method path` as `client` (another user's), with an optional JSON body; the status and
+    /// the JSON answer (`null` when there is none).
+    pub async fn call(&self, client: &reqwest::Client, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = client.request(method.parse().expect("method"), self.url(path));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         let res = self.client.get(self.url(path)).send().await.expect("request");
         let status = res.status().as_u16();
