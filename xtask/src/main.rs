@@ -232,6 +232,8 @@ fn browser_tests() -> Result<()> {
     if !bin.exists() {
         bail!("{} is not built (cargo xtask build)", bin.display());
     }
+    // The notification tests send e-mail to an aiosmtpd they start.
+    let smtp = tools::aiosmtpd()?;
     // Each browser test is cancelled after 3 min (node's default is no limit); hooks have
     // their own limit (end2end/tests/support.mjs).
     run(Command::new("node")
@@ -241,5 +243,6 @@ fn browser_tests() -> Result<()> {
             "--test-timeout=180000",
             "end2end/tests/",
         ])
-        .env("CH_BIN", bin))
+        .env("CH_BIN", bin)
+        .env("CH_AIOSMTPD_PYTHON", smtp))
 }
