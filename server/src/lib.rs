@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod executor;
 pub mod gateway;
+pub mod html;
 pub mod http;
 pub mod jobs;
 pub mod notify;

@@ -25,25 +25,9 @@ const SEED: &str = "20261201";
 const CHECKS: &str = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,\
 positive_data_acceptance,negative_data_rejection";
 
-/// A virtual environment with schemathesis, kept in the user's cache between runs.
+/// schemathesis' `st`, from a virtual environment kept in the user's cache between runs.
 pub fn schemathesis() -> Result<PathBuf> {
-    let home = std::env::var_os("HOME").map_or_else(|| root().join("target"), PathBuf::from);
-    let venv = home.join(format!(".cache/cosmic-horizons/schemathesis-{SCHEMATHESIS}"));
-    let st = venv.join("bin/st");
-    if st.exists() {
-        return Ok(st);
-    }
-    let has_venv = Command::new("python3")
-        .args(["-c", "import ensurepip, venv"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_venv {
-        crate::tools::apt_install(&["python3-venv"], "schemathesis' virtual environment")?;
-    }
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
-        .context("creating a Python virtual environment (Debian: python3-venv)")?;
-    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", &format!("schemathesis=={SCHEMATHESIS}")]))?;
-    Ok(st)
+    Ok(crate::tools::pypi_tool("schemathesis", SCHEMATHESIS, "st")?.join("bin/st"))
 }
 
 /// The server under test; killed when dropped.

@@ -116,31 +116,33 @@ pub fn node() -> Result<()> {
 /// aiosmtpd (PyPI), the SMTP server the e-mail tests send to; pinned.
 const AIOSMTPD: &str = "1.4.6";
 
-/// The Python of a virtual environment with aiosmtpd (made on first use): the integration tests
-/// start `python -m aiosmtpd` from it (`CH_AIOSMTPD_PYTHON`).
-pub fn aiosmtpd() -> Result<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).context("HOME is not set")?;
-    let venv = home.join(format!(".cache/cosmic-horizons/aiosmtpd-{AIOSMTPD}"));
-    let python = venv.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ready {
-        return Ok(python);
+/// A virtual environment under `~/.cache/cosmic-horizons/<package>-<version>` holding
+/// `package==version` from PyPI, made on first use; it is ready once its `bin/<script>` exists.
+/// Returns the environment's directory.
+pub fn pypi_tool(package: &str, version: &str, script: &str) -> Result<PathBuf> {
+    let home = std::env::var_os("HOME").map_or_else(|| root().join("target"), PathBuf::from);
+    let venv = home.join(format!(".cache/cosmic-horizons/{package}-{version}"));
+    if venv.join("bin").join(script).exists() {
+        return Ok(venv);
     }
     let has_venv = Command::new("python3")
         .args(["-c", "import ensurepip, venv"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_venv {
-        apt_install(&["python3-venv"], "aiosmtpd's virtual environment")?;
+        apt_install(&["python3-venv"], "Python virtual environments")?;
     }
     run(Command::new("python3").arg("-m").arg("venv").arg(&venv))
         .context("creating a Python virtual environment (Debian: python3-venv)")?;
-    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", &format!("aiosmtpd=={AIOSMTPD}")]))
-        .context("installing aiosmtpd from PyPI")?;
-    Ok(python)
+    run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", &format!("{package}=={version}")]))
+        .with_context(|| format!("installing {package} {version} from PyPI"))?;
+    Ok(venv)
+}
+
+/// The Python of aiosmtpd's environment: the integration and browser tests start
+/// `python -m aiosmtpd` from it (`CH_AIOSMTPD_PYTHON`).
+pub fn aiosmtpd() -> Result<PathBuf> {
+    Ok(pypi_tool("aiosmtpd", AIOSMTPD, "aiosmtpd")?.join("bin/python"))
 }
 
 pub fn npm_ci(dir: &str) -> Result<()> {

@@ -46,6 +46,14 @@ impl UiError {
     pub fn is_unreachable(&self) -> bool {
         matches!(self, UiError::Unreachable(_))
     }
+
+    /// The message when this error names `field` (a form shows it beside that field).
+    pub fn message_for(&self, field: &str) -> Option<&str> {
+        match self {
+            UiError::Invalid { field: f, message } if f == field => Some(message),
+            _ => None,
+        }
+    }
 }
 
 /// How [`UiError`] arrives: as itself, or in the API's error shape.

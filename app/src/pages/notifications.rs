@@ -184,10 +184,8 @@ fn RulesForm(
     let in_app = RwSignal::new(initial.in_app);
     let email = RwSignal::new(initial.email.clone().unwrap_or_default());
     let problem = move |field: &'static str| {
-        save.value().get().and_then(|r| match r {
-            Err(UiError::Invalid { field: f, message }) if f == field => Some(message),
-            _ => None,
-        })
+        save.value()
+            .with(|r| Some(r.as_ref()?.as_ref().err()?.message_for(field)?.to_owned()))
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -247,7 +245,7 @@ fn RulesForm(
             {move || {
                 save.value().get().map(|r| match r {
                     Ok(_) => view! { <span class="hint" role="status" data-testid="rules-saved">" Saved."</span> }.into_any(),
-                    Err(UiError::Invalid { field, .. }) if field == "email" => ().into_any(),
+                    Err(e) if e.message_for("email").is_some() => ().into_any(),
                     Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 })
             }}

@@ -210,10 +210,9 @@ fn SubmitForm(targets: SubmitTargets) -> impl IntoView {
                 .flatten()
                 .filter(|e| e.field == name)
                 .map(|e| e.message);
-            let remote = match submit.value().get() {
-                Some(Err(UiError::Invalid { field, message })) if field == name => Some(message),
-                _ => None,
-            };
+            let remote = submit
+                .value()
+                .with(|r| Some(r.as_ref()?.as_ref().err()?.message_for(&name)?.to_owned()));
             local
                 .or(remote)
                 .map(|m| view! { <span class="field-error" data-field=name.to_string()>{m}</span> })

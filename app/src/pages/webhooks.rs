@@ -25,10 +25,8 @@ pub fn Webhooks() -> impl IntoView {
     let url = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let problem = move |field: &'static str| {
-        add.value().get().and_then(|r| match r {
-            Err(UiError::Invalid { field: f, message }) if f == field => Some(message),
-            _ => None,
-        })
+        add.value()
+            .with(|r| Some(r.as_ref()?.as_ref().err()?.message_for(field)?.to_owned()))
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -68,7 +66,7 @@ pub fn Webhooks() -> impl IntoView {
             </p>
             {move || {
                 add.value().get().and_then(|r| match r {
-                    Err(UiError::Invalid { field, .. }) if field == "url" => None,
+                    Err(e) if e.message_for("url").is_some() => None,
                     Err(e) => Some(view! { <ErrorBox error=e /> }.into_any()),
                     Ok(_) => None,
                 })

@@ -150,8 +150,18 @@ impl From<PathRejection> for ApiError {
 
 /// Parses a job id from the path.
 pub fn job_id(raw: &str) -> Result<uuid::Uuid, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request(Some("id"), format!("'{raw}' is not a valid job id (expected a UUID)")))
+    path_id(raw, "job")
+}
+
+/// Parses the `{id}` of a path naming a `what` (job, webhook, delivery): 400 naming `id`
+/// unless it is a UUID.
+pub fn path_id(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError::bad_request(
+            Some("id"),
+            format!("'{raw}' is not a valid {what} id (expected a UUID)"),
+        )
+    })
 }
 
 #[cfg(test)]

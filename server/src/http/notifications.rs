@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use ch_api::notifications::MAX_PAGE;
 use ch_api::{
     DeliveryRecord, InboxPage, MarkRequest, Marked, NewWebhook, SharedNotificationService, UnreadCount, Webhook,
 };
@@ -14,7 +13,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::error::{ApiError, ErrorResponse};
+use super::error::{ApiError, ErrorResponse, path_id};
 use super::extract::{ApiJson, ApiQuery};
 
 /// Which page of the inbox.
@@ -42,13 +41,8 @@ pub async fn list(
     Caller(caller): Caller,
     ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> Result<Json<InboxPage>, ApiError> {
-    let limit = match q.limit {
-        None => 50,
-        Some(n) => u32::try_from(n)
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ch_api::ServiceError::malformed("limit", format!("limit must be 1 to {MAX_PAGE}")))?,
-    };
+    // Out of range (negative, past u32) reads as 0: the service refuses it by name.
+    let limit = q.limit.map_or(50, |n| u32::try_from(n).unwrap_or(0));
     Ok(Json(
         notifications
             .inbox(&caller, q.unread.unwrap_or(false), q.before, limit)
@@ -136,7 +130,7 @@ pub async fn unsubscribe_page(
     ApiQuery(q): ApiQuery<UnsubscribeQuery>,
 ) -> Result<axum::response::Html<String>, ApiError> {
     let address = notifications.unsubscribe(unsubscribe_token(&q)?).await?;
-    let address = address.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let address = crate::html::escape(&address);
     Ok(axum::response::Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsubscribed</title></head>\
          <body><h1>Unsubscribed</h1><p>Cosmic Horizons sends no more e-mail to {address}. \
@@ -204,7 +198,7 @@ pub async fn delete_webhook(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    notifications.delete_webhook(&caller, id_of(&id, "webhook")?).await?;
+    notifications.delete_webhook(&caller, path_id(&id, "webhook")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -221,7 +215,7 @@ pub async fn webhook_deliveries(
 ) -> Result<Json<Vec<DeliveryRecord>>, ApiError> {
     Ok(Json(
         notifications
-            .webhook_deliveries(&caller, id_of(&id, "webhook")?)
+            .webhook_deliveries(&caller, path_id(&id, "webhook")?)
             .await?,
     ))
 }
@@ -239,16 +233,6 @@ pub async fn retry_delivery(
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryRecord>, ApiError> {
     Ok(Json(
-        notifications.retry_delivery(&caller, id_of(&id, "delivery")?).await?,
+        notifications.retry_delivery(&caller, path_id(&id, "delivery")?).await?,
     ))
-}
-
-/// A path's id: 400 naming `id` unless it is a UUID.
-fn id_of(raw: &str, what: &str) -> Result<Uuid, ApiError> {
-    raw.parse().map_err(|_| {
-        ApiError::bad_request(
-            Some("id"),
-            format!("'{raw}' is not a valid {what} id (expected a UUID)"),
-        )
-    })
 }

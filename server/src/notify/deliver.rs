@@ -114,14 +114,20 @@ impl Deliverer {
         Ok(if worked { Some(now) } else { next })
     }
 
+    /// The first retry pause (ms) and the attempts allowed along `channel`: the SMTP server's
+    /// settings for e-mail, the webhooks' otherwise.
+    fn retry_policy(&self, channel: &str) -> (u64, u32) {
+        match (&self.email, channel == EMAIL) {
+            (Some((_, smtp)), true) => (smtp.retry_base_ms, smtp.max_attempts),
+            _ => (self.webhooks.retry_base_ms, self.webhooks.max_attempts),
+        }
+    }
+
     /// The pause before attempt `attempts + 1` of a delivery along `channel`:
     /// `retry_base_ms · 2^attempts`, at most an hour, drawn uniformly from its upper half
     /// (jitter, so retries after an outage spread out).
     fn backoff(&self, channel: &str, attempts: u32) -> Duration {
-        let base_ms = match (&self.email, channel == EMAIL) {
-            (Some((_, smtp)), true) => smtp.retry_base_ms,
-            _ => self.webhooks.retry_base_ms,
-        };
+        let (base_ms, _) = self.retry_policy(channel);
         let full = Duration::from_millis(base_ms.max(1))
             .saturating_mul(1 << attempts.min(20))
             .min(MAX_RETRY);
@@ -136,13 +142,6 @@ impl Deliverer {
         let smtp = self.email.as_ref().map_or(0, |(_, s)| s.timeout_secs);
         let longest = smtp.max(self.webhooks.timeout_secs).max(1);
         i64::try_from(longest.saturating_mul(2000).saturating_add(5000)).unwrap_or(i64::MAX)
-    }
-
-    fn max_attempts(&self, channel: &str) -> u32 {
-        match (&self.email, channel == EMAIL) {
-            (Some((_, smtp)), true) => smtp.max_attempts,
-            _ => self.webhooks.max_attempts,
-        }
     }
 
     async fn one(&self, d: &Delivery) -> anyhow::Result<()> {
@@ -265,7 +264,7 @@ impl Deliverer {
             Some((error, retryable)) => {
                 for d in deliveries {
                     let attempts = d.attempts + 1;
-                    let retry_at = (retryable && attempts < self.max_attempts(&d.channel)).then(|| {
+                    let retry_at = (retryable && attempts < self.retry_policy(&d.channel).1).then(|| {
                         now + chrono::Duration::from_std(self.backoff(&d.channel, d.attempts))
                             .unwrap_or_else(|_| chrono::Duration::hours(1))
                     });

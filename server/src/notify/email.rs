@@ -15,6 +15,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::auth::Auth;
+use crate::html::escape;
 use crate::settings::{SmtpSecurity, SmtpSettings};
 
 /// What an unsubscribe link's token is for.
@@ -242,31 +243,5 @@ impl Mailer {
             .await
             .map(|_| ())
             .map_err(|e| EmailError::Smtp(e.to_string()))
-    }
-}
-
-/// Text as HTML text or attribute value.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
     }
 }

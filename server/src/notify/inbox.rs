@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use ch_api::notifications::{MAX_PAGE, recipient};
 use ch_api::{
-    DeliveryRecord, InboxPage, MarkAction, MarkRequest, Marked, NewWebhook, NotificationService, Principal, Scope,
-    ServiceError, ServiceResult, UnreadCount, Webhook,
+    DeliveryRecord, InboxPage, MarkRequest, Marked, NewWebhook, NotificationService, Principal, Scope, ServiceError,
+    ServiceResult, UnreadCount, Webhook,
 };
 use ch_domain::{FieldError, NewEvent, NotificationRules};
 use tracing::instrument;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::bus::CommitSignal;
-use crate::store::{Delivery, Mark, Store, WEBHOOK_PREFIX};
+use crate::store::{Delivery, Store, webhook_channel};
 
 /// The inbox service; cheap to clone.
 #[derive(Clone)]
@@ -104,16 +104,11 @@ impl NotificationService for Inbox {
     async fn mark(&self, caller: &Principal, req: MarkRequest) -> ServiceResult<Marked> {
         let user = recipient(caller, Scope::Submit)?;
         req.validate()?;
-        let mark = match req.action {
-            MarkAction::Read => Mark::Read,
-            MarkAction::Unread => Mark::Unread,
-            MarkAction::Dismiss => Mark::Dismiss,
-        };
         let now = crate::clock::now();
         let actor = user.username.clone();
         let (changed, events) = self
             .store
-            .mark_notifications(user.user_id, req.ids.as_deref(), mark, now, |n, t| {
+            .mark_notifications(user.user_id, req.ids.as_deref(), req.action, now, |n, t| {
                 NewEvent::notification(Uuid::now_v7(), t, n, &actor, &n.id.to_string(), now)
             })
             .await?;
@@ -217,7 +212,7 @@ impl NotificationService for Inbox {
             return Err(ServiceError::NotFound(format!("webhook {id}")));
         }
         self.store
-            .abandon_deliveries(&format!("{WEBHOOK_PREFIX}{id}"), "the webhook was removed")
+            .abandon_deliveries(&webhook_channel(id), "the webhook was removed")
             .await?;
         Ok(())
     }
@@ -225,7 +220,7 @@ impl NotificationService for Inbox {
     async fn webhook_deliveries(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<DeliveryRecord>> {
         let user = recipient(caller, Scope::Read)?;
         self.own_webhook(user.user_id, id).await?;
-        let log = self.store.deliveries_on(&format!("{WEBHOOK_PREFIX}{id}"), 100).await?;
+        let log = self.store.deliveries_on(&webhook_channel(id), 100).await?;
         Ok(log.into_iter().map(record).collect())
     }
 

@@ -31,7 +31,7 @@ use tracing::{debug, instrument};
 use uuid::Uuid;
 
 use crate::bus::{CommitSignal, EventSink};
-use crate::store::{EMAIL, Route, Store, WEBHOOK_PREFIX};
+use crate::store::{EMAIL, Route, Store, webhook_channel};
 
 pub use deliver::Deliverer;
 pub use inbox::Inbox;
@@ -89,7 +89,7 @@ impl Notifier {
             .collect();
         for hook in self.store.webhooks_of(user.user_id).await? {
             routes.push(Route {
-                channel: format!("{WEBHOOK_PREFIX}{}", hook.id),
+                channel: webhook_channel(hook.id),
                 target: hook.url,
             });
         }

@@ -47,7 +47,13 @@ impl DeliveryStatus {
 /// The channel name of e-mail deliveries.
 pub const EMAIL: &str = "email";
 /// Channel names of webhook deliveries: this prefix and the webhook's id.
-pub const WEBHOOK_PREFIX: &str = "webhook:";
+const WEBHOOK_PREFIX: &str = "webhook:";
+
+/// The channel of deliveries to webhook `id` (`webhook:<id>`; [`Delivery::webhook`] reads it
+/// back).
+pub fn webhook_channel(id: Uuid) -> String {
+    format!("{WEBHOOK_PREFIX}{id}")
+}
 
 /// Where a new notification goes besides the inbox: a channel (`email`, `webhook:<id>`) and
 /// its target there (the address, the URL).

@@ -1,6 +1,7 @@
 //! Users' notifications and their rules (migration 0012). Every change of a notification is
 //! written with its `notification.*` event in one transaction, like a job's changes.
 
+use ch_api::MarkAction;
 use ch_domain::{EventType, JobEvent, NewEvent, Notification, NotificationKind, NotificationRules};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -13,37 +14,28 @@ use super::{Result, Store, StoreError, from_millis, parse, to_millis};
 /// Most notifications one mark-all call changes (the rest stay for the next call).
 pub const MARK_ALL_LIMIT: u32 = 1000;
 
-/// What a user does to one of their notifications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mark {
-    Read,
-    Unread,
-    Dismiss,
+/// The event that records `action`.
+fn event_type(action: MarkAction) -> EventType {
+    match action {
+        MarkAction::Read => EventType::NotificationRead,
+        MarkAction::Unread => EventType::NotificationUnread,
+        MarkAction::Dismiss => EventType::NotificationDismissed,
+    }
 }
 
-impl Mark {
-    fn event_type(self) -> EventType {
-        match self {
-            Mark::Read => EventType::NotificationRead,
-            Mark::Unread => EventType::NotificationUnread,
-            Mark::Dismiss => EventType::NotificationDismissed,
+/// Applies `action` to `n` at `now`; `false` when it changes nothing (already read, …).
+fn apply(action: MarkAction, n: &mut Notification, now: DateTime<Utc>) -> bool {
+    let slot = match action {
+        MarkAction::Read if n.read_at.is_none() => &mut n.read_at,
+        MarkAction::Dismiss if n.dismissed_at.is_none() => &mut n.dismissed_at,
+        MarkAction::Unread if n.read_at.is_some() => {
+            n.read_at = None;
+            return true;
         }
-    }
-
-    /// Applies the mark at `now`; `false` when it changes nothing (already read, …).
-    fn apply(self, n: &mut Notification, now: DateTime<Utc>) -> bool {
-        let slot = match self {
-            Mark::Read if n.read_at.is_none() => &mut n.read_at,
-            Mark::Dismiss if n.dismissed_at.is_none() => &mut n.dismissed_at,
-            Mark::Unread if n.read_at.is_some() => {
-                n.read_at = None;
-                return true;
-            }
-            _ => return false,
-        };
-        *slot = Some(now);
-        true
-    }
+        _ => return false,
+    };
+    *slot = Some(now);
+    true
 }
 
 /// A page of one user's inbox, newest first.
@@ -180,7 +172,7 @@ impl Store {
         &self,
         user_id: Uuid,
         ids: Option<&[Uuid]>,
-        mark: Mark,
+        mark: MarkAction,
         now: DateTime<Utc>,
         event: impl Fn(&Notification, EventType) -> NewEvent,
     ) -> Result<(Vec<Notification>, Vec<JobEvent>)> {
@@ -211,7 +203,7 @@ impl Store {
         let mut changed = Vec::new();
         for row in &rows {
             let mut n = from_row(row)?;
-            if !mark.apply(&mut n, now) {
+            if !apply(mark, &mut n, now) {
                 continue;
             }
             sqlx::query("update notification set read_at = $1, dismissed_at = $2 where notification_id = $3")
@@ -222,7 +214,7 @@ impl Store {
                 .await?;
             changed.push(n);
         }
-        let events = changed.iter().map(|n| event(n, mark.event_type())).collect();
+        let events = changed.iter().map(|n| event(n, event_type(mark))).collect();
         let committed = self.append_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok((changed, committed))

@@ -42,18 +42,8 @@ async fn ada(app: &TestApp) -> reqwest::Client {
 
 /// Submits a job of Ada's that fails, and waits until it has.
 async fn fail(app: &TestApp, ada: &reqwest::Client, name: &str) -> uuid::Uuid {
-    let (s, job) = app
-        .call(
-            ada,
-            "POST",
-            "/api/jobs",
-            Some(json!({ "name": name, "project": "radio", "command": "exit 3", "max_retries": 0 })),
-        )
-        .await;
-    assert_eq!(s, 201, "{job}");
-    let id = job["id"].as_str().and_then(|i| i.parse().ok()).expect("id");
-    app.wait_status(id, JobStatus::Failed).await;
-    id
+    let body = json!({ "name": name, "project": "radio", "command": "exit 3", "max_retries": 0 });
+    app.run_as(ada, body, JobStatus::Failed).await.id
 }
 
 /// A header's value, unfolded (RFC 5322 §2.2.3).

@@ -28,14 +28,6 @@ async fn inbox_of(app: &TestApp, client: &reqwest::Client, n: usize) -> Value {
     panic!("the inbox did not reach {n} notifications");
 }
 
-/// Submits `body` as `who` and waits until the job is `status`.
-async fn run_as(app: &TestApp, who: &reqwest::Client, body: Value, status: JobStatus) -> ch_domain::Job {
-    let (s, job) = app.call(who, "POST", "/api/jobs", Some(body)).await;
-    assert_eq!(s, 201, "{job}");
-    let job: ch_domain::Job = serde_json::from_value(job).expect("job");
-    app.wait_status(job.id, status).await
-}
-
 fn ids(v: &Value) -> Vec<String> {
     v.as_array()
         .into_iter()
@@ -79,13 +71,13 @@ async fn inbox(db: Db) {
             .all(|e| !e.event_type.is_notification())
     );
 
-    let done = run_as(
-        &app,
-        &ada,
-        json!({ "name": "image", "project": "radio", "command": "true" }),
-        JobStatus::Completed,
-    )
-    .await;
+    let done = app
+        .run_as(
+            &ada,
+            json!({ "name": "image", "project": "radio", "command": "true" }),
+            JobStatus::Completed,
+        )
+        .await;
     let page = inbox_of(&app, &ada, 2).await;
     assert_eq!(page["items"][0]["kind"], "completed", "newest first: {page}");
     assert_eq!(page["items"][0]["job_id"], done.id.to_string());
@@ -255,13 +247,13 @@ async fn inbox(db: Db) {
         .await;
     assert_eq!(s, 200, "{saved}");
     assert_eq!(saved["email"], "ada@example.org");
-    let third = run_as(
-        &app,
-        &ada,
-        json!({ "name": "third", "project": "radio", "command": "true" }),
-        JobStatus::Completed,
-    )
-    .await;
+    let third = app
+        .run_as(
+            &ada,
+            json!({ "name": "third", "project": "radio", "command": "true" }),
+            JobStatus::Completed,
+        )
+        .await;
     let page = inbox_of(&app, &ada, 2).await;
     assert_eq!(page["items"][0]["kind"], "started", "only what the rules ask: {page}");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -403,22 +395,22 @@ async fn the_notifier_resumes_after_a_restart_and_sends_nothing_twice() {
         return;
     };
     let ada = app.user("ada", "scientist", &[("radio", "member")]).await;
-    let first = run_as(
-        &app,
-        &ada,
-        json!({ "name": "before", "project": "radio", "command": "true" }),
-        JobStatus::Completed,
-    )
-    .await;
+    let first = app
+        .run_as(
+            &ada,
+            json!({ "name": "before", "project": "radio", "command": "true" }),
+            JobStatus::Completed,
+        )
+        .await;
     inbox_of(&app, &ada, 1).await;
     let gated = "while [ ! -e go ]; do sleep 0.1; done; exit 4";
-    let meanwhile = run_as(
-        &app,
-        &ada,
-        json!({ "name": "meanwhile", "project": "radio", "command": gated, "max_retries": 0 }),
-        JobStatus::Running,
-    )
-    .await;
+    let meanwhile = app
+        .run_as(
+            &ada,
+            json!({ "name": "meanwhile", "project": "radio", "command": gated, "max_retries": 0 }),
+            JobStatus::Running,
+        )
+        .await;
 
     let (dir, url) = app.stop_leaving_jobs().await;
     let job_dir = dir.path().join("data/jobs").join(meanwhile.id.to_string());

@@ -94,18 +94,8 @@ fn verify(secret: &str, headers: &HeaderMap, body: &str) -> bool {
 }
 
 async fn fail_a_job(app: &TestApp, who: &reqwest::Client, name: &str) -> String {
-    let (s, job) = app
-        .call(
-            who,
-            "POST",
-            "/api/jobs",
-            Some(json!({ "name": name, "project": "radio", "command": "exit 2", "max_retries": 0 })),
-        )
-        .await;
-    assert_eq!(s, 201, "{job}");
-    let id = job["id"].as_str().expect("id").to_owned();
-    app.wait_status(id.parse().expect("uuid"), JobStatus::Failed).await;
-    id
+    let body = json!({ "name": name, "project": "radio", "command": "exit 2", "max_retries": 0 });
+    app.run_as(who, body, JobStatus::Failed).await.id.to_string()
 }
 
 fn lenient(max_attempts: u32) -> impl FnOnce(&mut server::settings::Settings) {

@@ -421,6 +421,14 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Submits `body` as `who` (another user's client) and waits until the job is `status`.
+    pub async fn run_as(&self, who: &reqwest::Client, body: Value, status: JobStatus) -> Job {
+        let (s, job) = self.call(who, "POST", "/api/jobs", Some(body)).await;
+        assert_eq!(s, 201, "{job}");
+        let job: Job = serde_json::from_value(job).expect("job");
+        self.wait_status(job.id, status).await
+    }
+
     /// `method path` as `client` (another user's), with an optional JSON body; the status and
     /// the JSON answer (`null` when there is none).
     pub async fn call(&self, client: &reqwest::Client, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
