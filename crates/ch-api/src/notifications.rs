@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{ServiceError, ServiceResult};
-use crate::principal::{Principal, Scope, UserIdentity};
+use crate::policy::{Action, Resource, SitePolicy, authorize};
+use crate::principal::{Principal, UserIdentity};
 
 /// Largest inbox page.
 pub const MAX_PAGE: u32 = 200;
@@ -134,19 +135,20 @@ impl MarkRequest {
     }
 }
 
-/// The signed-in user a notification call acts for, with the scope it needs.
+/// The signed-in user a notification call acts for: their own account, as the one policy
+/// decides ([`crate::authorize`] on [`Resource::Account`]; `Read` needs a token's `read` scope,
+/// `Write` its `submit` scope).
 ///
 /// # Errors
-/// 401 for anonymous callers; 403 for a token without `scope`.
-pub fn recipient(caller: &Principal, scope: Scope) -> ServiceResult<&UserIdentity> {
+/// 401 for anonymous callers; 403 for a token without the scope.
+pub fn recipient(caller: &Principal, action: Action) -> ServiceResult<&UserIdentity> {
     let user = caller
         .user()
         .ok_or_else(|| ServiceError::Unauthenticated("sign in to read your notifications".into()))?;
-    if !caller.has_scope(scope) {
-        return Err(ServiceError::Forbidden(format!(
-            "this API token lacks the '{scope}' scope needed here"
-        )));
-    }
+    let own = Resource::Account {
+        username: &user.username,
+    };
+    authorize(SitePolicy::default(), caller, action, own).map_err(|d| ServiceError::denied(d, "notifications"))?;
     Ok(user)
 }
 
@@ -196,7 +198,7 @@ pub type SharedNotificationService = Arc<dyn NotificationService>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::principal::{Credential, GlobalRole};
+    use crate::principal::{Credential, GlobalRole, Scope};
 
     #[test]
     fn marks_are_bounded_and_unread_needs_ids() {
@@ -223,7 +225,7 @@ mod tests {
     #[test]
     fn only_signed_in_users_with_the_scope_have_an_inbox() {
         assert_eq!(
-            recipient(&Principal::Anonymous, Scope::Read).map_err(|e| e.status()),
+            recipient(&Principal::Anonymous, Action::Read).map_err(|e| e.status()),
             Err(401)
         );
         let user = UserIdentity {
@@ -240,7 +242,7 @@ mod tests {
                 project: None,
             },
         };
-        assert!(recipient(&token, Scope::Read).is_ok());
-        assert_eq!(recipient(&token, Scope::Submit).map_err(|e| e.status()), Err(403));
+        assert!(recipient(&token, Action::Read).is_ok());
+        assert_eq!(recipient(&token, Action::Write).map_err(|e| e.status()), Err(403));
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use ch_api::notifications::{MAX_PAGE, recipient};
 use ch_api::{
-    DeliveryRecord, InboxPage, MarkRequest, Marked, NewWebhook, NotificationService, Principal, Scope, ServiceError,
+    Action, DeliveryRecord, InboxPage, MarkRequest, Marked, NewWebhook, NotificationService, Principal, ServiceError,
     ServiceResult, UnreadCount, Webhook,
 };
 use ch_domain::{FieldError, NewEvent, NotificationRules};
@@ -77,7 +77,7 @@ impl NotificationService for Inbox {
         before: Option<Uuid>,
         limit: u32,
     ) -> ServiceResult<InboxPage> {
-        let user = recipient(caller, Scope::Read)?;
+        let user = recipient(caller, Action::Read)?;
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(ServiceError::malformed(
                 "limit",
@@ -94,7 +94,7 @@ impl NotificationService for Inbox {
     }
 
     async fn unread(&self, caller: &Principal) -> ServiceResult<UnreadCount> {
-        let user = recipient(caller, Scope::Read)?;
+        let user = recipient(caller, Action::Read)?;
         Ok(UnreadCount {
             unread: self.store.unread_notifications(user.user_id).await?,
         })
@@ -102,7 +102,7 @@ impl NotificationService for Inbox {
 
     #[instrument(skip(self, caller), err(level = "debug"))]
     async fn mark(&self, caller: &Principal, req: MarkRequest) -> ServiceResult<Marked> {
-        let user = recipient(caller, Scope::Submit)?;
+        let user = recipient(caller, Action::Write)?;
         req.validate()?;
         let now = crate::clock::now();
         let actor = user.username.clone();
@@ -122,13 +122,13 @@ impl NotificationService for Inbox {
     }
 
     async fn rules(&self, caller: &Principal) -> ServiceResult<NotificationRules> {
-        let user = recipient(caller, Scope::Read)?;
+        let user = recipient(caller, Action::Read)?;
         Ok(self.store.notification_rules(user.user_id).await?.unwrap_or_default())
     }
 
     #[instrument(skip(self, caller), err(level = "debug"))]
     async fn save_rules(&self, caller: &Principal, rules: NotificationRules) -> ServiceResult<NotificationRules> {
-        let user = recipient(caller, Scope::Submit)?;
+        let user = recipient(caller, Action::Write)?;
         let rules = rules.validate()?;
         self.store
             .save_notification_rules(user.user_id, &rules, crate::clock::now())
@@ -162,13 +162,13 @@ impl NotificationService for Inbox {
     }
 
     async fn webhooks(&self, caller: &Principal) -> ServiceResult<Vec<Webhook>> {
-        let user = recipient(caller, Scope::Read)?;
+        let user = recipient(caller, Action::Read)?;
         Ok(self.store.webhooks_of(user.user_id).await?)
     }
 
     #[instrument(skip(self, caller), err(level = "debug"))]
     async fn create_webhook(&self, caller: &Principal, new: NewWebhook) -> ServiceResult<Webhook> {
-        let user = recipient(caller, Scope::Submit)?;
+        let user = recipient(caller, Action::Write)?;
         let description = new.description.trim().to_owned();
         if description.chars().count() > MAX_DESCRIPTION || description.chars().any(char::is_control) {
             return Err(FieldError::new(
@@ -203,7 +203,7 @@ impl NotificationService for Inbox {
     }
 
     async fn delete_webhook(&self, caller: &Principal, id: Uuid) -> ServiceResult<()> {
-        let user = recipient(caller, Scope::Submit)?;
+        let user = recipient(caller, Action::Write)?;
         if !self
             .store
             .disable_webhook(user.user_id, id, crate::clock::now())
@@ -218,14 +218,14 @@ impl NotificationService for Inbox {
     }
 
     async fn webhook_deliveries(&self, caller: &Principal, id: Uuid) -> ServiceResult<Vec<DeliveryRecord>> {
-        let user = recipient(caller, Scope::Read)?;
+        let user = recipient(caller, Action::Read)?;
         self.own_webhook(user.user_id, id).await?;
         let log = self.store.deliveries_on(&webhook_channel(id), 100).await?;
         Ok(log.into_iter().map(record).collect())
     }
 
     async fn retry_delivery(&self, caller: &Principal, id: Uuid) -> ServiceResult<DeliveryRecord> {
-        let user = recipient(caller, Scope::Submit)?;
+        let user = recipient(caller, Action::Write)?;
         let not_found = || ServiceError::NotFound(format!("delivery {id}"));
         let d = self.store.delivery(id).await?.ok_or_else(not_found)?;
         if d.user_id != user.user_id {
