@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import { HOOK_TIMEOUT_MS, launchBrowser, signInWithPassword, startServer } from './support.mjs';
+import { HOOK_TIMEOUT_MS, launchBrowser, signInWithPassword, startServer, waitHydrated } from './support.mjs';
 
 const shots = process.env.CH_SCREENSHOTS ?? 'target/screenshots';
 mkdirSync(shots, { recursive: true });
@@ -154,9 +154,61 @@ test('a failed job reaches the bell live, the inbox lists it, and marking it rea
   await page.click('[data-testid="save-rules"]');
   await page.locator('[data-testid="rules-saved"]').waitFor();
   assert.equal(await page.getAttribute('[data-testid="rule-email"]', 'aria-invalid'), 'false');
+
+  // A watched project, a digest, quiet hours in a time zone; a zone that does not exist is named.
+  await page.fill('[data-testid="watch-target"]', 'radio');
+  await page.click('[data-testid="add-watch"]');
+  const watch = page.locator('[data-testid="watch"]').first();
+  await watch.waitFor();
+  assert.match(await watch.textContent(), /Project radio/);
+  await watch.locator('input[data-kind="completed"]').check();
+  await page.fill('[data-testid="rule-zone"]', 'Mars/Olympus');
+  await page.click('[data-testid="save-rules"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="rule-zone"]')?.getAttribute('aria-invalid') === 'true', null, {
+    timeout: 10_000,
+  });
+  await page.fill('[data-testid="rule-zone"]', 'Europe/Berlin');
+  await page.selectOption('[data-testid="rule-digest"]', 'daily');
+  await page.check('[data-testid="rule-quiet"]');
+  await page.click('[data-testid="save-rules"]');
+  await page.locator('[data-testid="rules-saved"]').waitFor();
   await page.screenshot({ path: `${shots}/notifications-rules.png`, fullPage: true });
+  const saved = await page.evaluate(async () => (await fetch('/api/notifications/rules')).json());
+  assert.deepEqual(saved.watches, [{ project: 'radio', job_id: null, kinds: ['completed', 'failed', 'timed_out'] }]);
+  assert.deepEqual(
+    [saved.email_digest, saved.time_zone, saved.quiet_hours],
+    ['daily', 'Europe/Berlin', { start: '22:00', end: '07:00' }],
+  );
+  // Back to each e-mail at once and no watch, for the tests below.
+  await watch.locator('[data-testid="remove-watch"]').click();
+  await page.selectOption('[data-testid="rule-digest"]', 'off');
+  await page.uncheck('[data-testid="rule-quiet"]');
+  await page.click('[data-testid="save-rules"]');
+  await page.waitForFunction(async () => {
+    const r = await (await fetch('/api/notifications/rules')).json();
+    return r.watches.length === 0 && r.email_digest === 'off' && r.quiet_hours === null;
+  }, null, { timeout: 10_000 });
   // The browser logs the refused save (422) as a failed resource; nothing else may fail.
   assert.deepEqual(errors.filter((e) => !/status of 422/.test(e)), []);
+  await context.close();
+});
+
+test('the submit form lets a job choose what its owner hears about', async () => {
+  const { context, page, errors } = await signInWithPassword(browser, server, 'ada', PASSWORD, '/submit');
+  const choice = page.locator('[data-testid="notify-choice"]');
+  await choice.waitFor();
+  assert.equal(await choice.locator('input[data-kind="failed"]').isVisible(), false, 'the rules decide at first');
+  await page.fill('input[name="name"]', 'chosen');
+  await page.fill('textarea[name="command"]', 'true');
+  await page.check('[data-testid="notify-own"]');
+  await choice.locator('input[data-kind="started"]').check();
+  await choice.locator('input[data-kind="completed"]').uncheck();
+  await page.click('[data-testid="submit-form"] button[type="submit"]');
+  await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/, { timeout: 20_000 });
+  const id = page.url().split('/').pop();
+  const job = await page.evaluate(async (id) => (await fetch(`/api/jobs/${id}`)).json(), id);
+  assert.deepEqual(job.notify, ['started', 'failed', 'timed_out']);
+  assert.deepEqual(errors, []);
   await context.close();
 });
 

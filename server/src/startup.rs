@@ -146,6 +146,11 @@ pub async fn run(
             .with_context(|| format!("recovering jobs of the previous run ({})", executor.name()))?;
         tasks.spawn(executor.clone().run(executor_stopped.clone()));
     }
+    tasks.spawn(crate::jobs::time_limit::run(
+        lifecycle.clone(),
+        executors.clone(),
+        executor_stopped.clone(),
+    ));
     tasks.spawn(crate::bus::run_relay(
         store.clone(),
         Arc::new(crate::jobs::cancel::CancelSink::new(executors.clone())),
@@ -190,6 +195,7 @@ pub async fn run(
         ));
     }
 
+    let auth = Auth::open(store.clone(), &settings).await.context("opening accounts")?;
     // Notifications must not miss a job's end: a saved cursor, so what ended while the server
     // was down is notified after the restart (the first run starts at this start's log end).
     let delivery_wake = Arc::new(tokio::sync::Notify::new());
@@ -200,13 +206,13 @@ pub async fn run(
             signal.clone(),
             settings.notify.smtp.is_some(),
             delivery_wake.clone(),
+            auth.clone(),
         )),
         signal.clone(),
         Cursor::Saved { first: log_at_start },
         token.clone(),
     ));
 
-    let auth = Auth::open(store.clone(), &settings).await.context("opening accounts")?;
     let addr = listener.local_addr()?;
     if let Some(link) = auth.first_start().await.context("creating the first account")? {
         let host = match addr.ip() {
@@ -240,6 +246,7 @@ pub async fn run(
             email,
             webhooks: settings.notify.webhooks.clone(),
             wake: delivery_wake,
+            executors: executors.clone(),
         }
         .run(token.clone()),
     );

@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail};
 
 use stage::stage;
 
-const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | check | clean | e2e | contract | slurm | kafka | bench cache | bench submit | bench viewer>";
+const USAGE: &str = "usage: cargo xtask <serve [--release] | build [--release] | test | check | clean | e2e | contract | slurm | kafka | bench cache | bench submit | bench notify | bench viewer>";
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -79,6 +79,7 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("cache") => bench::cache(),
         Some("bench") if args.get(1).map(String::as_str) == Some("submit") => bench_submit::submit(),
         Some("bench") if args.get(1).map(String::as_str) == Some("viewer") => bench_viewer(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("notify") => bench_notify(),
         _ => bail!(USAGE),
     }
 }
@@ -196,6 +197,25 @@ fn stages() -> Result<()> {
     })?;
     // The binary e2e built serves the OpenAPI contract to schemathesis.
     stage("contract", 15 * MINUTE, contract::contract)
+}
+
+/// Notifications at 100/s (issue 31): the ignored integration test `bench_notify` against
+/// aiosmtpd and a webhook receiver, in the test build (debug); it prints the table.
+fn bench_notify() -> Result<()> {
+    tools::nextest()?;
+    let smtp = tools::aiosmtpd()?;
+    run(cargo().env("CH_AIOSMTPD_PYTHON", smtp).args([
+        "nextest",
+        "run",
+        "-p",
+        "server",
+        "--test",
+        "integration",
+        "--run-ignored",
+        "only",
+        "--no-capture",
+        "bench_notify",
+    ]))
 }
 
 /// Mode B in Chromium with the release bundle: load time, re-stretch frame times, region

@@ -194,6 +194,10 @@ fn describe(e: &JobEvent) -> String {
     match e.event_type {
         EventType::JobProgress => format!("progress {}%", e.payload["progress"]),
         EventType::JobSubmitted => "submitted".into(),
+        EventType::JobTimeLimitNear => format!(
+            "{}% of the time limit used ({} of {} s)",
+            e.payload["percent"], e.payload["elapsed_seconds"], e.payload["limit_seconds"]
+        ),
         EventType::JobSchedulerChanged => {
             let s = &e.payload["scheduler"];
             let reason = s["reason"].as_str().filter(|r| !r.is_empty() && *r != "None");
@@ -225,7 +229,7 @@ fn Timeline(events: Memo<Vec<JobEvent>>) -> impl IntoView {
                 .filter_map(|e| {
                     let to = match e.event_type {
                         EventType::JobSubmitted => Some(JobStatus::Submitted),
-                        EventType::JobProgress | EventType::JobSchedulerChanged => None,
+                        EventType::JobProgress | EventType::JobSchedulerChanged | EventType::JobTimeLimitNear => None,
                         _ => e.payload["to"].as_str().and_then(|s| s.parse().ok()),
                     }?;
                     Some((to, e.occurred_at))

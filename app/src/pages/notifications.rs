@@ -3,12 +3,12 @@
 //! read at once; and the rules that decide what they are told about.
 
 use ch_api::MarkAction;
-use ch_domain::{Notification, NotificationKind, NotificationRules};
+use ch_domain::Notification;
 use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::api::UiError;
-use crate::api::notifications::{get_inbox, get_rules, post_mark, post_rules};
+use crate::api::notifications::{get_inbox, post_mark};
 use crate::components::account::ErrorBox;
 use crate::components::fmt_time;
 use crate::live::use_live;
@@ -106,7 +106,7 @@ pub fn NotificationsPage() -> impl IntoView {
                 "Show older"
             </button>
         </section>
-        <Rules />
+        <super::notification_rules::Rules />
         <super::webhooks::Webhooks />
     }
 }
@@ -137,118 +137,5 @@ fn Item(n: Notification, mark: MarkNotes) -> impl IntoView {
                     on:click=move |_| { mark.dispatch((MarkAction::Dismiss, Some(vec![id]))); }>"Dismiss"</button>
             </div>
         </li>
-    }
-}
-
-/// What the kinds are called on the page.
-fn kind_label(k: NotificationKind) -> &'static str {
-    match k {
-        NotificationKind::Started => "a job starts",
-        NotificationKind::Completed => "a job completes",
-        NotificationKind::Failed => "a job fails",
-        NotificationKind::TimedOut => "a job reaches its time limit",
-        NotificationKind::Cancelled => "a job is cancelled",
-    }
-}
-
-#[component]
-fn Rules() -> impl IntoView {
-    let save = Action::new(|rules: &NotificationRules| post_rules(rules.clone()));
-    let rules = Resource::new(|| (), |_| get_rules());
-    view! {
-        <section class="card" data-testid="notification-rules">
-            <h2>"Rules"</h2>
-            <Suspense fallback=|| ()>
-                {move || {
-                    rules
-                        .get()
-                        .map(|res| match res {
-                            Ok(r) => {
-                                view! { <RulesForm initial=r.rules email_available=r.email_available save /> }.into_any()
-                            }
-                            Err(e) => view! { <ErrorBox error=e /> }.into_any(),
-                        })
-                }}
-            </Suspense>
-        </section>
-    }
-}
-
-#[component]
-fn RulesForm(
-    initial: NotificationRules,
-    email_available: bool,
-    save: Action<NotificationRules, Result<NotificationRules, UiError>>,
-) -> impl IntoView {
-    let kinds = RwSignal::new(initial.kinds.clone());
-    let in_app = RwSignal::new(initial.in_app);
-    let email = RwSignal::new(initial.email.clone().unwrap_or_default());
-    let problem = move |field: &'static str| {
-        save.value()
-            .with(|r| Some(r.as_ref()?.as_ref().err()?.message_for(field)?.to_owned()))
-    };
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        save.dispatch(NotificationRules {
-            kinds: kinds.get(),
-            in_app: in_app.get(),
-            email: Some(email.get()).filter(|e| !e.trim().is_empty()),
-        });
-    };
-    view! {
-        <form class="rules" novalidate on:submit=on_submit data-testid="rules-form">
-            <fieldset>
-                <legend>"Tell me when, for my own jobs"</legend>
-                {NotificationKind::ALL
-                    .into_iter()
-                    .map(|k| {
-                        view! {
-                            <label class="check">
-                                <input type="checkbox" data-kind=k.as_str()
-                                    prop:checked=move || kinds.with(|v| v.contains(&k))
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        kinds.update(|v| {
-                                            v.retain(|x| *x != k);
-                                            if on {
-                                                v.push(k);
-                                            }
-                                        });
-                                    } />
-                                " " {kind_label(k)}
-                            </label>
-                        }
-                    })
-                    .collect_view()}
-            </fieldset>
-            <label class="check">
-                <input type="checkbox" bind:checked=in_app data-testid="rule-in-app" />
-                " In this inbox (with the bell's badge)"
-            </label>
-            <label class="field">
-                "E-mail them to "
-                <input type="email" maxlength="254" placeholder="name@example.org" bind:value=email
-                    data-testid="rule-email" aria-invalid=move || problem("email").is_some().to_string()
-                    aria-describedby="rule-email-problem rule-email-hint" />
-            </label>
-            <p id="rule-email-hint" class="hint" data-testid="email-availability">
-                {if email_available {
-                    "Each e-mail has a link that stops them without signing in. At most a few an hour: the rest come as one digest."
-                } else {
-                    "This site has no mail server configured ([notify.smtp]), so no e-mail is sent; the address is kept for when it has one."
-                }}
-            </p>
-            <p id="rule-email-problem" class="error" role="alert" hidden=move || problem("email").is_none()>
-                {move || problem("email")}
-            </p>
-            <button type="submit" class="button primary" data-testid="save-rules">"Save rules"</button>
-            {move || {
-                save.value().get().map(|r| match r {
-                    Ok(_) => view! { <span class="hint" role="status" data-testid="rules-saved">" Saved."</span> }.into_any(),
-                    Err(e) if e.message_for("email").is_some() => ().into_any(),
-                    Err(e) => view! { <ErrorBox error=e /> }.into_any(),
-                })
-            }}
-        </form>
     }
 }

@@ -7,13 +7,14 @@
 use std::collections::BTreeMap;
 
 use ch_api::{SubmitTargets, TemplateCatalog};
-use ch_domain::{FieldError, ParamKind, Priority, ResourceRequest, SubmitJob, SystemCatalog};
+use ch_domain::{FieldError, NotificationKind, ParamKind, Priority, ResourceRequest, SubmitJob, SystemCatalog};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::{UiError, get_submit_targets, get_systems, get_templates, post_job, retrying};
 use crate::components::account::{ErrorBox, Unreachable};
 use crate::components::fmt_usd;
+use crate::pages::submit_notify::NotifyChoice;
 use crate::pages::submit_queue::QueuePanel;
 
 #[derive(Clone, Copy)]
@@ -33,6 +34,8 @@ struct Fields {
     template: RwSignal<String>,
     /// Template parameter values as typed.
     params: RwSignal<BTreeMap<String, String>>,
+    /// What the owner hears about this job (`None`: their rules decide).
+    notify: RwSignal<Option<Vec<NotificationKind>>>,
 }
 
 fn int(field: &str, raw: &str) -> Result<Option<i64>, FieldError> {
@@ -106,8 +109,7 @@ impl Fields {
             max_retries: None,
             template,
             parameters,
-            // The owner's notification rules decide.
-            notify: None,
+            notify: self.notify.get(),
         })
     }
 }
@@ -166,6 +168,7 @@ fn SubmitForm(targets: SubmitTargets) -> impl IntoView {
         runtime: RwSignal::new("60".into()),
         template: RwSignal::new(String::new()),
         params: RwSignal::new(BTreeMap::new()),
+        notify: RwSignal::new(None),
     };
     // Where only templates may run, start with the first one.
     Effect::new(move |_| {
@@ -461,6 +464,7 @@ fn SubmitForm(targets: SubmitTargets) -> impl IntoView {
             }}
             {placement}
             {resources}
+            <NotifyChoice choice=f.notify />
             {foot}
             {move || match submit.value().get() {
                 Some(Err(UiError::Unreachable(_))) => Some(

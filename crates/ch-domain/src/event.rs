@@ -31,6 +31,11 @@ pub enum EventType {
     /// `PENDING` for `Priority` → `Resources`); the job's own status may be unchanged.
     #[serde(rename = "job.scheduler.changed")]
     JobSchedulerChanged,
+    /// A running job has used [`crate::notification::TIME_LIMIT_WARN_PERCENT`] % of its time
+    /// limit (Slurm's `TIME_LIMIT_80`); payload `{"elapsed_seconds", "limit_seconds", "percent",
+    /// "job"}`. At most one per run of the job.
+    #[serde(rename = "job.time_limit.near")]
+    JobTimeLimitNear,
     /// A notification about the job was put in a user's inbox (payload `{"notification"}`,
     /// see [`crate::Notification`]); only that user's channel carries it.
     #[serde(rename = "notification.sent")]
@@ -47,7 +52,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::JobSubmitted,
         EventType::JobStatusChanged,
         EventType::JobProgress,
@@ -55,6 +60,7 @@ impl EventType {
         EventType::JobFailed,
         EventType::JobCancelled,
         EventType::JobSchedulerChanged,
+        EventType::JobTimeLimitNear,
         EventType::NotificationSent,
         EventType::NotificationRead,
         EventType::NotificationUnread,
@@ -70,6 +76,7 @@ impl EventType {
             EventType::JobFailed => "job.failed",
             EventType::JobCancelled => "job.cancelled",
             EventType::JobSchedulerChanged => "job.scheduler.changed",
+            EventType::JobTimeLimitNear => "job.time_limit.near",
             EventType::NotificationSent => "notification.sent",
             EventType::NotificationRead => "notification.read",
             EventType::NotificationUnread => "notification.unread",
@@ -189,10 +196,24 @@ impl NewEvent {
         )
     }
 
-    /// Event for a progress report of a running job.
-    pub fn progress(event_id: Uuid, job: &Job, actor: &str) -> Self {
-        let payload = serde_json::json!({ "progress": job.progress, "job": job });
+    /// Event for a progress report of a running job that moved its progress from `from` (in
+    /// percent) to `job.progress`; payload `{"progress", "from", "job"}`.
+    pub fn progress(event_id: Uuid, job: &Job, from: u8, actor: &str) -> Self {
+        let payload = serde_json::json!({ "progress": job.progress, "from": from, "job": job });
         Self::with_payload(event_id, EventType::JobProgress, job, actor, None, payload)
+    }
+
+    /// Event for a running job that has used `elapsed` of its time `limit` (both in seconds;
+    /// see [`EventType::JobTimeLimitNear`]).
+    pub fn time_limit_near(event_id: Uuid, job: &Job, elapsed: u64, limit: u64, actor: &str) -> Self {
+        let percent = (elapsed.saturating_mul(100)).checked_div(limit).unwrap_or(100);
+        let payload = serde_json::json!({
+            "elapsed_seconds": elapsed,
+            "limit_seconds": limit,
+            "percent": percent,
+            "job": job,
+        });
+        Self::with_payload(event_id, EventType::JobTimeLimitNear, job, actor, None, payload)
     }
 
     /// Event for news from the job's batch scheduler: `scheduler` is what it now says

@@ -9,19 +9,28 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::FieldError;
 use crate::event::{EventType, JobEvent, NewEvent, SCHEMA_VERSION};
 use crate::job::Job;
 pub use crate::notification_kind::NotificationKind;
+pub use crate::notification_rules::{EmailDigest, NotificationRules, QuietHours, Watch};
 use crate::status::JobStatus;
 
 /// The job's `error_code` when it ran out of its time limit (local executor and Slurm's
 /// `TIMEOUT` alike).
 pub const TIMEOUT_ERROR_CODE: &str = "timeout";
 
-/// Longest e-mail address accepted, in bytes (RFC 5321 §4.5.3.1.3's path limit less the
-/// angle brackets).
-pub const MAX_EMAIL_BYTES: usize = 254;
+/// How much of its time limit a running job has used when its owner is warned, in percent
+/// (Slurm's `--mail-type=TIME_LIMIT_80`).
+pub const TIME_LIMIT_WARN_PERCENT: u64 = 80;
+
+/// Progress values (percent) whose passing is a milestone worth a notification.
+pub const PROGRESS_MILESTONES: [u8; 3] = [25, 50, 75];
+
+/// The highest milestone of [`PROGRESS_MILESTONES`] passed by moving from `from` to `to`
+/// (`from < m <= to`); `None` when none was.
+pub fn milestone(from: u8, to: u8) -> Option<u8> {
+    PROGRESS_MILESTONES.into_iter().rev().find(|m| from < *m && *m <= to)
+}
 
 impl NewEvent {
     /// Event for a change of one user's notification (`event_type` is one of the
@@ -51,10 +60,13 @@ impl NewEvent {
 
 impl NotificationKind {
     /// The kind a committed job event announces, with the job it carries; `None` for events
-    /// nobody is notified of (submissions, progress, queueing, retries, scheduler news).
+    /// nobody is notified of (submissions, queueing, retries, scheduler news, progress that
+    /// passed no milestone).
     pub fn of_event(event: &JobEvent) -> Option<(Self, Job)> {
         let job = event.job()?;
         let kind = match event.event_type {
+            EventType::JobTimeLimitNear => NotificationKind::TimeLimit,
+            EventType::JobProgress if progress_milestone(event).is_some() => NotificationKind::Progress,
             EventType::JobCompleted => NotificationKind::Completed,
             EventType::JobFailed if job.error_code.as_deref() == Some(TIMEOUT_ERROR_CODE) => NotificationKind::TimedOut,
             EventType::JobFailed => NotificationKind::Failed,
@@ -66,10 +78,38 @@ impl NotificationKind {
     }
 }
 
-/// One line about the job's end for a notification's body: where it ran, how long, how it
-/// ended (`on local after 2 min 5 s; exit code 3: ...`).
-pub fn summary(kind: NotificationKind, job: &Job) -> String {
+/// The milestone a `job.progress` event passed (its payload's `from` → `progress`).
+fn progress_milestone(event: &JobEvent) -> Option<u8> {
+    let get = |k: &str| event.payload.get(k)?.as_u64().and_then(|v| u8::try_from(v).ok());
+    milestone(get("from")?, get("progress")?)
+}
+
+/// One line about the job for a notification's body, from the `event` it is made of: where it
+/// ran, how long, how it ended (`… on local after 2 min 5 s; exit code 3: ...`), how much of its
+/// time limit it used, or which milestone it passed.
+pub fn summary(kind: NotificationKind, job: &Job, event: &JobEvent) -> String {
     let mut out = format!("{} in project {} on {}", job.name, job.project, job.target_system);
+    match kind {
+        NotificationKind::TimeLimit => {
+            let secs = |k: &str| event.payload.get(k).and_then(serde_json::Value::as_i64);
+            if let (Some(elapsed), Some(limit)) = (secs("elapsed_seconds"), secs("limit_seconds")) {
+                out.push_str(&format!(
+                    " has run {} of its {} limit; it is stopped in {}",
+                    duration(elapsed),
+                    duration(limit),
+                    duration((limit - elapsed).max(0))
+                ));
+            }
+            return out;
+        }
+        NotificationKind::Progress => {
+            if let Some(m) = progress_milestone(event) {
+                out.push_str(&format!(" is {m} % done (reported {} %)", job.progress));
+            }
+            return out;
+        }
+        _ => {}
+    }
     let ran = match (job.started_at, job.finished_at) {
         (Some(s), Some(f)) => Some((f - s).num_seconds().max(0)),
         _ => None,
@@ -91,13 +131,16 @@ pub fn summary(kind: NotificationKind, job: &Job) -> String {
                 out.push_str(&format!("; exit code {code}"));
             }
         }
-        NotificationKind::Started | NotificationKind::Cancelled => {}
+        NotificationKind::Started
+        | NotificationKind::Cancelled
+        | NotificationKind::TimeLimit
+        | NotificationKind::Progress => {}
     }
     out
 }
 
-/// `2 h 5 min`, `3 min 4 s`, `12 s`.
-fn duration(secs: i64) -> String {
+/// A length of time in words: `2 h 5 min`, `3 min 4 s`, `12 s` (`secs` in seconds).
+pub fn duration(secs: i64) -> String {
     let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
     match (h, m) {
         (0, 0) => format!("{s} s"),
@@ -124,90 +167,6 @@ pub struct Notification {
     pub read_at: Option<DateTime<Utc>>,
     /// When the user dismissed it (dismissed notifications leave the inbox).
     pub dismissed_at: Option<DateTime<Utc>>,
-}
-
-/// Which notifications a user gets and where. Every user has these rules; until they save
-/// their own, [`NotificationRules::default`] applies: failures, time-outs and completions of
-/// their own jobs, in the in-app inbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct NotificationRules {
-    /// The kinds the user is told about.
-    pub kinds: Vec<NotificationKind>,
-    /// Whether notifications go to the in-app inbox (and its live badge).
-    pub in_app: bool,
-    /// Where e-mail goes (`null`: no e-mail).
-    #[serde(default)]
-    pub email: Option<String>,
-}
-
-impl Default for NotificationRules {
-    fn default() -> Self {
-        Self {
-            kinds: vec![
-                NotificationKind::Completed,
-                NotificationKind::Failed,
-                NotificationKind::TimedOut,
-            ],
-            in_app: true,
-            email: None,
-        }
-    }
-}
-
-impl NotificationRules {
-    /// Whether the user wants to hear about `kind` at all.
-    pub fn wants(&self, kind: NotificationKind) -> bool {
-        self.kinds.contains(&kind)
-    }
-
-    /// The rules with kinds sorted and deduplicated and the e-mail address trimmed.
-    ///
-    /// # Errors
-    /// A [`FieldError`] on `email` for an address that is not of the form `local@domain`
-    /// (no spaces or control characters, at most [`MAX_EMAIL_BYTES`] bytes, a dot in the
-    /// domain). Deliverability is the mail server's to judge.
-    pub fn validate(mut self) -> Result<Self, FieldError> {
-        self.kinds.sort();
-        self.kinds.dedup();
-        self.email = match self.email.map(|e| e.trim().to_owned()) {
-            Some(e) if e.is_empty() => None,
-            Some(e) => Some(check_email(e)?),
-            None => None,
-        };
-        Ok(self)
-    }
-}
-
-fn check_email(e: String) -> Result<String, FieldError> {
-    let bad = |why: &str| {
-        Err(FieldError::new(
-            "email",
-            format!("'{}' is not an e-mail address: {why}", e.escape_debug()),
-        ))
-    };
-    if e.len() > MAX_EMAIL_BYTES {
-        return bad(&format!("longer than {MAX_EMAIL_BYTES} bytes"));
-    }
-    if e.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return bad("it contains spaces or control characters");
-    }
-    let Some((local, domain)) = e.rsplit_once('@') else {
-        return bad("expected name@domain");
-    };
-    if local.is_empty() || local.contains('@') {
-        return bad("expected one @ with a name before it");
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2
-        || labels
-            .iter()
-            .any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-'))
-    {
-        return bad("the domain must be like example.org");
-    }
-    Ok(e)
 }
 
 #[cfg(test)]
@@ -248,6 +207,36 @@ mod tests {
     }
 
     #[test]
+    fn milestones_and_the_time_limit_are_notified() {
+        let mut job = sample_job();
+        job.status = JobStatus::Running;
+        job.progress = 60;
+        let progress = |from: u8| NewEvent::progress(Uuid::nil(), &job, from, "t").committed(2);
+        let k = NotificationKind::of_event(&progress(40)).map(|(k, _)| k);
+        assert_eq!(k, Some(NotificationKind::Progress));
+        assert_eq!(
+            NotificationKind::of_event(&progress(50)),
+            None,
+            "60 after 50 passes nothing"
+        );
+        let e = progress(10);
+        assert!(summary(NotificationKind::Progress, &job, &e).ends_with("is 50 % done (reported 60 %)"));
+        assert_eq!(milestone(0, 100), Some(75));
+        assert_eq!(milestone(74, 75), Some(75));
+        assert_eq!(milestone(75, 100), None);
+        assert_eq!(milestone(30, 20), None);
+        let near = NewEvent::time_limit_near(Uuid::nil(), &job, 2880, 3600, "t").committed(3);
+        assert_eq!(near.payload["percent"], 80);
+        let k = NotificationKind::of_event(&near).map(|(k, _)| k);
+        assert_eq!(k, Some(NotificationKind::TimeLimit));
+        let s = summary(NotificationKind::TimeLimit, &job, &near);
+        assert!(
+            s.ends_with("has run 48 min 0 s of its 1 h 0 min limit; it is stopped in 12 min 0 s"),
+            "{s}"
+        );
+    }
+
+    #[test]
     fn names_round_trip() {
         for k in NotificationKind::ALL {
             assert_eq!(NotificationKind::parse(k.as_str()), Some(k));
@@ -264,7 +253,7 @@ mod tests {
         job.finished_at = Some(DateTime::UNIX_EPOCH + chrono::Duration::seconds(125));
         job.exit_code = Some(3);
         job.error_message = Some("process exited with status 3".into());
-        let s = summary(NotificationKind::Failed, &job);
+        let s = summary(NotificationKind::Failed, &job, &event(EventType::JobFailed, &job));
         assert!(s.starts_with("calibrate in project "), "{s}");
         assert!(
             s.contains("after 2 min 5 s; exit code 3: process exited with status 3"),
@@ -273,50 +262,5 @@ mod tests {
         assert_eq!(NotificationKind::TimedOut.title("x"), "Job 'x' reached its time limit");
         assert_eq!(duration(7500), "2 h 5 min");
         assert_eq!(duration(9), "9 s");
-    }
-
-    #[test]
-    fn rules_default_to_ends_in_app_and_check_the_address() {
-        let r = NotificationRules::default();
-        assert!(r.wants(NotificationKind::Failed) && r.wants(NotificationKind::Completed));
-        assert!(!r.wants(NotificationKind::Started));
-        let ok = NotificationRules {
-            kinds: vec![
-                NotificationKind::Failed,
-                NotificationKind::Started,
-                NotificationKind::Failed,
-            ],
-            in_app: false,
-            email: Some("  ada@example.org ".into()),
-        }
-        .validate();
-        assert_eq!(
-            ok.map(|r| (r.kinds, r.email)),
-            Ok((
-                vec![NotificationKind::Started, NotificationKind::Failed],
-                Some("ada@example.org".into())
-            ))
-        );
-        for bad in [
-            "ada",
-            "ada@",
-            "@example.org",
-            "a b@example.org",
-            "ada@localhost",
-            "ada@-x.org",
-            "a@@b.org",
-        ] {
-            let r = NotificationRules {
-                email: Some(bad.into()),
-                ..NotificationRules::default()
-            }
-            .validate();
-            assert_eq!(r.map_err(|e| e.field), Err("email".to_owned()), "{bad}");
-        }
-        let blank = NotificationRules {
-            email: Some(" ".into()),
-            ..NotificationRules::default()
-        };
-        assert_eq!(blank.validate().map(|r| r.email), Ok(None));
     }
 }

@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 pub enum NotificationKind {
     /// The job started running (Slurm's `BEGIN`).
     Started,
+    /// The job's reported progress passed a milestone (25, 50 or 75 %).
+    Progress,
+    /// The running job has used 80 % of its time limit (Slurm's `TIME_LIMIT_80`): time to
+    /// save a checkpoint or ask for more.
+    TimeLimit,
     /// The job completed successfully (`END`).
     Completed,
     /// The job failed for good, retries spent (`FAIL`).
@@ -23,8 +28,10 @@ pub enum NotificationKind {
 }
 
 impl NotificationKind {
-    pub const ALL: [NotificationKind; 5] = [
+    pub const ALL: [NotificationKind; 7] = [
         NotificationKind::Started,
+        NotificationKind::Progress,
+        NotificationKind::TimeLimit,
         NotificationKind::Completed,
         NotificationKind::Failed,
         NotificationKind::TimedOut,
@@ -39,6 +46,32 @@ impl NotificationKind {
             NotificationKind::Failed => "failed",
             NotificationKind::TimedOut => "timed_out",
             NotificationKind::Cancelled => "cancelled",
+            NotificationKind::TimeLimit => "time_limit",
+            NotificationKind::Progress => "progress",
+        }
+    }
+
+    /// Whether the job has ended when this is heard (its logs are complete).
+    pub fn is_end(self) -> bool {
+        matches!(
+            self,
+            NotificationKind::Completed
+                | NotificationKind::Failed
+                | NotificationKind::TimedOut
+                | NotificationKind::Cancelled
+        )
+    }
+
+    /// What the kind means, for forms ("a job reaches 80 % of its time limit").
+    pub fn label(self) -> &'static str {
+        match self {
+            NotificationKind::Started => "a job starts",
+            NotificationKind::Progress => "a job passes 25, 50 or 75 % progress",
+            NotificationKind::TimeLimit => "a job reaches 80 % of its time limit",
+            NotificationKind::Completed => "a job completes",
+            NotificationKind::Failed => "a job fails",
+            NotificationKind::TimedOut => "a job is stopped at its time limit",
+            NotificationKind::Cancelled => "a job is cancelled",
         }
     }
 
@@ -55,6 +88,8 @@ impl NotificationKind {
             NotificationKind::Failed => "failed",
             NotificationKind::TimedOut => "reached its time limit",
             NotificationKind::Cancelled => "was cancelled",
+            NotificationKind::TimeLimit => "is near its time limit",
+            NotificationKind::Progress => "passed a progress milestone",
         };
         format!("Job '{job_name}' {what}")
     }

@@ -176,6 +176,38 @@ impl Auth {
         self.inner.projects.forget();
     }
 
+    /// Whether user `user_id` (an enabled account) may read project `name` with their own
+    /// rights, as when signed in — for work done on their behalf with no request in hand (the
+    /// notifications of a project they watch). A project without a row counts as private.
+    ///
+    /// # Errors
+    /// When the accounts or projects cannot be read.
+    pub async fn may_read_project(&self, user_id: Uuid, name: &str) -> Result<bool, ServiceError> {
+        let Some(user) = self.identity(user_id).await? else {
+            return Ok(false);
+        };
+        let public = self
+            .projects()
+            .visibility(name)
+            .await
+            .map_err(ServiceError::from)?
+            .unwrap_or(false);
+        // The user's own full rights: no token narrows them here.
+        let principal = Principal::User {
+            user: (*user).clone(),
+            credential: ch_api::Credential::Session {
+                session_id: Uuid::nil(),
+            },
+        };
+        Ok(ch_api::authorize(
+            self.site(),
+            &principal,
+            ch_api::Action::Read,
+            ch_api::Resource::Project(ch_api::ProjectRef { name, public }),
+        )
+        .is_ok())
+    }
+
     /// Projects' visibility (cached; invalidated with the identities).
     pub fn projects(&self) -> &ProjectDirectory {
         &self.inner.projects

@@ -123,7 +123,8 @@ impl Topic {
             | EventType::JobCompleted
             | EventType::JobFailed
             | EventType::JobCancelled
-            | EventType::JobSchedulerChanged => Topic::JobLifecycle,
+            | EventType::JobSchedulerChanged
+            | EventType::JobTimeLimitNear => Topic::JobLifecycle,
             EventType::JobProgress => Topic::JobMetrics,
             EventType::NotificationSent
             | EventType::NotificationRead

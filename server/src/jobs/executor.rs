@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ch_api::ServiceError;
@@ -83,6 +84,13 @@ pub trait Executor: Send + Sync + 'static {
     /// for `r`; `None` for an executor without a queue (local).
     async fn queue(&self, _system: &str, _r: &Resources) -> Result<Option<QueueInsight>, ExecutorError> {
         Ok(None)
+    }
+
+    /// How long `job` may run before it is stopped, counted from `Job::started_at`: its own
+    /// `max_runtime_minutes` unless the executor caps it (the local executor's
+    /// `executor.max_runtime_cap_secs`).
+    fn time_limit(&self, job: &Job) -> Duration {
+        Duration::from_secs(u64::from(job.resources.max_runtime_minutes) * 60)
     }
 
     /// Settles what a previous server process left behind: re-attaches to jobs still running,

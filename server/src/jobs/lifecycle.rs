@@ -2,7 +2,7 @@
 //! transaction (optimistic, retried on conflict), then wake the relays of the event bus.
 
 use ch_api::{ServiceError, ServiceResult};
-use ch_domain::{DomainError, Job, JobEvent, JobStatus, NewEvent, Outcome};
+use ch_domain::{DomainError, EventType, Job, JobEvent, JobStatus, NewEvent, Outcome};
 use chrono::{DateTime, SubsecRound, Utc};
 use tracing::{error, instrument};
 use uuid::Uuid;
@@ -23,6 +23,13 @@ pub enum Change {
     /// (a restart). The job's end time is `.1`, kept between its start and now.
     FinishedAt(Outcome, DateTime<Utc>),
     Progress(u8),
+    /// The running job has used `elapsed` of its time `limit` (seconds): a
+    /// `job.time_limit.near` event, at most once per run (nothing when the job no longer runs
+    /// or this run was warned already).
+    TimeLimitNear {
+        elapsed: u64,
+        limit: u64,
+    },
     /// The batch scheduler's word on the job changed: what it says now (recorded as an event;
     /// the job's status is unchanged).
     Scheduler(serde_json::Value),
@@ -133,10 +140,23 @@ impl Lifecycle {
                     job.updated_at = now;
                     Some(NewEvent::scheduler(Uuid::now_v7(), &job, actor, said.clone()))
                 }
+                Change::TimeLimitNear { elapsed, limit } => match job.started_at {
+                    Some(started)
+                        if job.status == JobStatus::Running
+                            && !self
+                                .store
+                                .has_event_since(id, EventType::JobTimeLimitNear, started)
+                                .await? =>
+                    {
+                        job.updated_at = now;
+                        Some(NewEvent::time_limit_near(Uuid::now_v7(), &job, *elapsed, *limit, actor))
+                    }
+                    _ => None,
+                },
                 Change::Progress(p) => {
                     let before = job.progress;
                     job.set_progress(*p, now).map_err(domain_error)?;
-                    (job.progress != before).then(|| NewEvent::progress(Uuid::now_v7(), &job, actor))
+                    (job.progress != before).then(|| NewEvent::progress(Uuid::now_v7(), &job, before, actor))
                 }
             };
             let Some(event) = event else {

@@ -6,6 +6,7 @@ pub mod group_commit;
 mod idempotency;
 pub mod lifecycle;
 mod targets;
+pub mod time_limit;
 
 use std::sync::Arc;
 

@@ -40,6 +40,8 @@ pub struct Deliverer {
     pub webhooks: WebhookSettings,
     /// Rung after a notification with deliveries is committed on this instance.
     pub wake: Arc<Notify>,
+    /// Where jobs' logs are read from (the last lines go into e-mails about a job's end).
+    pub executors: crate::jobs::Executors,
 }
 
 /// How one attempt went: the receiver's status (webhooks), and the error if it failed
@@ -173,7 +175,11 @@ impl Deliverer {
                 self.store.delivery_held(d.id, until).await?;
                 return Ok(());
             }
-            let result = match mailer.compose(&d.target, &n, job.as_ref()) {
+            let logs = match &job {
+                Some(j) if n.kind.is_end() => self.logs(j).await,
+                _ => None,
+            };
+            let result = match mailer.compose(&d.target, &n, job.as_ref(), logs.as_ref()) {
                 Ok(m) => mailer.send(m).await,
                 Err(e) => Err(e),
             };
@@ -221,6 +227,19 @@ impl Deliverer {
         self.settle(&[d], attempt, n.created_at).await
     }
 
+    /// The job's logs when this instance runs its executor and they can be read (an e-mail
+    /// goes without them otherwise).
+    async fn logs(&self, job: &ch_domain::Job) -> Option<ch_domain::JobLogs> {
+        let executor = self.executors.get(&job.executor)?;
+        match executor.logs(job).await {
+            Ok(logs) => Some(logs),
+            Err(e) => {
+                debug!(job = %job.id, error = %e, "no logs for the e-mail");
+                None
+            }
+        }
+    }
+
     async fn digest(&self, batch: &[&Delivery]) -> anyhow::Result<()> {
         let now = crate::clock::now();
         let mut claimed = Vec::new();
@@ -240,7 +259,8 @@ impl Deliverer {
         let Some((mailer, _)) = &self.email else {
             return Ok(());
         };
-        let result = match mailer.compose_digest(&target, &items) {
+        let rules = self.store.notification_rules(first.user_id).await?.unwrap_or_default();
+        let result = match mailer.compose_digest(&target, &items, super::email::digest_intro(&rules)) {
             Ok(m) => mailer.send(m).await,
             Err(e) => Err(e),
         };

@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use ch_domain::{Job, Notification};
+use ch_domain::notification::duration;
+use ch_domain::{Job, JobLogs, Notification};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -22,6 +23,51 @@ use crate::settings::{SmtpSecurity, SmtpSettings};
 pub const UNSUBSCRIBE: &str = "unsubscribe-email";
 /// How long an unsubscribe link works (a year: mail is read late).
 const UNSUBSCRIBE_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+/// Lines of each of the job's output streams quoted in an e-mail about its end.
+pub const LOG_LINES: usize = 10;
+/// Longest quoted log line, in characters (the rest is cut with `…`).
+const LOG_LINE_CHARS: usize = 200;
+
+/// The last `n` lines of `text` (a job's output), each cut to [`LOG_LINE_CHARS`] characters,
+/// control characters other than tab dropped; empty lines at the end are left out.
+pub fn last_lines(text: &str, n: usize) -> Vec<String> {
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| {
+            let clean: String = l.chars().filter(|c| *c == '\t' || !c.is_control()).collect();
+            match clean.char_indices().nth(LOG_LINE_CHARS) {
+                Some((at, _)) => format!("{}…", &clean[..at]),
+                None => clean,
+            }
+        })
+        .collect()
+}
+
+/// Why a digest's notifications come together, by the recipient's `rules`.
+pub fn digest_intro(rules: &ch_domain::NotificationRules) -> &'static str {
+    match (rules.email_digest, &rules.quiet_hours) {
+        (ch_domain::EmailDigest::Hourly, _) => "Your hourly digest of notifications:",
+        (ch_domain::EmailDigest::Daily, _) => "Your daily digest of notifications:",
+        (ch_domain::EmailDigest::Off, Some(_)) => {
+            "These came during your quiet hours (or past this hour's e-mail limit):"
+        }
+        (ch_domain::EmailDigest::Off, None) => "You reached this hour's e-mail limit; these came meanwhile:",
+    }
+}
+
+/// The quoted tails of `logs` as (heading, lines), standard error first (a failure's reason
+/// is usually there); streams with nothing written are left out.
+fn log_tails(logs: &JobLogs) -> Vec<(&'static str, Vec<String>)> {
+    [
+        ("Last lines of standard error", &logs.stderr),
+        ("Last lines of standard output", &logs.stdout),
+    ]
+    .into_iter()
+    .map(|(h, text)| (h, last_lines(text, LOG_LINES)))
+    .filter(|(_, lines)| !lines.is_empty())
+    .collect()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmailError {
@@ -94,11 +140,18 @@ impl Mailer {
         ))
     }
 
-    /// The e-mail of one notification to `to`; `job` adds its details when it could be read.
+    /// The e-mail of one notification to `to`; `job` adds its details when it could be read,
+    /// `logs` the last [`LOG_LINES`] lines of its output (for a job that ended).
     ///
     /// # Errors
     /// [`EmailError::Address`] for an address the builder refuses.
-    pub fn compose(&self, to: &str, n: &Notification, job: Option<&Job>) -> Result<Message, EmailError> {
+    pub fn compose(
+        &self,
+        to: &str,
+        n: &Notification,
+        job: Option<&Job>,
+        logs: Option<&JobLogs>,
+    ) -> Result<Message, EmailError> {
         let job_url = format!("{}/jobs/{}", self.public_url, n.job_id);
         let mut facts: Vec<(&str, String)> = Vec::new();
         if let Some(j) = job {
@@ -106,7 +159,7 @@ impl Mailer {
             facts.push(("Project", j.project.clone()));
             facts.push(("System", j.target_system.clone()));
             if let (Some(s), Some(f)) = (j.started_at, j.finished_at) {
-                facts.push(("Ran for", format!("{} s", (f - s).num_seconds().max(0))));
+                facts.push(("Ran for", duration((f - s).num_seconds().max(0))));
             }
             if let Some(code) = j.exit_code {
                 facts.push(("Exit code", code.to_string()));
@@ -118,9 +171,29 @@ impl Mailer {
             .iter()
             .map(|(k, v)| format!("<tr><th align=\"left\">{}</th><td>{}</td></tr>", escape(k), escape(v)))
             .collect();
+        let tails = logs.map(log_tails).unwrap_or_default();
+        let text_logs: String = tails
+            .iter()
+            .map(|(h, lines)| {
+                format!(
+                    "\n{h}:\n{}\n",
+                    lines.iter().map(|l| format!("  {l}\n")).collect::<String>()
+                )
+            })
+            .collect();
+        let html_logs: String = tails
+            .iter()
+            .map(|(h, lines)| {
+                format!(
+                    "<h4>{}</h4><pre style=\"background:#f4f4f4;padding:6px;white-space:pre-wrap\">{}</pre>",
+                    escape(h),
+                    escape(&lines.join("\n"))
+                )
+            })
+            .collect();
         let unsubscribe = self.unsubscribe_url(n.user_id, to);
         let text = format!(
-            "{}\n\n{}\n\n{text_facts}\nThe job: {job_url}\nYour inbox: {}/notifications\n{}",
+            "{}\n\n{}\n\n{text_facts}{text_logs}\nThe job: {job_url}\nYour inbox: {}/notifications\n{}",
             n.title,
             n.body,
             self.public_url,
@@ -130,7 +203,7 @@ impl Mailer {
                 .unwrap_or_default()
         );
         let html = format!(
-            "<!doctype html><html><body style=\"font-family:sans-serif\"><h2>{}</h2><p>{}</p><table>{html_facts}</table>\
+            "<!doctype html><html><body style=\"font-family:sans-serif\"><h2>{}</h2><p>{}</p><table>{html_facts}</table>{html_logs}\
              <p><a href=\"{}\">Open the job</a> · <a href=\"{}/notifications\">Your inbox</a></p>{}</body></html>",
             escape(&n.title),
             escape(&n.body),
@@ -154,12 +227,16 @@ impl Mailer {
         )
     }
 
-    /// One e-mail summing up `items` (oldest first) for a user who reached their hourly limit.
+    /// One e-mail summing up `items` (oldest first), held for a digest: `intro` says why
+    /// ([`digest_intro`]).
     ///
     /// # Errors
     /// As [`Mailer::compose`].
-    pub fn compose_digest(&self, to: &str, items: &[Notification]) -> Result<Message, EmailError> {
-        let subject = format!("{} notifications from Cosmic Horizons", items.len());
+    pub fn compose_digest(&self, to: &str, items: &[Notification], intro: &str) -> Result<Message, EmailError> {
+        let subject = match items.len() {
+            1 => "1 notification from Cosmic Horizons".to_owned(),
+            n => format!("{n} notifications from Cosmic Horizons"),
+        };
         let lines: String = items
             .iter()
             .map(|n| format!("- {} ({})\n  {}/jobs/{}\n", n.title, n.body, self.public_url, n.job_id))
@@ -179,7 +256,7 @@ impl Mailer {
         let user = items.first().map(|n| n.user_id).unwrap_or_default();
         let unsubscribe = self.unsubscribe_url(user, to);
         let text = format!(
-            "You reached this hour's e-mail limit; these came meanwhile:\n\n{lines}\nYour inbox: {}/notifications\n{}",
+            "{intro}\n\n{lines}\nYour inbox: {}/notifications\n{}",
             self.public_url,
             unsubscribe
                 .as_ref()
@@ -187,9 +264,10 @@ impl Mailer {
                 .unwrap_or_default()
         );
         let html = format!(
-            "<!doctype html><html><body style=\"font-family:sans-serif\"><h2>{}</h2><ul>{rows}</ul>\
+            "<!doctype html><html><body style=\"font-family:sans-serif\"><h2>{}</h2><p>{}</p><ul>{rows}</ul>\
              <p><a href=\"{}/notifications\">Your inbox</a></p></body></html>",
             escape(&subject),
+            escape(intro),
             escape(&self.public_url)
         );
         let id = items.first().map_or_else(uuid::Uuid::now_v7, |n| n.id);
@@ -243,5 +321,33 @@ impl Mailer {
             .await
             .map(|_| ())
             .map_err(|e| EmailError::Smtp(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_tail_is_short_and_clean() {
+        let text = (1..=30).map(|i| format!("line {i}\n")).collect::<String>() + "\n\n";
+        let tail = last_lines(&text, LOG_LINES);
+        assert_eq!(tail.len(), LOG_LINES);
+        assert_eq!(tail.first().map(String::as_str), Some("line 21"));
+        assert_eq!(tail.last().map(String::as_str), Some("line 30"));
+        let long = format!("{}\u{1b}[31mred\tx", "é".repeat(300));
+        let cut = last_lines(&long, 1);
+        assert_eq!(cut[0].chars().count(), LOG_LINE_CHARS + 1);
+        assert!(cut[0].ends_with('…') && !cut[0].contains('\u{1b}'));
+        assert!(last_lines("", 5).is_empty());
+        let logs = JobLogs {
+            stdout: "done\n".into(),
+            stderr: String::new(),
+            truncated: false,
+        };
+        assert_eq!(
+            log_tails(&logs),
+            vec![("Last lines of standard output", vec!["done".to_owned()])]
+        );
     }
 }

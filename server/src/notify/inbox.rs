@@ -44,6 +44,37 @@ impl Inbox {
         }
     }
 
+    /// Every watched project and job must be one `user_id` may read (422 naming the watch;
+    /// the same answer for one that does not exist).
+    async fn check_watches(&self, user_id: Uuid, rules: &NotificationRules) -> ServiceResult<()> {
+        for (i, w) in rules.watches.iter().enumerate() {
+            let (field, project) = match (&w.project, w.job_id) {
+                (Some(p), _) => (format!("watches[{i}].project"), Some(p.clone())),
+                (None, Some(id)) => (
+                    format!("watches[{i}].job_id"),
+                    match self.store.get_job(id).await {
+                        Ok(u) => Some(u.job.project),
+                        Err(crate::store::StoreError::JobNotFound(_)) => None,
+                        Err(e) => return Err(e.into()),
+                    },
+                ),
+                (None, None) => continue,
+            };
+            let readable = match &project {
+                Some(p) => self.auth.may_read_project(user_id, p).await?,
+                None => false,
+            };
+            if !readable {
+                let what = w.project.as_ref().map_or_else(
+                    || format!("job {}", w.job_id.unwrap_or_default()),
+                    |p| format!("project '{}'", p.escape_debug()),
+                );
+                return Err(FieldError::new(field, format!("there is no {what} that you may read")).into());
+            }
+        }
+        Ok(())
+    }
+
     /// `user_id`'s webhook `id`, or 404.
     async fn own_webhook(&self, user_id: Uuid, id: Uuid) -> ServiceResult<Webhook> {
         match self.store.webhook(id).await? {
@@ -130,6 +161,7 @@ impl NotificationService for Inbox {
     async fn save_rules(&self, caller: &Principal, rules: NotificationRules) -> ServiceResult<NotificationRules> {
         let user = recipient(caller, Action::Write)?;
         let rules = rules.validate()?;
+        self.check_watches(user.user_id, &rules).await?;
         self.store
             .save_notification_rules(user.user_id, &rules, crate::clock::now())
             .await?;

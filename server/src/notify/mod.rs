@@ -21,15 +21,15 @@ mod inbox;
 pub mod webhook;
 
 use std::collections::HashMap;
-
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use ch_domain::notification::summary;
-use ch_domain::{EventType, JobEvent, NewEvent, Notification, NotificationKind, NotificationRules};
+use ch_domain::{EventType, Job, JobEvent, NewEvent, Notification, NotificationKind, NotificationRules};
 use tracing::{debug, instrument};
 use uuid::Uuid;
 
+use crate::auth::Auth;
 use crate::bus::{CommitSignal, EventSink};
 use crate::store::{EMAIL, Route, Store, webhook_channel};
 
@@ -39,7 +39,8 @@ pub use inbox::Inbox;
 /// The actor recorded on `notification.sent` events.
 pub const ACTOR: &str = "notification-service";
 
-/// Turns job events into notifications by each job owner's rules.
+/// Turns job events into notifications by each user's rules: a job's owner, and whoever
+/// watches its project or the job itself (while they may read it).
 pub struct Notifier {
     store: Store,
     signal: CommitSignal,
@@ -47,36 +48,37 @@ pub struct Notifier {
     email: bool,
     /// Rung when deliveries were queued (the delivery worker's wake-up).
     wake: Arc<tokio::sync::Notify>,
+    /// Decides whether a watcher may still read a watched project.
+    auth: Auth,
 }
 
-/// A job owner as the notifier sees them.
+/// A user as the notifier sees them.
 struct Recipient {
     user_id: Uuid,
+    username: String,
     rules: NotificationRules,
-    /// Deliveries beyond the inbox each of their notifications gets.
+    /// Deliveries beyond the inbox each of their notifications gets (e-mail's hold is set
+    /// per notification).
     routes: Vec<Route>,
 }
 
 impl Notifier {
     /// `email`: whether the site has an SMTP server; `wake`: the delivery worker's wake-up.
-    pub fn new(store: Store, signal: CommitSignal, email: bool, wake: Arc<tokio::sync::Notify>) -> Self {
+    pub fn new(store: Store, signal: CommitSignal, email: bool, wake: Arc<tokio::sync::Notify>, auth: Auth) -> Self {
         Self {
             store,
             signal,
             email,
             wake,
+            auth,
         }
     }
 
-    /// The user a job's notifications go to (its owner, when an enabled account of that name
-    /// exists), their rules and routes.
-    async fn recipient(&self, owner: &str) -> anyhow::Result<Option<Recipient>> {
-        let Some(user) = self.store.user_by_name(owner).await? else {
+    /// An enabled user's rules and routes (`None` for a disabled or unknown account).
+    async fn recipient(&self, user: Option<crate::store::UserRow>) -> anyhow::Result<Option<Recipient>> {
+        let Some(user) = user.filter(|u| !u.disabled) else {
             return Ok(None);
         };
-        if user.disabled {
-            return Ok(None);
-        }
         let rules = self.store.notification_rules(user.user_id).await?.unwrap_or_default();
         let mut routes: Vec<Route> = rules
             .email
@@ -85,20 +87,55 @@ impl Notifier {
             .map(|address| Route {
                 channel: EMAIL.to_owned(),
                 target: address.clone(),
+                hold_until: None,
             })
             .collect();
         for hook in self.store.webhooks_of(user.user_id).await? {
             routes.push(Route {
                 channel: webhook_channel(hook.id),
                 target: hook.url,
+                hold_until: None,
             });
         }
         Ok(Some(Recipient {
             user_id: user.user_id,
+            username: user.username,
             rules,
             routes,
         }))
     }
+
+    /// Who may hear of `job`'s events: its owner and its watchers, each once (by user id).
+    async fn audience(&self, job: &Job, known: &mut Known) -> anyhow::Result<Vec<Uuid>> {
+        let mut ids = Vec::new();
+        if let Some(id) = known.by_name.get(&job.owner) {
+            ids.extend(*id);
+        } else {
+            let r = self.recipient(self.store.user_by_name(&job.owner).await?).await?;
+            let id = r.as_ref().map(|r| r.user_id);
+            known.by_name.insert(job.owner.clone(), id);
+            if let Some(r) = r {
+                known.users.insert(r.user_id, Some(r));
+            }
+            ids.extend(id);
+        }
+        for watcher in self.store.watchers(&job.project, job.id).await? {
+            if let std::collections::hash_map::Entry::Vacant(slot) = known.users.entry(watcher) {
+                slot.insert(self.recipient(self.store.user_by_id(watcher).await?).await?);
+            }
+            if !ids.contains(&watcher) {
+                ids.push(watcher);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+/// Users looked up while handling one batch of events.
+#[derive(Default)]
+struct Known {
+    users: HashMap<Uuid, Option<Recipient>>,
+    by_name: HashMap<String, Option<Uuid>>,
 }
 
 #[async_trait]
@@ -109,50 +146,58 @@ impl EventSink for Notifier {
 
     #[instrument(skip_all, fields(events = events.len()))]
     async fn publish(&self, events: &[JobEvent]) -> anyhow::Result<()> {
-        let mut recipients: HashMap<String, Option<Recipient>> = HashMap::new();
+        let mut known = Known::default();
         let mut items = Vec::new();
         for event in events {
             let Some((kind, job)) = NotificationKind::of_event(event) else {
                 continue;
             };
-            if !recipients.contains_key(&job.owner) {
-                let r = self.recipient(&job.owner).await?;
-                recipients.insert(job.owner.clone(), r);
+            for user_id in self.audience(&job, &mut known).await? {
+                let Some(Some(r)) = known.users.get(&user_id) else {
+                    continue;
+                };
+                let is_owner = r.username == job.owner;
+                let wanted = r.rules.kinds_for(&job, is_owner).is_some_and(|k| k.contains(&kind));
+                if !wanted || (!r.rules.in_app && r.routes.is_empty()) {
+                    continue;
+                }
+                // A watcher hears of a project's jobs only while they may read them.
+                if !is_owner && !self.auth.may_read_project(user_id, &job.project).await? {
+                    continue;
+                }
+                let now = crate::clock::now();
+                let hold = r.rules.email_hold(now);
+                let routes: Vec<Route> = r
+                    .routes
+                    .iter()
+                    .map(|route| Route {
+                        hold_until: if route.channel == EMAIL { hold } else { None },
+                        ..route.clone()
+                    })
+                    .collect();
+                let n = Notification {
+                    id: Uuid::now_v7(),
+                    user_id,
+                    kind,
+                    source_event_id: event.event_id,
+                    job_id: job.id,
+                    title: kind.title(&job.name),
+                    body: summary(kind, &job, event),
+                    created_at: now,
+                    read_at: None,
+                    // Delivered elsewhere only: kept (its deliveries refer to it) but out of the inbox.
+                    dismissed_at: (!r.rules.in_app).then_some(now),
+                };
+                let sent = NewEvent::notification(
+                    Uuid::now_v7(),
+                    EventType::NotificationSent,
+                    &n,
+                    ACTOR,
+                    &event.correlation_id,
+                    now,
+                );
+                items.push((n, sent, routes));
             }
-            let Some(Some(Recipient { user_id, rules, routes })) = recipients.get(&job.owner) else {
-                continue;
-            };
-            // The job's own choice at submit (`notify`, as `--mail-type`) comes before the rules'.
-            let wanted = job
-                .notify
-                .as_ref()
-                .map_or_else(|| rules.wants(kind), |k| k.contains(&kind));
-            if !wanted || (!rules.in_app && routes.is_empty()) {
-                continue;
-            }
-            let now = crate::clock::now();
-            let n = Notification {
-                id: Uuid::now_v7(),
-                user_id: *user_id,
-                kind,
-                source_event_id: event.event_id,
-                job_id: job.id,
-                title: kind.title(&job.name),
-                body: summary(kind, &job),
-                created_at: now,
-                read_at: None,
-                // Delivered elsewhere only: kept (its deliveries refer to it) but out of the inbox.
-                dismissed_at: (!rules.in_app).then_some(now),
-            };
-            let sent = NewEvent::notification(
-                Uuid::now_v7(),
-                EventType::NotificationSent,
-                &n,
-                ACTOR,
-                &event.correlation_id,
-                now,
-            );
-            items.push((n, sent, routes.clone()));
         }
         let deliveries = items.iter().any(|(_, _, r)| !r.is_empty());
         let committed = self.store.record_notifications(items).await?;

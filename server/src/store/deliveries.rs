@@ -61,6 +61,9 @@ pub fn webhook_channel(id: Uuid) -> String {
 pub struct Route {
     pub channel: String,
     pub target: String,
+    /// Held until then, to go out in one digest with the others held with it (the user's
+    /// digest setting or quiet hours); `None`: sent at once.
+    pub hold_until: Option<DateTime<Utc>>,
 }
 
 /// One queued delivery.
@@ -134,13 +137,19 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "insert into notification_delivery (notification_delivery_id, notification_id, user_id, channel, target, \
-             status, attempts, next_attempt_at, created_at) values ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+             status, attempts, next_attempt_at, created_at) values ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
         )
         .bind(Uuid::now_v7().to_string())
         .bind(notification_id.to_string())
         .bind(user_id.to_string())
         .bind(route.channel.clone())
         .bind(route.target.clone())
+        .bind(if route.hold_until.is_some() {
+            "digest"
+        } else {
+            "pending"
+        })
+        .bind(to_millis(route.hold_until.unwrap_or(now)))
         .bind(to_millis(now))
         .execute(&mut **tx)
         .await?;

@@ -1,6 +1,7 @@
 //! The event log (a transactional outbox): append-only, with a monotonically increasing offset.
 
 use ch_domain::{EventType, JobEvent, NewEvent};
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use tracing::instrument;
@@ -179,6 +180,21 @@ impl Store {
                 .fetch_all(&self.reader)
                 .await?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    /// Whether job `job_id` has an event of `event_type` that occurred at or after `since`
+    /// (read from the primary, so a check-then-write under the job's version sees the latest).
+    #[instrument(skip(self), err)]
+    pub async fn has_event_since(&self, job_id: Uuid, event_type: EventType, since: DateTime<Utc>) -> Result<bool> {
+        let row = sqlx::query(
+            "select 1 as found from job_event where job_id = $1 and event_type = $2 and occurred_at >= $3 limit 1",
+        )
+        .bind(job_id.to_string())
+        .bind(event_type.as_str())
+        .bind(to_millis(since))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
     }
 
     /// The notification events addressed to `user_id` with offset > `after`, in offset order.

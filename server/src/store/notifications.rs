@@ -2,7 +2,7 @@
 //! written with its `notification.*` event in one transaction, like a job's changes.
 
 use ch_api::MarkAction;
-use ch_domain::{EventType, JobEvent, NewEvent, Notification, NotificationKind, NotificationRules};
+use ch_domain::{EventType, JobEvent, NewEvent, Notification, NotificationKind, NotificationRules, QuietHours, Watch};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -44,6 +44,20 @@ pub struct InboxPage {
     pub items: Vec<Notification>,
     /// Whether older notifications follow the page.
     pub more: bool,
+}
+
+/// Kind names as stored (a JSON array).
+fn kinds_json(kinds: &[NotificationKind]) -> Result<String> {
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    serde_json::to_string(&names).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Kinds from [`kinds_json`]'s form; a kind a later version dropped is ignored rather than
+/// failing every read.
+fn kinds_from(json: &str) -> Result<Vec<NotificationKind>> {
+    let names: Vec<String> =
+        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("notification kinds: {e}")))?;
+    Ok(names.iter().filter_map(|k| NotificationKind::parse(k)).collect())
 }
 
 const COLUMNS: &str = "notification_id, user_id, source_event_id, kind, job_id, title, body, created_at, \
@@ -223,23 +237,53 @@ impl Store {
     /// `user_id`'s saved rules (`None`: they never saved any; the defaults apply).
     #[instrument(skip(self), err)]
     pub async fn notification_rules(&self, user_id: Uuid) -> Result<Option<NotificationRules>> {
-        let row = sqlx::query("select kinds, in_app, email from notification_rule where user_id = $1")
-            .bind(user_id.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
+        let row = sqlx::query(
+            "select kinds, in_app, email, email_digest, quiet_start, quiet_end, time_zone \
+             from notification_rule where user_id = $1",
+        )
+        .bind(user_id.to_string())
+        .fetch_optional(&self.reader)
+        .await?;
         let Some(row) = row else { return Ok(None) };
-        let kinds: String = row.try_get("kinds")?;
-        let kinds: Vec<String> =
-            serde_json::from_str(&kinds).map_err(|e| StoreError::Corrupt(format!("notification kinds: {e}")))?;
+        let digest: String = row.try_get("email_digest")?;
+        let quiet = match (
+            row.try_get::<Option<String>, _>("quiet_start")?,
+            row.try_get::<Option<String>, _>("quiet_end")?,
+        ) {
+            (Some(start), Some(end)) => Some(QuietHours { start, end }),
+            _ => None,
+        };
+        let watches =
+            sqlx::query("select project, job_id, kinds from notification_watch where user_id = $1 order by position")
+                .bind(user_id.to_string())
+                .fetch_all(&self.reader)
+                .await?
+                .iter()
+                .map(|w| {
+                    Ok(Watch {
+                        project: w.try_get("project")?,
+                        job_id: w
+                            .try_get::<Option<String>, _>("job_id")?
+                            .map(|j| parse("job_id", &j))
+                            .transpose()?,
+                        kinds: kinds_from(&w.try_get::<String, _>("kinds")?)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
         Ok(Some(NotificationRules {
-            // A kind a later version dropped is ignored rather than failing every read.
-            kinds: kinds.iter().filter_map(|k| NotificationKind::parse(k)).collect(),
+            kinds: kinds_from(&row.try_get::<String, _>("kinds")?)?,
             in_app: row.try_get::<i64, _>("in_app")? != 0,
             email: row.try_get("email")?,
+            watches,
+            email_digest: serde_json::from_value(serde_json::Value::String(digest.clone()))
+                .map_err(|_| StoreError::Corrupt(format!("e-mail digest {digest}")))?,
+            quiet_hours: quiet,
+            time_zone: row.try_get("time_zone")?,
         }))
     }
 
-    /// Saves `user_id`'s rules (already validated), replacing any earlier ones.
+    /// Saves `user_id`'s rules (already validated), replacing any earlier ones and their
+    /// watches, in one transaction.
     #[instrument(skip(self), err)]
     pub async fn save_notification_rules(
         &self,
@@ -247,20 +291,59 @@ impl Store {
         rules: &NotificationRules,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let kinds: Vec<&str> = rules.kinds.iter().map(|k| k.as_str()).collect();
-        let kinds = serde_json::to_string(&kinds).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let digest = serde_json::to_value(rules.email_digest)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "off".to_owned());
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "insert into notification_rule (user_id, kinds, in_app, email, updated_at) values ($1, $2, $3, $4, $5) \
+            "insert into notification_rule (user_id, kinds, in_app, email, updated_at, email_digest, quiet_start, \
+             quiet_end, time_zone) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              on conflict (user_id) do update set kinds = excluded.kinds, in_app = excluded.in_app, \
-             email = excluded.email, updated_at = excluded.updated_at",
+             email = excluded.email, updated_at = excluded.updated_at, email_digest = excluded.email_digest, \
+             quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end, time_zone = excluded.time_zone",
         )
         .bind(user_id.to_string())
-        .bind(kinds)
+        .bind(kinds_json(&rules.kinds)?)
         .bind(i64::from(rules.in_app))
         .bind(rules.email.clone())
         .bind(to_millis(now))
-        .execute(&self.pool)
+        .bind(digest)
+        .bind(rules.quiet_hours.as_ref().map(|q| q.start.clone()))
+        .bind(rules.quiet_hours.as_ref().map(|q| q.end.clone()))
+        .bind(rules.time_zone.clone())
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("delete from notification_watch where user_id = $1")
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        for (position, w) in rules.watches.iter().enumerate() {
+            sqlx::query(
+                "insert into notification_watch (user_id, project, job_id, kinds, position) values ($1, $2, $3, $4, $5)",
+            )
+            .bind(user_id.to_string())
+            .bind(w.project.clone())
+            .bind(w.job_id.map(|j| j.to_string()))
+            .bind(kinds_json(&w.kinds)?)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The users who watch project `project` or job `job_id` (each once).
+    #[instrument(skip(self), err)]
+    pub async fn watchers(&self, project: &str, job_id: Uuid) -> Result<Vec<Uuid>> {
+        let rows = sqlx::query("select distinct user_id from notification_watch where project = $1 or job_id = $2")
+            .bind(project.to_owned())
+            .bind(job_id.to_string())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter()
+            .map(|r| parse("user_id", &r.try_get::<String, _>("user_id")?))
+            .collect()
     }
 }

@@ -42,7 +42,8 @@ async fn ada(app: &TestApp) -> reqwest::Client {
 
 /// Submits a job of Ada's that fails, and waits until it has.
 async fn fail(app: &TestApp, ada: &reqwest::Client, name: &str) -> uuid::Uuid {
-    let body = json!({ "name": name, "project": "radio", "command": "exit 3", "max_retries": 0 });
+    let command = "echo calibrating; echo 'antenna 7 lost lock' >&2; exit 3";
+    let body = json!({ "name": name, "project": "radio", "command": command, "max_retries": 0 });
     app.run_as(ada, body, JobStatus::Failed).await.id
 }
 
@@ -85,6 +86,10 @@ async fn a_failed_job_is_emailed_with_an_unsubscribe_link_that_works() {
         "text and HTML: {m}"
     );
     assert!(m.contains(&job.to_string()), "links to the job: {m}");
+    assert!(
+        m.contains("Last lines of standard error") && m.contains("antenna 7 lost lock"),
+        "the end of its output: {m}"
+    );
     assert_eq!(
         header(m, "List-Unsubscribe-Post").as_deref(),
         Some("List-Unsubscribe=One-Click")
@@ -217,6 +222,66 @@ async fn past_the_hourly_limit_the_rest_waits_for_a_digest() {
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(smtp.messages().len(), 3);
+    store.close().await;
+    app.stop().await;
+}
+
+/// Quiet hours that cover now hold the e-mail until they end (the inbox is not held); then
+/// one digest says why it comes late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quiet_hours_hold_email_until_they_end() {
+    let Some(smtp) = SmtpServer::start().await else { return };
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, smtp_at(smtp.port)).await else {
+        return;
+    };
+    let ada = app.user("ada", "scientist", &[("radio", "member")]).await;
+    let now = chrono::Utc::now();
+    let hhmm = |t: chrono::DateTime<chrono::Utc>| t.format("%H:%M").to_string();
+    let (start, end) = (now - chrono::Duration::hours(1), now + chrono::Duration::hours(2));
+    let (s, r) = app
+        .call(
+            &ada,
+            "PUT",
+            "/api/notifications/rules",
+            Some(json!({ "kinds": ["failed"], "in_app": true, "email": "ada@example.org",
+                         "quiet_hours": { "start": hhmm(start), "end": hhmm(end) }, "time_zone": "UTC" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    fail(&app, &ada, "night").await;
+    let (_, inbox) = app.call(&ada, "GET", "/api/notifications", None).await;
+    let id = inbox["items"][0]["id"]
+        .as_str()
+        .and_then(|i| i.parse().ok())
+        .expect("in the inbox at once");
+    let store = server::store::Store::connect(&app.database_url).await.expect("store");
+    let held = store.deliveries_of(id).await.expect("deliveries");
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].status, server::store::DeliveryStatus::Digest, "{held:?}");
+    let until = held[0].next_attempt_at;
+    assert!(
+        until > now + chrono::Duration::minutes(110) && until <= end,
+        "held until the quiet hours end ({end}): {until}"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(smtp.messages().is_empty(), "nothing sent in the quiet hours");
+    // The quiet hours end (as if).
+    store
+        .delivery_held(held[0].id, chrono::Utc::now() - chrono::Duration::seconds(1))
+        .await
+        .expect("due now");
+    let mail = smtp.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(
+        header(&mail[0], "Subject").as_deref(),
+        Some("1 notification from Cosmic Horizons"),
+        "{}",
+        mail[0]
+    );
+    assert!(
+        mail[0].contains("during your quiet hours") && mail[0].contains("Job 'night' failed"),
+        "{}",
+        mail[0]
+    );
     store.close().await;
     app.stop().await;
 }

@@ -217,7 +217,8 @@ async fn inbox(db: Db) {
     assert_eq!(s, 200);
     assert_eq!(
         rules,
-        json!({ "kinds": ["completed", "failed", "timed_out"], "in_app": true, "email": null })
+        json!({ "kinds": ["completed", "failed", "timed_out"], "in_app": true, "email": null, "watches": [],
+                "email_digest": "off", "quiet_hours": null, "time_zone": "UTC" })
     );
     let (s, e) = app
         .call(

@@ -111,6 +111,12 @@ impl LocalExecutor {
     }
 
     /// `<data dir>/jobs/<id>`: the job's logs, status files and working directory `work/`.
+    /// `job`'s time limit here: its own, capped by `executor.max_runtime_cap_secs`.
+    fn limit(&self, job: &Job) -> std::time::Duration {
+        let own = u64::from(job.resources.max_runtime_minutes) * 60;
+        std::time::Duration::from_secs(self.settings.max_runtime_cap_secs.map_or(own, |cap| cap.min(own)))
+    }
+
     fn job_dir(&self, id: Uuid) -> PathBuf {
         self.logs_dir.join(id.to_string())
     }
@@ -166,6 +172,10 @@ impl Executor for LocalExecutor {
     /// Opens `file` beneath the job's working directory (`<jobs dir>/<id>/work`).
     async fn output(&self, job: &Job, file: &Path) -> Result<Opened, BeneathError> {
         crate::executor::logs::output(self.job_dir(job.id), file).await
+    }
+
+    fn time_limit(&self, job: &Job) -> std::time::Duration {
+        self.limit(job)
     }
 
     /// Settles what a previous server process left: re-attaches to its jobs that still run,

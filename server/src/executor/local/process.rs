@@ -256,8 +256,7 @@ impl LocalExecutor {
         });
 
         // The limit counts from the job's start, whichever server started it.
-        let own = u64::from(job.resources.max_runtime_minutes) * 60;
-        let limit = Duration::from_secs(self.settings.max_runtime_cap_secs.map_or(own, |cap| cap.min(own)));
+        let limit = self.limit(job);
         let elapsed = job
             .started_at
             .and_then(|t| (chrono::Utc::now() - t).to_std().ok())

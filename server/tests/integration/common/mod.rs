@@ -24,6 +24,13 @@ pub enum Db {
     Postgres,
 }
 
+/// The 1-, 5- and 15-minute load averages (`/proc/loadavg`), for benchmark reports.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }

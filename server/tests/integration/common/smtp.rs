@@ -91,6 +91,31 @@ impl SmtpServer {
         files.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect()
     }
 
+    /// When each message about a job arrived (the time aiosmtpd wrote its file), by the job
+    /// id its link names (`/jobs/<id>`); the first message per job counts.
+    pub fn arrivals(&self) -> std::collections::HashMap<uuid::Uuid, std::time::SystemTime> {
+        let new = self.dir.path().join("mail/new");
+        let mut out = std::collections::HashMap::new();
+        for entry in std::fs::read_dir(&new).into_iter().flatten().filter_map(Result::ok) {
+            let (Ok(text), Ok(at)) = (
+                std::fs::read_to_string(entry.path()),
+                entry.metadata().and_then(|m| m.modified()),
+            ) else {
+                continue;
+            };
+            let job = text
+                .split("/jobs/")
+                .nth(1)
+                .and_then(|rest| rest.get(..36))
+                .and_then(|id| id.parse::<uuid::Uuid>().ok());
+            if let Some(job) = job {
+                let first = out.entry(job).or_insert(at);
+                *first = (*first).min(at);
+            }
+        }
+        out
+    }
+
     /// Waits (≤ `limit`) until `n` messages arrived; returns them.
     pub async fn wait_for(&self, n: usize, limit: Duration) -> Vec<String> {
         let deadline = tokio::time::Instant::now() + limit;
