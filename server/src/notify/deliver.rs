@@ -1,5 +1,6 @@
 //! The delivery worker: sends the queued deliveries (`notification_delivery`, written with
-//! their notifications) by e-mail and to webhooks, each target's in the order they were queued.
+//! their notifications) by e-mail and to webhooks, each lane's — an address, one webhook — in
+//! the order they were queued.
 //!
 //! A delivery is claimed before it is sent (a lease, so several instances share the queue), and
 //! marked sent once the SMTP server accepted it or the webhook's receiver answered 2xx: a crash
@@ -9,7 +10,9 @@
 //! target's oldest delivery waits for its retry, its later ones wait too (order is kept).
 //! A user who was sent `max_per_user_per_hour` e-mails in the last hour gets the rest of the
 //! hour's notifications in one digest when the hour ends. The worker never blocks job
-//! processing: the queue is a table, and a dead SMTP server only grows it.
+//! processing: the queue is a table, and a dead SMTP server only grows it. Targets are served
+//! concurrently (up to 16, one task each), so a slow or hanging receiver delays only its own
+//! deliveries.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,7 +20,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, instrument, warn};
 
@@ -27,6 +30,19 @@ use crate::store::{Delivery, DeliveryStatus, EMAIL, Store};
 
 /// Deliveries read per round.
 const ROUND: u32 = 200;
+/// Targets served at once.
+const PARALLEL: usize = 16;
+/// Deliveries one task sends to its target in a row before the target goes back to the queue.
+const FOLLOW_ON: usize = 50;
+
+/// The lanes — (channel, target): an address, or one webhook — a task is serving now.
+type Busy = Arc<std::sync::Mutex<std::collections::HashSet<(String, String)>>>;
+
+/// The lane of `d`: deliveries in one lane go in order, lanes independently (two users'
+/// webhooks to one URL are two lanes; e-mail to one address is one).
+fn lane(d: &Delivery) -> (String, String) {
+    (d.channel.clone(), d.target.clone())
+}
 /// Longest sleep between rounds (a commit on another instance wakes nobody here).
 const POLL: Duration = Duration::from_secs(2);
 /// Longest pause between retries.
@@ -51,13 +67,33 @@ struct Attempt {
     error: Option<(String, bool)>,
 }
 
+/// Work for one target, run in a task of its own.
+enum Work {
+    One(Delivery),
+    Digest(Vec<Delivery>),
+}
+
 impl Deliverer {
+    /// Sends until `shutdown`. Targets are independent: up to [`PARALLEL`] are served at
+    /// once, each by one task, so a slow or hanging receiver holds up its own deliveries only.
     pub async fn run(self, shutdown: CancellationToken) {
         info!(email = self.email.is_some(), "notification delivery started");
+        let this = Arc::new(self);
+        let busy: Busy = Arc::default();
+        let permits = Arc::new(Semaphore::new(PARALLEL));
+        // Sends in flight; aborted at shutdown (their claims lapse, and whichever instance
+        // runs next sends them again).
+        let mut sending = tokio::task::JoinSet::new();
         loop {
-            let woken = self.wake.notified();
-            let next = match self.round().await {
-                Ok(next) => next,
+            while sending.try_join_next().is_some() {}
+            let woken = this.wake.notified();
+            let next = match this.round(&busy).await {
+                Ok((next, work)) => {
+                    for w in work {
+                        sending.spawn(this.clone().serve(w, busy.clone(), permits.clone()));
+                    }
+                    next
+                }
                 Err(e) => {
                     warn!(error = %e, "reading the delivery queue failed");
                     None
@@ -70,50 +106,101 @@ impl Deliverer {
             tokio::select! {
                 () = woken => {}
                 () = tokio::time::sleep(pause) => {}
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => {
+                    sending.shutdown().await;
+                    return;
+                }
             }
         }
     }
 
-    /// Sends what is due; returns when the next round is due: at once after a round that sent
-    /// something (what it sent may have failed and have a retry due before the next poll),
-    /// else when the next delivery not yet due is.
+    /// Sends `w` (one target's), then frees its target and rings for the next round.
+    async fn serve(self: Arc<Self>, w: Work, busy: Busy, permits: Arc<Semaphore>) {
+        let (channel, target) = match &w {
+            Work::One(d) => lane(d),
+            Work::Digest(batch) => batch.first().map(lane).unwrap_or_default(),
+        };
+        let _permit = permits.acquire_owned().await;
+        let mut w = w;
+        for _ in 0..FOLLOW_ON {
+            let result = match &w {
+                Work::One(d) => self.one(d).await,
+                Work::Digest(batch) => self.digest(&batch.iter().collect::<Vec<_>>()).await,
+            };
+            if let Err(e) = result {
+                warn!(error = %e, %target, "a delivery could not be recorded");
+                break;
+            }
+            // The target's next one, when it is plainly pending and due, goes at once (a
+            // delivery that failed is its own next, not due yet: the order is kept).
+            let Work::One(sent) = &w else { break };
+            match self.store.next_delivery_on(&channel, &target).await {
+                Ok(Some(n))
+                    if n.id != sent.id
+                        && n.status == DeliveryStatus::Pending
+                        && n.next_attempt_at <= crate::clock::now() =>
+                {
+                    w = Work::One(n);
+                }
+                _ => break,
+            }
+        }
+        if let Ok(mut b) = busy.lock() {
+            b.remove(&(channel, target));
+        }
+        // Its next delivery (or its retry) is for the next round.
+        self.wake.notify_one();
+    }
+
+    /// The work due: for each target whose oldest delivery is due and that no task serves,
+    /// marked busy; and when the next delivery not yet due is (a finished task rings the
+    /// wake-up).
     #[instrument(skip_all, err)]
-    async fn round(&self) -> anyhow::Result<Option<DateTime<Utc>>> {
+    async fn round(&self, busy: &Busy) -> anyhow::Result<(Option<DateTime<Utc>>, Vec<Work>)> {
         let open = self.store.open_deliveries(ROUND).await?;
         let now = crate::clock::now();
         let mut next: Option<DateTime<Utc>> = None;
-        let mut heads: HashMap<&str, &Delivery> = HashMap::new();
-        let mut worked = false;
+        let mut heads: HashMap<(&str, &str), &Delivery> = HashMap::new();
+        let mut work = Vec::new();
         for d in &open {
             // Only each address's oldest is sent; the rest wait their turn — or, behind a
-            // digest that waits for the hour's end, join it.
-            if let Some(head) = heads.get(d.target.as_str()) {
+            // digest that waits for its time, join it.
+            if let Some(head) = heads.get(&(d.channel.as_str(), d.target.as_str())) {
                 if head.status == DeliveryStatus::Digest && d.status == DeliveryStatus::Pending {
                     self.store.delivery_held(d.id, head.next_attempt_at).await?;
                 }
                 continue;
             }
-            heads.insert(&d.target, d);
+            heads.insert((&d.channel, &d.target), d);
             if d.next_attempt_at > now {
                 next = Some(next.map_or(d.next_attempt_at, |n| n.min(d.next_attempt_at)));
                 continue;
             }
-            match d.status {
-                DeliveryStatus::Digest => {
-                    let batch: Vec<&Delivery> = open
-                        .iter()
-                        .filter(|x| {
-                            x.target == d.target && x.status == DeliveryStatus::Digest && x.next_attempt_at <= now
-                        })
-                        .collect();
-                    self.digest(&batch).await?;
-                }
-                _ => self.one(d).await?,
+            match busy.lock() {
+                Ok(b) if !b.contains(&lane(d)) => {}
+                _ => continue,
             }
-            worked = true;
+            work.push(match d.status {
+                DeliveryStatus::Digest => Work::Digest(
+                    open.iter()
+                        .filter(|x| {
+                            lane(x) == lane(d) && x.status == DeliveryStatus::Digest && x.next_attempt_at <= now
+                        })
+                        .cloned()
+                        .collect(),
+                ),
+                _ => Work::One(d.clone()),
+            });
         }
-        Ok(if worked { Some(now) } else { next })
+        if let Ok(mut b) = busy.lock() {
+            for w in &work {
+                match w {
+                    Work::One(d) => b.insert(lane(d)),
+                    Work::Digest(batch) => batch.first().is_some_and(|d| b.insert(lane(d))),
+                };
+            }
+        }
+        Ok((next, work))
     }
 
     /// The first retry pause (ms) and the attempts allowed along `channel`: the SMTP server's

@@ -126,6 +126,39 @@ pub struct SendError {
     pub message: String,
 }
 
+/// Most HTTP clients kept for reuse (one per receiver host and checked address).
+const CLIENTS_MAX: usize = 1024;
+
+type ClientKey = (String, SocketAddr, Duration);
+
+/// Clients by (host, the address checked for it, timeout): a receiver's connections are kept
+/// alive between deliveries, and each client only ever connects to the address it was made
+/// for (`resolve` pins it), so a host that resolves elsewhere later gets a new client.
+static CLIENTS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<ClientKey, reqwest::Client>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The client for `host` pinned to `addr` (no redirects, `timeout` per request).
+fn client_for(host: &str, addr: SocketAddr, timeout: Duration) -> Result<reqwest::Client, String> {
+    let key = (host.to_owned(), addr, timeout);
+    if let Some(c) = CLIENTS.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(c);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve(host, addr)
+        .user_agent("Cosmic-Horizons-Webhooks/1")
+        .build()
+        .map_err(|e| e.to_string())?;
+    if let Ok(mut m) = CLIENTS.lock() {
+        if m.len() >= CLIENTS_MAX {
+            m.clear();
+        }
+        m.insert(key, client.clone());
+    }
+    Ok(client)
+}
+
 /// POSTs `body` to `url` as message `id`, signed with `secret`; the receiver's (2xx) status.
 pub async fn send(
     raw_url: &str,
@@ -139,13 +172,7 @@ pub async fn send(
     let checked = check_url(raw_url, allow_private).await.map_err(|m| err(None, m))?;
     let timestamp = chrono::Utc::now().timestamp();
     let signature = sign(secret, id, timestamp, &body).map_err(|m| err(None, m))?;
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .resolve(&checked.host, checked.addr)
-        .user_agent("Cosmic-Horizons-Webhooks/1")
-        .build()
-        .map_err(|e| err(None, e.to_string()))?;
+    let client = client_for(&checked.host, checked.addr, timeout).map_err(|m| err(None, m))?;
     let res = client
         .post(checked.url)
         .header("content-type", "application/json")

@@ -171,6 +171,20 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
+    /// The oldest open delivery (pending or held for a digest) along `channel` to `target`.
+    #[instrument(skip(self), err)]
+    pub async fn next_delivery_on(&self, channel: &str, target: &str) -> Result<Option<Delivery>> {
+        let row = sqlx::query(&format!(
+            "select {COLUMNS} from notification_delivery where target = $1 and channel = $2 \
+             and status in ('pending', 'digest') order by created_at, notification_delivery_id limit 1"
+        ))
+        .bind(target.to_owned())
+        .bind(channel.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
     /// Takes delivery `id` for `lease_ms` unless another worker holds it; `false` when it is
     /// taken or no longer open.
     pub async fn claim_delivery(&self, id: Uuid, now: DateTime<Utc>, lease_ms: i64) -> Result<bool> {

@@ -357,3 +357,41 @@ async fn a_delivery_cut_by_kill_9_is_sent_again_after_the_restart() {
         "one notification: {inbox}"
     );
 }
+
+/// A receiver that hangs holds up its own deliveries only: another user's webhook gets theirs
+/// while the first request still hangs (the send deadline here is 30 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_receiver_delays_no_one_else() {
+    let (stuck, stuck_url) = Receiver::start(0).await;
+    stuck.hanging.store(1, Ordering::SeqCst);
+    let (quick, quick_url) = Receiver::start(0).await;
+    let Some(app) = TestApp::spawn_with(Db::Sqlite, |s| {
+        lenient(3)(s);
+        s.notify.webhooks.timeout_secs = 30;
+    })
+    .await
+    else {
+        return;
+    };
+    let ada = app.user("ada", "scientist", &[("radio", "member")]).await;
+    let bob = app.user("bob", "scientist", &[("radio", "member")]).await;
+    for (who, url) in [(&ada, &stuck_url), (&bob, &quick_url)] {
+        let (s, hook) = app
+            .call(who, "POST", "/api/notifications/webhooks", Some(json!({ "url": url })))
+            .await;
+        assert_eq!(s, 201, "{hook}");
+    }
+    fail_a_job(&app, &ada, "stuck").await;
+    stuck.wait_for(1).await;
+    let started = std::time::Instant::now();
+    fail_a_job(&app, &bob, "quick").await;
+    let seen = quick.wait_for(1).await;
+    assert!(seen[0].1.contains("quick"), "{}", seen[0].1);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "Bob's webhook waited for Ada's hanging one: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(stuck.seen().len(), 1, "still hanging");
+    app.stop().await;
+}
