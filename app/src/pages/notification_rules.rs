@@ -49,8 +49,8 @@ fn browser_zone() -> Option<String> {
     }
 }
 
-/// Checkboxes for `kinds`, one per kind; `testid` names the group.
-fn kind_boxes(kinds: RwSignal<Vec<NotificationKind>>) -> impl IntoView {
+/// Checkboxes for `kinds`, one per kind (`data-kind` names it); also the submit form's.
+pub(crate) fn kind_boxes(kinds: RwSignal<Vec<NotificationKind>>) -> impl IntoView {
     NotificationKind::ALL
         .into_iter()
         .map(|k| {

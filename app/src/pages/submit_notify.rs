@@ -14,6 +14,13 @@ pub fn NotifyChoice(choice: RwSignal<Option<Vec<NotificationKind>>>) -> impl Int
         NotificationKind::TimedOut,
     ]);
     let own = move || choice.with(Option::is_some);
+    // Ticking changes this job's choice while it has its own.
+    Effect::new(move |_| {
+        let kinds = ticked.get();
+        if choice.with_untracked(Option::is_some) {
+            choice.set(Some(kinds));
+        }
+    });
     view! {
         <fieldset data-testid="notify-choice">
             <legend>"Notify me"</legend>
@@ -27,30 +34,7 @@ pub fn NotifyChoice(choice: RwSignal<Option<Vec<NotificationKind>>>) -> impl Int
                     on:change=move |_| choice.set(Some(ticked.get_untracked())) />
                 " for this job, when:"
             </label>
-            <div class="row" hidden=move || !own()>
-                {NotificationKind::ALL
-                    .into_iter()
-                    .map(|k| {
-                        view! {
-                            <label class="check">
-                                <input type="checkbox" data-kind=k.as_str()
-                                    prop:checked=move || ticked.with(|v| v.contains(&k))
-                                    on:change=move |ev| {
-                                        let on = event_target_checked(&ev);
-                                        ticked.update(|v| {
-                                            v.retain(|x| *x != k);
-                                            if on {
-                                                v.push(k);
-                                            }
-                                        });
-                                        choice.set(Some(ticked.get_untracked()));
-                                    } />
-                                " " {k.label().trim_start_matches("a job ")}
-                            </label>
-                        }
-                    })
-                    .collect_view()}
-            </div>
+            <div class="row" hidden=move || !own()>{super::notification_rules::kind_boxes(ticked)}</div>
         </fieldset>
     }
 }

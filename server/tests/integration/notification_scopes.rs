@@ -15,16 +15,8 @@ both_backends! {
 
 /// Waits (≤ 20 s) until `client`'s inbox lists `n` notifications; returns its items.
 async fn inbox_of(app: &TestApp, client: &reqwest::Client, n: usize) -> Vec<Value> {
-    for _ in 0..200 {
-        let (status, page) = app.call(client, "GET", "/api/notifications", None).await;
-        assert_eq!(status, 200, "{page}");
-        let items = page["items"].as_array().cloned().unwrap_or_default();
-        if items.len() == n {
-            return items;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the inbox did not reach {n} notifications");
+    let page = crate::notifications::inbox_of(app, client, n).await;
+    page["items"].as_array().cloned().unwrap_or_default()
 }
 
 async fn put_rules(app: &TestApp, who: &reqwest::Client, rules: Value) -> (u16, Value) {

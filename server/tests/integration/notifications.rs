@@ -16,7 +16,7 @@ both_backends! {
 }
 
 /// Waits (≤ 20 s) until `client`'s inbox lists `n` notifications; returns the page.
-async fn inbox_of(app: &TestApp, client: &reqwest::Client, n: usize) -> Value {
+pub(crate) async fn inbox_of(app: &TestApp, client: &reqwest::Client, n: usize) -> Value {
     for _ in 0..200 {
         let (status, page) = app.call(client, "GET", "/api/notifications", None).await;
         assert_eq!(status, 200, "{page}");
