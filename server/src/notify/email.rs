@@ -52,7 +52,10 @@ pub fn digest_intro(rules: &ch_domain::NotificationRules) -> &'static str {
         (ch_domain::EmailDigest::Off, Some(_)) => {
             "These came during your quiet hours (or past this hour's e-mail limit):"
         }
-        (ch_domain::EmailDigest::Off, None) => "You reached this hour's e-mail limit; these came meanwhile:",
+        // Held under rules since changed, or past the hourly limit: the reason is not kept.
+        (ch_domain::EmailDigest::Off, None) => {
+            "These were held for one message (past this hour's e-mail limit, or by a digest or quiet hours you have since turned off):"
+        }
     }
 }
 

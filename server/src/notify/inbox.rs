@@ -162,8 +162,12 @@ impl NotificationService for Inbox {
         let user = recipient(caller, Action::Write)?;
         let rules = rules.validate()?;
         self.check_watches(user.user_id, &rules).await?;
+        let now = crate::clock::now();
+        self.store.save_notification_rules(user.user_id, &rules, now).await?;
+        // E-mail held under the old rules goes when the new ones say (now, without a digest
+        // or quiet hours).
         self.store
-            .save_notification_rules(user.user_id, &rules, crate::clock::now())
+            .retime_held_email(user.user_id, rules.email_hold(now).unwrap_or(now))
             .await?;
         Ok(rules)
     }

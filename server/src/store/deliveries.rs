@@ -267,6 +267,21 @@ impl Store {
         Ok(())
     }
 
+    /// Moves the e-mail of `user_id` held for a digest to `until` (their rules changed: a
+    /// digest or quiet hours they dropped no longer hold it). Returns how many moved.
+    #[instrument(skip(self), err)]
+    pub async fn retime_held_email(&self, user_id: Uuid, until: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query(
+            "update notification_delivery set next_attempt_at = $1 \
+             where user_id = $2 and channel = 'email' and status = 'digest'",
+        )
+        .bind(to_millis(until))
+        .bind(user_id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// The times e-mails went to `user_id` at or after `since`, oldest first, one per message
     /// (a digest's rows share theirs): the hourly limit counts them and the oldest says when
     /// the hour ends.
