@@ -194,6 +194,12 @@ impl Job {
         }
     }
 
+    /// How long the job ran, in whole seconds (`finished_at − started_at`, never negative);
+    /// `None` until it has started and ended.
+    pub fn run_seconds(&self) -> Option<i64> {
+        Some((self.finished_at? - self.started_at?).num_seconds().max(0))
+    }
+
     /// Records progress reported by a running job (clamped to 0–100).
     pub fn set_progress(&mut self, progress: u8, now: DateTime<Utc>) -> Result<(), DomainError> {
         if self.status != JobStatus::Running {

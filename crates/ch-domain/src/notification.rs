@@ -110,11 +110,7 @@ pub fn summary(kind: NotificationKind, job: &Job, event: &JobEvent) -> String {
         }
         _ => {}
     }
-    let ran = match (job.started_at, job.finished_at) {
-        (Some(s), Some(f)) => Some((f - s).num_seconds().max(0)),
-        _ => None,
-    };
-    if let Some(secs) = ran {
+    if let Some(secs) = job.run_seconds() {
         out.push_str(&format!(" after {}", duration(secs)));
     }
     match kind {

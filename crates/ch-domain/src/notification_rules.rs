@@ -160,11 +160,6 @@ impl QuietHours {
 }
 
 impl NotificationRules {
-    /// Whether the user wants to hear about `kind` of their own jobs.
-    pub fn wants(&self, kind: NotificationKind) -> bool {
-        self.kinds.contains(&kind)
-    }
-
     /// The kinds this user hears about for `job` (`is_owner`: it is theirs): the most specific
     /// rule decides — a watch of the job, the job's own choice at submit (its owner's), a watch
     /// of its project, then [`Self::kinds`] for their own jobs. `None`: no rule covers the job.
@@ -346,8 +341,10 @@ mod tests {
     #[test]
     fn rules_default_to_ends_in_app_and_check_the_address() {
         let r = NotificationRules::default();
-        assert!(r.wants(NotificationKind::Failed) && r.wants(NotificationKind::Completed));
-        assert!(!r.wants(NotificationKind::Started));
+        let job = sample_job();
+        let own = r.kinds_for(&job, true).unwrap_or_default();
+        assert!(own.contains(&NotificationKind::Failed) && own.contains(&NotificationKind::Completed));
+        assert!(!own.contains(&NotificationKind::Started));
         let ok = NotificationRules {
             kinds: vec![
                 NotificationKind::Failed,

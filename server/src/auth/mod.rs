@@ -186,12 +186,6 @@ impl Auth {
         let Some(user) = self.identity(user_id).await? else {
             return Ok(false);
         };
-        let public = self
-            .projects()
-            .visibility(name)
-            .await
-            .map_err(ServiceError::from)?
-            .unwrap_or(false);
         // The user's own full rights: no token narrows them here.
         let principal = Principal::User {
             user: (*user).clone(),
@@ -199,13 +193,12 @@ impl Auth {
                 session_id: Uuid::nil(),
             },
         };
-        Ok(ch_api::authorize(
-            self.site(),
-            &principal,
-            ch_api::Action::Read,
-            ch_api::Resource::Project(ch_api::ProjectRef { name, public }),
-        )
-        .is_ok())
+        let (_, decision) = self
+            .projects()
+            .decide(self.site(), &principal, ch_api::Action::Read, name)
+            .await
+            .map_err(ServiceError::from)?;
+        Ok(decision.is_ok())
     }
 
     /// Projects' visibility (cached; invalidated with the identities).

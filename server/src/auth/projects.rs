@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use ch_api::{Action, Denied, Principal, ProjectRef, Resource, SitePolicy, authorize};
 use moka::future::Cache;
 
 use super::IDENTITY_TTL;
@@ -45,6 +46,25 @@ impl ProjectDirectory {
         };
         self.public.insert(name.to_owned(), row.public).await;
         Ok(Some(row.public))
+    }
+
+    /// Decides `action` on project `name` for `caller` by the one policy
+    /// ([`ch_api::authorize`]); a project without a row counts as private. Returns whether the
+    /// project exists, and the decision.
+    ///
+    /// # Errors
+    /// The store's, when the project has to be read.
+    pub async fn decide(
+        &self,
+        site: SitePolicy,
+        caller: &Principal,
+        action: Action,
+        name: &str,
+    ) -> Result<(bool, Result<(), Denied>), StoreError> {
+        let visibility = self.visibility(name).await?;
+        let public = visibility.unwrap_or(false);
+        let decision = authorize(site, caller, action, Resource::Project(ProjectRef { name, public }));
+        Ok((visibility.is_some(), decision))
     }
 
     /// Names of the public projects, sorted.

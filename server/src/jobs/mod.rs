@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ch_api::{
-    Action, JobService, Principal, ProjectRef, Resource, ServiceError, ServiceResult, SitePolicy, TemplateCatalog,
-    authorize,
+    Action, JobService, Principal, Resource, ServiceError, ServiceResult, SitePolicy, TemplateCatalog, authorize,
 };
 use ch_domain::{
     Job, JobEvent, JobLogs, JobPage, JobStatus, ListQuery, MetricSample, QueueInsight, ResourceRequest,
@@ -85,21 +84,17 @@ impl Jobs {
         what: &str,
         must_exist: bool,
     ) -> ServiceResult<()> {
-        let public = match self.projects.visibility(name).await {
-            Ok(None) if must_exist => return Err(ServiceError::NotFound(what.to_owned())),
-            Ok(p) => p.unwrap_or(false),
+        let (exists, decision) = match self.projects.decide(self.site, caller, action, name).await {
+            Ok(d) => d,
             Err(e) => {
                 tracing::error!(error = %e, "project lookup");
                 return Err(ServiceError::Internal);
             }
         };
-        authorize(
-            self.site,
-            caller,
-            action,
-            Resource::Project(ProjectRef { name, public }),
-        )
-        .map_err(|d| ServiceError::denied(d, what))
+        if must_exist && !exists {
+            return Err(ServiceError::NotFound(what.to_owned()));
+        }
+        decision.map_err(|d| ServiceError::denied(d, what))
     }
 
     /// Loads a job the caller may do `action` on; others' private jobs are "not found".

@@ -161,8 +161,8 @@ impl Mailer {
             facts.push(("Status", j.status.to_string()));
             facts.push(("Project", j.project.clone()));
             facts.push(("System", j.target_system.clone()));
-            if let (Some(s), Some(f)) = (j.started_at, j.finished_at) {
-                facts.push(("Ran for", duration((f - s).num_seconds().max(0))));
+            if let Some(secs) = j.run_seconds() {
+                facts.push(("Ran for", duration(secs)));
             }
             if let Some(code) = j.exit_code {
                 facts.push(("Exit code", code.to_string()));

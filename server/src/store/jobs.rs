@@ -115,10 +115,7 @@ fn bind_job<'q>(q: Query<'q, Any, AnyArguments<'q>>, job: &Job, version: i64) ->
         .bind(i64::from(job.retry_count))
         .bind(i64::from(job.max_retries))
         .bind(job.result_location.clone())
-        .bind(job.notify.as_ref().map(|k| {
-            let names: Vec<&str> = k.iter().map(|k| k.as_str()).collect();
-            serde_json::json!(names).to_string()
-        }))
+        .bind(job.notify.as_deref().map(super::notifications::kinds_json))
         .bind(version)
 }
 
@@ -172,16 +169,7 @@ pub(super) fn job_from_row(row: &AnyRow) -> Result<JobUpdate> {
         result_location: row.try_get("result_location")?,
         notify: row
             .try_get::<Option<String>, _>("notify")?
-            .map(|text| {
-                let names: Vec<String> =
-                    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("notify: {e}")))?;
-                Ok::<_, StoreError>(
-                    names
-                        .iter()
-                        .filter_map(|n| ch_domain::NotificationKind::parse(n))
-                        .collect(),
-                )
-            })
+            .map(|text| super::notifications::kinds_from(&text))
             .transpose()?,
     };
     Ok(JobUpdate {

@@ -46,15 +46,14 @@ pub struct InboxPage {
     pub more: bool,
 }
 
-/// Kind names as stored (a JSON array).
-fn kinds_json(kinds: &[NotificationKind]) -> Result<String> {
-    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-    serde_json::to_string(&names).map_err(|e| StoreError::Corrupt(e.to_string()))
+/// Kind names as stored (a JSON array), in rules, watches and `job.notify`.
+pub(super) fn kinds_json(kinds: &[NotificationKind]) -> String {
+    serde_json::Value::from(kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()).to_string()
 }
 
 /// Kinds from [`kinds_json`]'s form; a kind a later version dropped is ignored rather than
 /// failing every read.
-fn kinds_from(json: &str) -> Result<Vec<NotificationKind>> {
+pub(super) fn kinds_from(json: &str) -> Result<Vec<NotificationKind>> {
     let names: Vec<String> =
         serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("notification kinds: {e}")))?;
     Ok(names.iter().filter_map(|k| NotificationKind::parse(k)).collect())
@@ -304,7 +303,7 @@ impl Store {
              quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end, time_zone = excluded.time_zone",
         )
         .bind(user_id.to_string())
-        .bind(kinds_json(&rules.kinds)?)
+        .bind(kinds_json(&rules.kinds))
         .bind(i64::from(rules.in_app))
         .bind(rules.email.clone())
         .bind(to_millis(now))
@@ -325,7 +324,7 @@ impl Store {
             .bind(user_id.to_string())
             .bind(w.project.clone())
             .bind(w.job_id.map(|j| j.to_string()))
-            .bind(kinds_json(&w.kinds)?)
+            .bind(kinds_json(&w.kinds))
             .bind(i64::try_from(position).unwrap_or(i64::MAX))
             .execute(&mut *tx)
             .await?;
